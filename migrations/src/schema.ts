@@ -1,0 +1,160 @@
+// The TypeScript shape of the one schema. Keep it in step with migrations/ (a test checks
+// every table and column here exists in the migrated database).
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  created_at: CreatedAt;
+  last_login_at: Date | null;
+}
+
+export interface TeamsTable {
+  id: Generated<string>;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export type TeamRole = 'owner' | 'admin' | 'member';
+
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  role: TeamRole;
+  created_at: CreatedAt;
+}
+
+export interface AccountsTable {
+  id: Generated<string>;
+  user_id: string | null;
+  team_id: string | null;
+  balance: Generated<bigint>;
+  credit: Generated<bigint>;
+  created_at: CreatedAt;
+}
+
+export interface RegionsTable {
+  id: string;
+  name: string;
+  location: string;
+}
+
+export interface GpuPlansTable {
+  id: string;
+  gpu_model: string;
+  vram_gb: number;
+  vcpu_per_gpu: number;
+  ram_gb_per_gpu: number;
+  price_per_gpu_hour: bigint;
+  allowed_gpu_counts: number[];
+  min_storage_gb: number;
+  max_storage_gb: number;
+  storage_price_per_gb_month: bigint;
+  active: Generated<boolean>;
+}
+
+export interface RegionCapacityTable {
+  region_id: string;
+  plan_id: string;
+  total_gpus: number;
+  free_gpus: number;
+}
+
+export interface SshKeysTable {
+  id: Generated<string>;
+  account_id: string;
+  name: string;
+  key_type: string;
+  public_key: string;
+  fingerprint: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export type InstanceState = 'provisioning' | 'running' | 'stopped' | 'expired' | 'deleted';
+export type PendingAction = 'provision' | 'start' | 'stop' | 'release';
+
+export interface InstancesTable {
+  id: Generated<string>;
+  account_id: string;
+  created_by: string | null;
+  name: string;
+  plan_id: string;
+  region_id: string;
+  gpu_count: number;
+  storage_gb: number;
+  price_per_gpu_hour: bigint;
+  storage_price_per_gb_month: bigint;
+  rental_hours: number;
+  auto_renew: Generated<boolean>;
+  state: InstanceState;
+  pending_action: PendingAction | null;
+  action_due_at: Date | null;
+  ssh_host: string | null;
+  ssh_port: number | null;
+  expires_at: Timestamp;
+  ended_at: Date | null;
+  end_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface InstanceSshKeysTable {
+  instance_id: string;
+  ssh_key_id: string;
+  attached_at: CreatedAt;
+}
+
+export type LogSource = 'lifecycle' | 'boot' | 'billing';
+
+export interface InstanceLogsTable {
+  id: Generated<string>;
+  instance_id: string;
+  at: Timestamp;
+  source: LogSource;
+  message: string;
+}
+
+export type LedgerKind = 'payment' | 'charge' | 'promotion' | 'refund';
+export type LedgerBucket = 'balance' | 'credit';
+
+export interface LedgerEntriesTable {
+  id: Generated<string>;
+  account_id: string;
+  kind: LedgerKind;
+  bucket: LedgerBucket;
+  amount: bigint;
+  instance_id: string | null;
+  reference: string | null;
+  description: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  accounts: AccountsTable;
+  regions: RegionsTable;
+  gpu_plans: GpuPlansTable;
+  region_capacity: RegionCapacityTable;
+  ssh_keys: SshKeysTable;
+  instances: InstancesTable;
+  instance_ssh_keys: InstanceSshKeysTable;
+  instance_logs: InstanceLogsTable;
+  ledger_entries: LedgerEntriesTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type Account = Selectable<AccountsTable>;
+export type GpuPlan = Selectable<GpuPlansTable>;
+export type Instance = Selectable<InstancesTable>;
+export type NewInstance = Insertable<InstancesTable>;
+export type InstanceUpdate = Updateable<InstancesTable>;
+export type SshKey = Selectable<SshKeysTable>;
+export type LedgerEntry = Selectable<LedgerEntriesTable>;
