@@ -27,7 +27,7 @@ try {
   await prepareTemplate(cluster.url());
   const env = { ...process.env, [TEST_CLUSTER_ENV]: cluster.url(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
   await mkdir(path.join(root, '.tmp'), { recursive: true });
-  const tap = path.join(root, '.tmp', 'node-tests.tap');
+  const tap = path.join(root, '.tmp', `node-tests-${process.pid}.tap`);
   const patterns = only.length > 0 ? only : ['{migrations,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
   await run(process.execPath, [
     '--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000',
@@ -40,7 +40,7 @@ try {
   failed += Number(/^# fail (\d+)/m.exec(summary)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(summary)?.[1] ?? 0);
 
   if (only.length === 0 && existsSync(path.join(root, 'e2e', 'playwright.config.ts'))) {
-    const report = path.join(root, '.tmp', 'e2e.json');
+    const report = path.join(root, '.tmp', `e2e-${process.pid}.json`);
     await run(path.join(root, 'node_modules', '.bin', 'playwright'), ['test', '-c', 'e2e/playwright.config.ts'], {
       ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: report,
     });

@@ -1,0 +1,59 @@
+// The shape of one tool declaration: everything about a tool lives in its one declaration,
+// and the registry, the scope list in the metadata and the docs are derived from these.
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Db } from '@pictor/migrations/db';
+import type { Actor } from '../pictor/actor.ts';
+import type { Clock } from '../pictor/clock.ts';
+
+/** OAuth scopes of the MCP server. Read tools need pictor:read; each write family its own. */
+export const SCOPES = {
+  'pictor:read': 'See GPU plans, your instances, logs, SSH keys and balance',
+  'instances:write': 'Create, start, stop, extend, rename and delete GPU instances (spends credit)',
+  'ssh_keys:write': 'Add, change and delete SSH keys',
+  'billing:write': 'Create top-up checkouts and verify payments',
+} as const;
+export type Scope = keyof typeof SCOPES;
+
+/** Process-wide services a handler may use; built once at start (see http/app.ts). */
+export interface Services {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ToolContext extends Services {
+  actor: Actor;
+  requestId: string;
+}
+
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+export interface ToolResult<O> {
+  /** Validated against the tool's output schema and sent as structuredContent. */
+  structured: O;
+  /** A short human summary sent as the text content. */
+  text: string;
+}
+
+export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  /** Written for a model: when to use it, what it costs, what to confirm with the person first. */
+  description: string;
+  scope: Scope;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
+}
+
+/** Identity function that keeps the input and output types of one declaration tied together. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return tool;
+}
