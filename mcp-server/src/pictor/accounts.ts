@@ -1,0 +1,71 @@
+// Accounts: a person's own and each team's. Every resource belongs to one account; the actor
+// reaches their own, or a team's when they are a member of it.
+import { sql } from 'kysely';
+import type { Db } from '@pictor/migrations/db';
+import type { TeamRole } from '@pictor/migrations/schema';
+import type { Actor } from './actor.ts';
+import { ConflictError, NotFoundError } from './errors.ts';
+
+type Executor = Pick<Db, 'selectFrom' | 'insertInto'>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The user's own account, created on first use. */
+export async function ensureUserAccount(db: Executor, userId: string): Promise<string> {
+  await db.insertInto('accounts').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+  const row = await db.selectFrom('accounts').select('id').where('user_id', '=', userId).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * The account the actor acts on: their own, or the team's when `actor.teamId` is set and they
+ * are a member. A team they do not belong to is reported exactly like a missing one.
+ */
+export async function resolveAccountId(db: Executor, actor: Actor): Promise<string> {
+  if (actor.teamId === undefined) return ensureUserAccount(db, actor.userId);
+  if (!UUID.test(actor.teamId)) throw new NotFoundError('Team', actor.teamId);
+  const row = await db
+    .selectFrom('team_members')
+    .innerJoin('accounts', 'accounts.team_id', 'team_members.team_id')
+    .select('accounts.id')
+    .where('team_members.team_id', '=', actor.teamId)
+    .where('team_members.user_id', '=', actor.userId)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('Team', actor.teamId);
+  return row.id;
+}
+
+/** Finds or creates the user for an email (case-insensitive); the auth server calls this at sign-in. */
+export async function ensureUser(db: Db, email: string): Promise<{ id: string; email: string }> {
+  const normalized = email.trim();
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('users').values({ email: normalized })
+      .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing()).execute();
+    const user = await trx.selectFrom('users').select(['id', 'email'])
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', normalized.toLowerCase())).executeTakeFirstOrThrow();
+    await ensureUserAccount(trx, user.id);
+    return user;
+  });
+}
+
+export async function createTeam(db: Db, ownerUserId: string, name: string): Promise<{ id: string; accountId: string }> {
+  return db.transaction().execute(async (trx) => {
+    const team = await trx.insertInto('teams').values({ name }).returning('id').executeTakeFirstOrThrow();
+    await trx.insertInto('team_members').values({ team_id: team.id, user_id: ownerUserId, role: 'owner' }).execute();
+    const account = await trx.insertInto('accounts').values({ team_id: team.id }).returning('id').executeTakeFirstOrThrow();
+    return { id: team.id, accountId: account.id };
+  });
+}
+
+export async function addTeamMember(db: Db, teamId: string, userId: string, role: TeamRole = 'member'): Promise<void> {
+  const result = await db.insertInto('team_members').values({ team_id: teamId, user_id: userId, role })
+    .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).executeTakeFirst();
+  if (result.numInsertedOrUpdatedRows === 0n) throw new ConflictError('that user is already a member of the team');
+}
+
+/** Teams the user belongs to, for showing which team ids they can pass. */
+export async function listTeams(db: Db, userId: string): Promise<Array<{ id: string; name: string; role: TeamRole }>> {
+  return db.selectFrom('team_members').innerJoin('teams', 'teams.id', 'team_members.team_id')
+    .select(['teams.id', 'teams.name', 'team_members.role'])
+    .where('team_members.user_id', '=', userId).orderBy('teams.created_at').execute();
+}
