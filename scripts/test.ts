@@ -28,7 +28,7 @@ try {
   const env = { ...process.env, [TEST_CLUSTER_ENV]: cluster.url(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
   await mkdir(path.join(root, '.tmp'), { recursive: true });
   const tap = path.join(root, '.tmp', `node-tests-${process.pid}.tap`);
-  const patterns = only.length > 0 ? only : ['{migrations,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
+  const patterns = only.length > 0 ? only : ['test/*.test.ts', '{migrations,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
   await run(process.execPath, [
     '--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
