@@ -135,6 +135,44 @@ export interface LedgerEntriesTable {
   created_at: CreatedAt;
 }
 
+// ── inflow: InFlow top-ups (migration 0004_inflow) ──────────────────────────────────────────
+export type InflowCurrency = 'USD' | 'EUR';
+
+export interface InflowTransactionsTable {
+  id: Generated<string>;
+  account_id: string;
+  created_by: string | null;
+  idempotency_key: string;
+  /** Set in the transaction that inserts the row; never null once committed. */
+  payment_id: string | null;
+  /** Minor units (cents) of `currency`. */
+  amount_minor: bigint;
+  currency: InflowCurrency;
+  /** InFlow's status as last applied. */
+  status: string;
+  purchase_url: string | null;
+  inflow_updated_at: Date | null;
+  credited_entry_id: string | null;
+  credited_at: Date | null;
+  refunded_minor: Generated<bigint>;
+  reversed_micro: Generated<bigint>;
+  uncovered_micro: Generated<bigint>;
+  review_reason: string | null;
+  last_checked_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface InflowWebhookDeliveriesTable {
+  svix_id: string;
+  event_types: string[];
+  payment_ids: string[];
+  received_at: CreatedAt;
+}
+
+export type InflowTransaction = Selectable<InflowTransactionsTable>;
+// ── end inflow ──────────────────────────────────────────────────────────────────────────────
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -148,6 +186,8 @@ export interface Database {
   instance_ssh_keys: InstanceSshKeysTable;
   instance_logs: InstanceLogsTable;
   ledger_entries: LedgerEntriesTable;
+  inflow_transactions: InflowTransactionsTable; // inflow
+  inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
 }
 
 export type User = Selectable<UsersTable>;
