@@ -1,0 +1,85 @@
+// The MCP server's configuration: the only place that reads the environment. Parsed once at
+// start; a bad value stops the process with a message naming the variable and what it expects.
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const flag = (name: string, fallback: boolean) =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+    error: `${name} must be true or false`,
+  }).optional().transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const httpUrl = (name: string) =>
+  z.url({ protocol: /^https?$/, error: `${name} must be an absolute http(s) URL` });
+
+const envSchema = z.object({
+  /** Postgres connection URL. Required; `npm start` provides a local one when unset. */
+  DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
+    .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// connection URL' }),
+  /** TCP port to listen on. Default 3000. */
+  MCP_PORT: z.coerce.number({ error: 'MCP_PORT must be a port number' }).int().min(0).max(65535).default(3000),
+  /** Interface to listen on. Default 0.0.0.0 (all). */
+  MCP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** The public, canonical resource URL of the MCP endpoint: token audience and metadata `resource`. */
+  MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
+  /** The authorization server's issuer identifier; tokens must carry exactly this `iss`. */
+  AUTH_ISSUER: httpUrl('AUTH_ISSUER').default('http://localhost:4000'),
+  /** Where the issuer's signing keys are published. Default `${AUTH_ISSUER}/jwks`. */
+  AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL').optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test'], {
+    error: 'NODE_ENV must be development, production or test',
+  }).default('development'),
+  /** Trust X-Forwarded-* from a reverse proxy (only behind one). Default false. */
+  TRUST_PROXY: flag('TRUST_PROXY', false),
+  /** Run the lifecycle worker in this process. Default true; safe on every replica. */
+  WORKER_ENABLED: flag('WORKER_ENABLED', true),
+  /** Milliseconds between lifecycle worker passes. Default 1000. */
+  WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' })
+    .int().min(50).max(3_600_000).default(1000),
+});
+
+export interface Config {
+  databaseUrl: string;
+  port: number;
+  host: string;
+  /** Canonical MCP resource URL (no trailing slash added or removed: used exactly as configured). */
+  mcpUrl: string;
+  authIssuer: string;
+  authJwksUrl: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  nodeEnv: 'development' | 'production' | 'test';
+  trustProxy: boolean;
+  worker: { enabled: boolean; intervalMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment (process.env in production, a plain object in tests). Throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": `FOO= npm start` should take the default, not fail.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  - ${issue.message}`);
+    throw new ConfigError(`Invalid MCP server configuration:\n${[...new Set(lines)].join('\n')}`);
+  }
+  const e = parsed.data;
+  const mcpUrl = new URL(e.MCP_URL);
+  if (mcpUrl.search || mcpUrl.hash) throw new ConfigError('Invalid MCP server configuration:\n  - MCP_URL must not have a query or fragment');
+  const issuer = e.AUTH_ISSUER.replace(/\/+$/, '');
+  return {
+    databaseUrl: e.DATABASE_URL,
+    port: e.MCP_PORT,
+    host: e.MCP_HOST,
+    mcpUrl: e.MCP_URL,
+    authIssuer: e.AUTH_ISSUER,
+    authJwksUrl: e.AUTH_JWKS_URL ?? `${issuer}/jwks`,
+    logLevel: e.LOG_LEVEL,
+    nodeEnv: e.NODE_ENV,
+    trustProxy: e.TRUST_PROXY,
+    worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
+  };
+}

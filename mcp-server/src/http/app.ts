@@ -1,0 +1,64 @@
+// The MCP server's HTTP application. Read top to bottom, this is the whole request pipeline.
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Config } from '../config.ts';
+import type { Services, ToolDefinition } from '../tools/define.ts';
+import { tools as registry } from '../tools/index.ts';
+import { compileTools } from '../tools/public.ts';
+import { requireBearer } from './bearer.ts';
+import { healthz } from './health.ts';
+import { rpcError } from './jsonrpc.ts';
+import { handleMcpPost } from './mcp.ts';
+import { metadataPaths, metadataUrl, resourceMetadata, serveMetadata } from './metadata.ts';
+import { checkOrigin, originPolicy } from './origin.ts';
+import { createMcpProtocol } from './protocol.ts';
+import { requestContext } from './request-context.ts';
+import { createTokenVerifier, type TokenVerifier } from './token.ts';
+
+export interface AppOptions {
+  /** TEST ONLY: extra tools appended to the registry, for tests that need a tool the registry lacks. */
+  testOnlyTools?: readonly ToolDefinition[];
+}
+
+export function createApp(config: Config, services: Services, options: AppOptions = {}): Koa {
+  const tools = compileTools([...registry, ...(options.testOnlyTools ?? [])]);
+  const resourceMetadataUrl = metadataUrl(config.mcpUrl);
+  const verifier: TokenVerifier = createTokenVerifier({
+    issuer: config.authIssuer,
+    audience: config.mcpUrl,
+    jwksUrl: config.authJwksUrl,
+    onRefreshError: (error) => services.log.warn({ err: error }, 'JWKS background refresh failed'),
+  });
+  const protocol = createMcpProtocol(tools, services);
+  const mcpPath = new URL(config.mcpUrl).pathname;
+  const wellKnown = metadataPaths(config.mcpUrl);
+  const metadata = serveMetadata(resourceMetadata(config.mcpUrl, config.authIssuer, tools.scopes));
+
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true; // errors are logged by requestContext, with the request id
+  const router = new Router();
+
+  router.get('/healthz', healthz(services.db));
+  for (const path of new Set([wellKnown.primary, wellKnown.root])) {
+    router.get(path, metadata);
+    router.options(path, metadata);
+  }
+  router.post(
+    mcpPath,
+    checkOrigin(originPolicy(config.mcpUrl)),
+    requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes }),
+    handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl }),
+  );
+  // Stateless server: no SSE stream to GET and no session to DELETE (seed: "Method not allowed").
+  router.all(mcpPath, (ctx) => {
+    ctx.set('Allow', 'POST');
+    rpcError(ctx, 405, -32000, 'Method not allowed: the MCP endpoint only accepts POST');
+  });
+
+  app.use(requestContext(services.log));
+  app.use(router.routes());
+  app.use((ctx) => {
+    rpcError(ctx, 404, -32000, `Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);
+  });
+  return app;
+}

@@ -1,0 +1,111 @@
+// The MCP protocol for one stateless HTTP exchange. The SDK's Server does the protocol work
+// (initialize and version negotiation, ping, JSON-RPC dispatch, request/result schemas); what
+// costs time in the SDK's documented stateless recipe is avoided here:
+// - no McpServer: its tools/list converts every zod schema to JSON Schema on every call and its
+//   tools/call turns any exception's message into a tool result. tools/list returns a list built
+//   once; tools/call goes through tools/execute.ts, which maps errors in one place.
+// - no StreamableHTTPServerTransport: it converts each Node request to a web Request and back
+//   (through @hono/node-server) and must be rebuilt per request. The HTTP side (status codes,
+//   headers, body) is done by the Koa route; a one-shot in-memory transport hands the parsed
+//   message to the Server and resolves with its response.
+// - one JSON Schema validator (Ajv) per process instead of one per Server.
+// A Server per request is kept because the SDK's Protocol holds per-connection state (client
+// capabilities, in-flight ids); creating one with prebuilt handlers costs microseconds.
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError,
+  type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { Logger } from 'pino';
+import type { Services } from '../tools/define.ts';
+import { ServiceUnavailable } from '../tools/errors.ts';
+import { executeTool, type Caller } from '../tools/execute.ts';
+import type { CompiledTools } from '../tools/public.ts';
+
+export const SERVER_INFO = { name: 'pictor', title: 'Pictor GPU Cloud', version: '0.1.0' };
+
+export const INSTRUCTIONS = [
+  'Pictor rents GPU cloud instances, prepaid from the account balance.',
+  'Tools act on the signed-in person\'s own account unless team_id names a team they belong to.',
+  'Before create-instance or add-instance-hours, call it with dry_run: true, show the exact cost, and ask the person to confirm.',
+  'Ask before anything destructive: stopping or deleting an instance, deleting an SSH key.',
+].join(' ');
+
+export interface Exchange {
+  caller: Caller;
+  requestId: string;
+  log: Logger;
+  /** Set when the database could not be reached, so the HTTP layer answers 503. */
+  unavailable?: boolean;
+}
+
+export interface McpProtocol {
+  /** Answers one JSON-RPC request with its response (result or error). */
+  request(message: JSONRPCRequest, exchange: Exchange, extra?: MessageExtraInfo): Promise<JSONRPCMessage>;
+}
+
+export function createMcpProtocol(tools: CompiledTools, services: Services): McpProtocol {
+  const jsonSchemaValidator = new AjvJsonSchemaValidator();
+  const listResult = tools.list;
+
+  return {
+    async request(message, exchange, extra) {
+      const server = new Server(SERVER_INFO, {
+        capabilities: { tools: { listChanged: false } },
+        instructions: INSTRUCTIONS,
+        jsonSchemaValidator,
+      });
+      server.setRequestHandler(ListToolsRequestSchema, () => listResult);
+      server.setRequestHandler(CallToolRequestSchema, async (request) => {
+        const tool = tools.byName.get(request.params.name);
+        if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+        try {
+          return await executeTool(tool, request.params.arguments, {
+            services, caller: exchange.caller, requestId: exchange.requestId, log: exchange.log,
+          });
+        } catch (error) {
+          if (error instanceof ServiceUnavailable) exchange.unavailable = true;
+          throw error;
+        }
+      });
+      server.onerror = (error) => exchange.log.warn({ err: error }, 'mcp protocol error');
+      const transport = new OneShotTransport();
+      await server.connect(transport);
+      return transport.exchange(message, extra);
+    },
+  };
+}
+
+/**
+ * Carries one request in and its response out. Server-to-client messages other than the
+ * response (progress, logging) have nowhere to go in a JSON response and are dropped.
+ */
+class OneShotTransport implements Transport {
+  onmessage?: Transport['onmessage'];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  #settle?: (message: JSONRPCMessage) => void;
+  #id: JSONRPCRequest['id'] | undefined;
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.onclose?.();
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (('result' in message || 'error' in message) && 'id' in message && message.id === this.#id) {
+      this.#settle?.(message);
+    }
+  }
+
+  exchange(message: JSONRPCRequest, extra?: MessageExtraInfo): Promise<JSONRPCMessage> {
+    return new Promise((resolve) => {
+      this.#id = message.id;
+      this.#settle = resolve;
+      this.onmessage?.(message, extra);
+    });
+  }
+}

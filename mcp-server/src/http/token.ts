@@ -1,0 +1,127 @@
+// Access-token verification, framework-neutral: a JWT access token (RFC 9068) from the
+// authorization server, checked locally against its cached JWKS. No network per request.
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+
+export interface Identity {
+  userId: string;
+  email?: string;
+  scopes: string[];
+  clientId?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; identity: Identity }
+  /** `invalid_token`: the client must get a new token. `unavailable`: our problem (JWKS unreachable). */
+  | { ok: false; error: 'invalid_token' | 'unavailable'; description: string };
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  /** The canonical MCP URL: the token's `aud` must contain exactly this (RFC 8707 audience binding). */
+  audience: string;
+  jwksUrl: string;
+  /** Seconds of clock skew tolerated on exp/nbf/iat. Default 30. */
+  clockToleranceSeconds?: number;
+  /** A key set older than this is refreshed in the background, never blocking a request. Default 10 min. */
+  refreshAfterMs?: number;
+  /** Minimum time between fetches triggered by an unknown `kid`. Default 30 s. */
+  cooldownMs?: number;
+  /** Current time for exp/nbf checks (tests move it). Default the system clock. */
+  now?: () => Date;
+  onRefreshError?: (error: unknown) => void;
+}
+
+export interface TokenVerifier {
+  verifyAccessToken(token: string): Promise<VerifyResult>;
+}
+
+// Asymmetric only: `none` and HS* (a shared secret the resource server would have to hold) never.
+export const ALLOWED_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// RFC 6750 §2.1 b64token, as JWS compact serialization uses it
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const refreshAfterMs = options.refreshAfterMs ?? 10 * 60_000;
+  // The cache never expires by itself (cacheMaxAge Infinity) so that an unreachable authorization
+  // server cannot take the MCP server down; freshness is kept by the background refresh below,
+  // and a new signing key (unknown kid) triggers a fetch subject to the cooldown.
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
+    cacheMaxAge: Infinity,
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    timeoutDuration: 5_000,
+  });
+  let loadedAt = 0;
+
+  function refreshInBackground(): void {
+    if (loadedAt === 0 || jwks.reloading || Date.now() - loadedAt < refreshAfterMs) return;
+    loadedAt = Date.now(); // one attempt per period, successful or not
+    jwks.reload().catch((error: unknown) => options.onRefreshError?.(error));
+  }
+
+  return {
+    async verifyAccessToken(token) {
+      if (!JWT_SHAPE.test(token)) return invalid('the access token is not a JWT');
+      refreshInBackground();
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, jwks, {
+          issuer: options.issuer,
+          audience: options.audience,
+          typ: 'at+jwt',
+          algorithms: ALLOWED_ALGORITHMS,
+          clockTolerance: options.clockToleranceSeconds ?? 30,
+          requiredClaims: ['sub', 'exp'],
+          ...(options.now ? { currentDate: options.now() } : {}),
+        }));
+      } catch (error) {
+        return describeFailure(error);
+      } finally {
+        if (loadedAt === 0 && jwks.jwks() !== undefined) loadedAt = Date.now();
+      }
+      return toIdentity(payload);
+    },
+  };
+}
+
+function invalid(description: string): VerifyResult {
+  return { ok: false, error: 'invalid_token', description };
+}
+
+function toIdentity(payload: JWTPayload): VerifyResult {
+  if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return invalid('the token subject is not a Pictor user');
+  const scope = payload.scope ?? payload.scp;
+  const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean)
+    : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
+  const identity: Identity = { userId: payload.sub, scopes };
+  if (typeof payload.email === 'string') identity.email = payload.email;
+  const clientId = payload.client_id ?? payload.azp;
+  if (typeof clientId === 'string') identity.clientId = clientId;
+  return { ok: true, identity };
+}
+
+function describeFailure(error: unknown): VerifyResult {
+  if (error instanceof errors.JWTExpired) return invalid('the access token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'aud': return invalid('the access token was issued for another resource, not this MCP server');
+      case 'iss': return invalid('the access token was issued by an unknown authorization server');
+      case 'typ': return invalid('the token is not an access token (typ must be at+jwt)');
+      case 'nbf': return invalid('the access token is not valid yet');
+      case 'iat': return invalid('the access token was issued in the future');
+      default: return invalid(`the access token is missing or has an invalid ${error.claim} claim`);
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return invalid('the access token is signed with an algorithm this server does not accept');
+  }
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return invalid('the access token is signed with an unknown key');
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('the access token signature is invalid');
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JWKInvalid) {
+    return invalid('the access token is malformed');
+  }
+  // JWKS unreachable, timed out or malformed: nothing the client did wrong.
+  return { ok: false, error: 'unavailable', description: 'the authorization server\'s signing keys could not be loaded' };
+}

@@ -1,0 +1,101 @@
+// Tool errors are mapped here, once. A DomainError is something a person can act on and is
+// answered with its own message; bad arguments name each field and what was expected; anything
+// else is logged with the request id and answered generically, so internals never reach a client.
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { DomainError } from '../pictor/errors.ts';
+
+/** `_meta` key carrying the machine-readable error next to the text a model reads. */
+export const ERROR_META_KEY = 'network.pictor/error';
+
+export interface ToolErrorInfo {
+  code: string;
+  details?: Record<string, unknown>;
+}
+
+export function toolError(text: string, info: ToolErrorInfo): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true, _meta: { [ERROR_META_KEY]: info } };
+}
+
+/** One line per bad field: `gpu_count: expected number, received string`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map(describeIssue).join('; ');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'arguments';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${key}: unknown field`).join('; ');
+  }
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+    return `${field}: required (expected ${issue.expected})`;
+  }
+  const message = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
+  // Custom messages from the schemas often start with the field name already.
+  return message.startsWith(`${field} `) || message.startsWith(`${field}:`) ? message : `${field}: ${message}`;
+}
+
+export function invalidArguments(toolName: string, error: z.ZodError, allowed: readonly string[]): CallToolResult {
+  const unknown = error.issues.some((issue) => issue.code === 'unrecognized_keys');
+  const hint = unknown ? ` (accepted fields: ${allowed.join(', ') || 'none'})` : '';
+  return toolError(`Invalid arguments for ${toolName}: ${describeIssues(error.issues)}${hint}`, {
+    code: 'invalid_arguments',
+    details: { issues: error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), code: issue.code, message: issue.message })) },
+  });
+}
+
+/**
+ * Thrown instead of a result when the database cannot be reached: the HTTP layer answers 503
+ * with Retry-After rather than a tool error, so clients and load balancers retry.
+ */
+export class ServiceUnavailable extends Error {
+  override name = 'ServiceUnavailable';
+  readonly code = -32000;
+  readonly requestId: string;
+  constructor(requestId: string) {
+    super(`Pictor is temporarily unavailable; try again in a few seconds (request id ${requestId})`);
+    this.requestId = requestId;
+  }
+}
+
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A connection-level database failure (Postgres down or restarting), not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code))) return true;
+    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
+  }
+  return false;
+}
+
+export interface FailureContext {
+  toolName: string;
+  requestId: string;
+  log: Logger;
+}
+
+/** Maps whatever a handler threw to the result the client gets. May throw ServiceUnavailable. */
+export function toolFailure(error: unknown, { toolName, requestId, log }: FailureContext): CallToolResult {
+  if (error instanceof DomainError) {
+    log.info({ tool: toolName, code: error.code }, 'tool refused');
+    return toolError(error.message, { code: error.code, details: error.details });
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.warn({ tool: toolName, err: error }, 'database unavailable');
+    throw new ServiceUnavailable(requestId);
+  }
+  log.error({ tool: toolName, err: error }, 'tool failed');
+  return internalError(requestId);
+}
+
+export function internalError(requestId: string): CallToolResult {
+  return toolError(`Internal error (request id ${requestId}). Try again; if it keeps happening, contact Pictor support with this request id.`, {
+    code: 'internal',
+    details: { request_id: requestId },
+  });
+}

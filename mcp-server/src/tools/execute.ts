@@ -1,0 +1,56 @@
+// Runs one tools/call: validate the arguments, build the handler's context from the verified
+// identity, run the handler, validate its output against the declared schema, map failures.
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { Actor } from '../pictor/actor.ts';
+import type { Services, ToolContext } from './define.ts';
+import { internalError, invalidArguments, toolError, toolFailure } from './errors.ts';
+import type { CompiledTool } from './public.ts';
+
+export interface Caller {
+  userId: string;
+  email?: string;
+  scopes: readonly string[];
+}
+
+export interface CallContext {
+  services: Services;
+  caller: Caller;
+  requestId: string;
+  log: Logger;
+}
+
+export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
+  const name = tool.definition.name;
+  // The HTTP layer answers a missing scope with 403 before we get here; this is the backstop.
+  if (!call.caller.scopes.includes(tool.scope)) {
+    return toolError(`insufficient_scope: ${name} needs the ${tool.scope} permission; reconnect Pictor and approve it`, {
+      code: 'insufficient_scope',
+      details: { scope: tool.scope },
+    });
+  }
+  const parsed = tool.input.safeParse(args ?? {});
+  if (!parsed.success) return invalidArguments(name, parsed.error, Object.keys(tool.definition.input));
+
+  const input = parsed.data as Record<string, unknown>;
+  const actor: Actor = { userId: call.caller.userId };
+  if (call.caller.email !== undefined) actor.email = call.caller.email;
+  if (typeof input.team_id === 'string') actor.teamId = input.team_id;
+  const log = call.log.child({ tool: name });
+  const ctx: ToolContext = { ...call.services, log, actor, requestId: call.requestId };
+
+  let result: Awaited<ReturnType<typeof tool.definition.handler>>;
+  try {
+    result = await tool.definition.handler(input, ctx);
+  } catch (error) {
+    return toolFailure(error, { toolName: name, requestId: call.requestId, log });
+  }
+
+  const output = tool.output.safeParse(result.structured);
+  if (!output.success) {
+    // Our bug, not the caller's: the declared schema is a promise to clients.
+    log.error({ issues: output.error.issues }, 'tool output does not match its output schema');
+    return internalError(call.requestId);
+  }
+  return { content: [{ type: 'text', text: result.text }], structuredContent: output.data as Record<string, unknown> };
+}

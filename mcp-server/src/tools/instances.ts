@@ -1,0 +1,4 @@
+// Placeholder until this family's tools land; the registry (index.ts) imports it.
+import type { ToolDefinition } from './define.ts';
+
+export const instanceTools: ToolDefinition[] = [];
