@@ -7,9 +7,10 @@ import { createTestDatabase, type TestDatabase } from '@pictor/migrations/testin
 import type { Db } from '@pictor/migrations/db';
 import { createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
+import { ManualClock } from '../src/pictor/clock.ts';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import {
-  createSshKey, deleteSshKey, getSshKey, listSshKeys, requireAccountSshKeys, updateSshKey,
+  createSshKey, deleteSshKey, getSshKey, listSshKeys, updateSshKey,
 } from '../src/pictor/ssh-keys.ts';
 import { cryptoKey, keygen, SSH_KEYGEN, sshBlob, sshLine } from './ssh-keys-fixtures.ts';
 
@@ -302,11 +303,29 @@ describe('get, update and delete across accounts', () => {
       { instance_id: gone.id, ssh_key_id: aliceKey }, { instance_id: running.id, ssh_key_id: keep.id },
     ]).execute();
 
-    const deleted = await deleteSshKey(db, alice, aliceKey);
+    const clock = new ManualClock('2026-05-01T09:00:00Z');
+    const replaced = await updateSshKey(db, alice, keep.id, { publicKey: edLine() }, clock);
+    const renamedOnly = await updateSshKey(db, alice, keep.id, { name: 'kept too' }, clock);
+    assert.equal(renamedOnly.fingerprint, replaced.fingerprint);
+    const replacedLogs = await db.selectFrom('instance_logs').select(['instance_id', 'at', 'message']).execute();
+    assert.deepEqual(replacedLogs, [{
+      instance_id: running.id, at: new Date('2026-05-01T09:00:00Z'), message: `SSH key "kept" replaced: ${keep.fingerprint} → ${replaced.fingerprint}`,
+    }]);
+    await db.deleteFrom('instance_logs').execute();
+
+    clock.set('2026-05-01T10:00:00Z');
+    const deleted = await deleteSshKey(db, alice, aliceKey, clock);
     assert.equal(deleted.key.id, aliceKey);
     assert.equal(deleted.detachedInstances, 2);
     const attached = await db.selectFrom('instance_ssh_keys').select(['instance_id', 'ssh_key_id']).execute();
     assert.deepEqual(attached, [{ instance_id: running.id, ssh_key_id: keep.id }]);
+    const logs = await db.selectFrom('instance_logs').select(['instance_id', 'at', 'source', 'message']).orderBy('instance_id').execute();
+    assert.deepEqual(logs.map((l) => l.instance_id).sort(), [running.id, stopped.id].sort());
+    for (const log of logs) {
+      assert.equal(log.at.toISOString(), '2026-05-01T10:00:00.000Z');
+      assert.equal(log.source, 'lifecycle');
+      assert.equal(log.message, `SSH key "${deleted.key.name}" (${deleted.key.fingerprint}) detached: the key was deleted from the account`);
+    }
     await rejectsWith(getSshKey(db, alice, aliceKey), NotFoundError, /^SSH key not found$/);
     await rejectsWith(deleteSshKey(db, alice, aliceKey), NotFoundError, /^SSH key not found$/);
     assert.equal((await deleteSshKey(db, alice, keep.id)).detachedInstances, 1);
@@ -316,21 +335,5 @@ describe('get, update and delete across accounts', () => {
     const deleted = await deleteSshKey(db, aliceTeam, teamKey);
     assert.equal(deleted.key.name, 'team key');
     assert.equal(deleted.detachedInstances, 0);
-  });
-});
-
-describe('requireAccountSshKeys', () => {
-  test('returns the account\'s keys in the order asked, and refuses any other id as not found', async () => {
-    const accountId = await resolveAccountId(db, bob);
-    const k1 = await createSshKey(db, bob, { name: 'req 1', publicKey: edLine() });
-    const k2 = await createSshKey(db, bob, { name: 'req 2', publicKey: edLine() });
-    const keys = await requireAccountSshKeys(db, accountId, [k2.id, k1.id, k2.id]);
-    assert.deepEqual(keys.map((k) => k.id), [k2.id, k1.id]);
-    assert.match(keys[0]!.publicKey, /^ssh-ed25519 AAAA/);
-    assert.deepEqual(await requireAccountSshKeys(db, accountId, []), []);
-    const alicesKey = (await listSshKeys(db, alice)).items[0]!.id;
-    for (const ids of [[k1.id, alicesKey], ['nope'], [randomUUID()]]) {
-      await rejectsWith(requireAccountSshKeys(db, accountId, ids), NotFoundError, /^SSH key not found$/);
-    }
   });
 });

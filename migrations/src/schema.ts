@@ -94,6 +94,9 @@ export interface InstancesTable {
   state: InstanceState;
   pending_action: PendingAction | null;
   action_due_at: Date | null;
+  /** Bumped with every new power action; a provisioner result applies only to its own action. */
+  action_seq: Generated<number>;
+  action_requested_at: Date | null;
   ssh_host: string | null;
   ssh_port: number | null;
   expires_at: Timestamp;

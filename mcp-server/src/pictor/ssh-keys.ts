@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { Actor } from './actor.ts';
 import { resolveAccountId } from './accounts.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
 import { parsePublicKey, type SshKeyType } from './ssh-key-format.ts';
 
@@ -161,9 +162,9 @@ export interface UpdateSshKeyInput {
 
 /**
  * Renames a key and/or replaces its public key. The key keeps its id, so instances it is
- * attached to stay attached and use the new public key from then on.
+ * attached to stay attached and use the new public key from then on (their logs say so).
  */
-export async function updateSshKey(db: Db, actor: Actor, id: string, input: UpdateSshKeyInput): Promise<SshKeyView> {
+export async function updateSshKey(db: Db, actor: Actor, id: string, input: UpdateSshKeyInput, clock: Clock = systemClock): Promise<SshKeyView> {
   if (input.name === undefined && input.publicKey === undefined) {
     throw new InvalidInputError('name', 'nothing to change: give a new name, a new public_key, or both');
   }
@@ -174,7 +175,7 @@ export async function updateSshKey(db: Db, actor: Actor, id: string, input: Upda
   const wanted = { name, fingerprint: key?.fingerprint };
   try {
     return await db.transaction().execute(async (trx) => {
-      const current = await trx.selectFrom('ssh_keys').select('id')
+      const current = await trx.selectFrom('ssh_keys').select(['id', 'fingerprint'])
         .where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();
       if (!current) throw notFound();
       const conflict = await findConflict(trx, accountId, wanted, id);
@@ -187,6 +188,9 @@ export async function updateSshKey(db: Db, actor: Actor, id: string, input: Upda
         })
         .where('id', '=', id)
         .returning(VIEW_COLUMNS).executeTakeFirstOrThrow();
+      if (row.fingerprint !== current.fingerprint) {
+        await logOnLiveInstances(trx, id, clock, `SSH key "${row.name}" replaced: ${current.fingerprint} → ${row.fingerprint}`);
+      }
       return toView(row);
     });
   } catch (error) {
@@ -201,51 +205,39 @@ export interface DeletedSshKey {
   detachedInstances: number;
 }
 
-/** Deletes a key and detaches it from every instance it was attached to, in one transaction. */
-export async function deleteSshKey(db: Db, actor: Actor, id: string): Promise<DeletedSshKey> {
+/**
+ * Deletes a key and detaches it from every instance it was attached to, in one transaction;
+ * each live instance's log records the detachment.
+ */
+export async function deleteSshKey(db: Db, actor: Actor, id: string, clock: Clock = systemClock): Promise<DeletedSshKey> {
   if (!UUID.test(id)) throw notFound();
   const accountId = await resolveAccountId(db, actor);
   return db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('ssh_keys').select(VIEW_COLUMNS)
       .where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();
     if (!row) throw notFound();
-    const { live } = await trx.selectFrom('instance_ssh_keys')
-      .innerJoin('instances', 'instances.id', 'instance_ssh_keys.instance_id')
-      .select((eb) => eb.fn.countAll<string>().as('live'))
-      .where('instance_ssh_keys.ssh_key_id', '=', id)
-      .where('instances.state', 'in', ACTIVE_INSTANCE_STATES)
-      .executeTakeFirstOrThrow();
+    const live = await logOnLiveInstances(trx, id, clock, `SSH key "${row.name}" (${row.fingerprint}) detached: the key was deleted from the account`);
     await trx.deleteFrom('instance_ssh_keys').where('ssh_key_id', '=', id).execute();
     await trx.deleteFrom('ssh_keys').where('id', '=', id).execute();
-    return { key: toView(row), detachedInstances: Number(live) };
+    return { key: toView(row), detachedInstances: live };
   });
 }
 
-export interface AttachableSshKey {
-  id: string;
-  name: string;
-  fingerprint: string;
-  /** The normalised OpenSSH line, for installing on a machine. */
-  publicKey: string;
-}
-
-/**
- * The keys with these ids that belong to the account, in the order given (duplicates dropped),
- * for attaching to an instance. Any id that is malformed or not the account's → NotFoundError('SSH key').
- * Takes a transaction so the caller can attach in the same one.
- */
-export async function requireAccountSshKeys(db: Db, accountId: string, ids: readonly string[]): Promise<AttachableSshKey[]> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return [];
-  if (!unique.every((id) => UUID.test(id))) throw notFound();
-  const rows = await db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint', 'public_key'])
-    .where('account_id', '=', accountId).where('id', 'in', unique).execute();
-  const byId = new Map(rows.map((row) => [row.id.toLowerCase(), row]));
-  return unique.map((id) => {
-    const row = byId.get(id.toLowerCase());
-    if (!row) throw notFound();
-    return { id: row.id, name: row.name, fingerprint: row.fingerprint, publicKey: row.public_key };
-  });
+/** Writes one log line on each live instance the key is attached to; returns how many. */
+async function logOnLiveInstances(trx: Db, keyId: string, clock: Clock, message: string): Promise<number> {
+  const live = await trx.selectFrom('instance_ssh_keys')
+    .innerJoin('instances', 'instances.id', 'instance_ssh_keys.instance_id')
+    .select('instances.id')
+    .where('instance_ssh_keys.ssh_key_id', '=', keyId)
+    .where('instances.state', 'in', ACTIVE_INSTANCE_STATES)
+    .execute();
+  if (live.length > 0) {
+    const at = clock.now();
+    await trx.insertInto('instance_logs')
+      .values(live.map((instance) => ({ instance_id: instance.id, at, source: 'lifecycle' as const, message })))
+      .execute();
+  }
+  return live.length;
 }
 
 /** The conflict a new name or fingerprint would cause in the account, naming the key that has it. */

@@ -122,7 +122,7 @@ export const updateSshKeyTool = defineTool({
   // Replacing the public key overwrites the old one; repeating the same call changes nothing more.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
-    const key = await updateSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id, { name: input.name, publicKey: input.public_key });
+    const key = await updateSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id, { name: input.name, publicKey: input.public_key }, ctx.clock);
     return { structured: keyOutput(key), text: `Updated SSH key ${describeKey(key)}.` };
   },
 });
@@ -148,7 +148,7 @@ export const deleteSshKeyTool = defineTool({
   // Deleting loses the key; a repeat of the same call finds nothing and changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
-    const { key, detachedInstances } = await deleteSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id);
+    const { key, detachedInstances } = await deleteSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id, ctx.clock);
     const detached = detachedInstances === 0 ? 'It was not attached to any live instance.'
       : `It was detached from ${detachedInstances} instance${detachedInstances === 1 ? '' : 's'}.`;
     return {
