@@ -1,7 +1,7 @@
 // The one ledger. Every balance change is an immutable entry, written in the same transaction
 // as the account's cached balance/credit and as the work it pays for. The account row lock
 // (SELECT … FOR UPDATE) serializes spending, so concurrent charges can never overdraw.
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { Database, LedgerBucket, LedgerKind } from '@pictor/migrations/schema';
 import { InsufficientBalanceError, NotFoundError } from './errors.ts';
@@ -80,10 +80,7 @@ export interface Spent {
  */
 export async function postCharge(trx: Trx, funds: Funds, amount: bigint, entry: EntryCommon): Promise<Spent> {
   if (amount <= 0n) throw new RangeError('a charge must be positive');
-  const available = funds.balance + funds.credit;
-  if (available < amount) throw new InsufficientBalanceError(amount, available);
-  const fromCredit = amount < funds.credit ? amount : funds.credit;
-  const fromBalance = amount - fromCredit;
+  const { fromCredit, fromBalance } = splitCharge(funds, amount);
   for (const [bucket, part] of [['credit', fromCredit], ['balance', fromBalance]] as const) {
     if (part === 0n) continue;
     await trx.insertInto('ledger_entries').values({
@@ -97,4 +94,44 @@ export async function postCharge(trx: Trx, funds: Funds, amount: bigint, entry: 
   funds.credit -= fromCredit;
   funds.balance -= fromBalance;
   return { fromCredit, fromBalance };
+}
+
+/** How a charge is paid: credit first, then balance. Throws InsufficientBalanceError when funds fall short. */
+export function splitCharge(funds: Funds, amount: bigint): Spent {
+  const available = funds.balance + funds.credit;
+  if (available < amount) throw new InsufficientBalanceError(amount, available);
+  const fromCredit = amount < funds.credit ? amount : funds.credit;
+  return { fromCredit, fromBalance: amount - fromCredit };
+}
+
+export interface BatchCharge extends EntryCommon, Spent {}
+
+/**
+ * Writes many already-split charges (see splitCharge) in two statements: one insert of every
+ * entry, one update of every account's cached funds. For batch jobs (auto-renewal) whose caller
+ * holds the account locks and has walked each account's funds in order.
+ */
+export async function postChargesBatch(trx: Trx, charges: BatchCharge[]): Promise<void> {
+  const rows = charges.flatMap((c) => ([['credit', c.fromCredit], ['balance', c.fromBalance]] as const)
+    .filter(([, part]) => part > 0n)
+    .map(([bucket, part]) => ({
+      account_id: c.accountId, kind: 'charge' as const, bucket, amount: -part, description: c.description,
+      instance_id: c.instanceId ?? null, created_by: c.createdBy ?? null,
+    })));
+  if (rows.length === 0) return;
+  await trx.insertInto('ledger_entries').values(rows).execute();
+  const perAccount = new Map<string, Spent>();
+  for (const c of charges) {
+    const sum = perAccount.get(c.accountId) ?? { fromCredit: 0n, fromBalance: 0n };
+    sum.fromCredit += c.fromCredit;
+    sum.fromBalance += c.fromBalance;
+    perAccount.set(c.accountId, sum);
+  }
+  const ids = [...perAccount.keys()];
+  const credit = ids.map((id) => perAccount.get(id)!.fromCredit.toString());
+  const balance = ids.map((id) => perAccount.get(id)!.fromBalance.toString());
+  await sql`
+    UPDATE accounts a SET credit = a.credit - v.credit, balance = a.balance - v.balance
+    FROM unnest(${ids}::uuid[], ${credit}::bigint[], ${balance}::bigint[]) AS v(id, credit, balance)
+    WHERE a.id = v.id`.execute(trx);
 }

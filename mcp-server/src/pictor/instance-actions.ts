@@ -1,0 +1,76 @@
+// Instance changes that move no money: start, stop, auto-renew on/off, rename. Stop and start
+// change the state at once and leave a power action for the lifecycle worker to carry out.
+// Stopping does not pause the prepaid period: the GPUs stay reserved and storage is kept.
+import type { Db } from '@pictor/migrations/db';
+import type { InstanceUpdate, PendingAction } from '@pictor/migrations/schema';
+import { resolveAccountId } from './accounts.ts';
+import type { Actor } from './actor.ts';
+import type { Clock } from './clock.ts';
+import type { Trx } from './ledger.ts';
+import { validateName } from './instance-create.ts';
+import { detailFor, type InstanceDetail } from './instance-read.ts';
+import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './instance-records.ts';
+import { assertAllowed, type Operation } from './instance-state.ts';
+
+export interface ChangeResult extends InstanceDetail {
+  /** False when the instance already was as asked (the call was a no-op). */
+  changed: boolean;
+}
+
+type Change = (row: InstanceRecord, now: Date) => { set: InstanceUpdate; log: Omit<LogLine, 'instanceId' | 'at'>[] } | null;
+
+/** Locks the instance, checks the operation is allowed, applies the change (null = no-op) and logs it. */
+async function change(db: Db, actor: Actor, instanceId: string, clock: Clock, op: Operation, fn: Change): Promise<ChangeResult> {
+  const accountId = await resolveAccountId(db, actor);
+  return db.transaction().execute(async (trx: Trx) => {
+    const row = await lockInstance(trx, accountId, instanceId);
+    assertAllowed(op, row.state);
+    const now = clock.now();
+    const planned = fn(row, now);
+    if (!planned) return { ...(await detailFor(trx, row)), changed: false };
+    const updated = await trx.updateTable('instances').set({ ...planned.set, updated_at: now }).where('id', '=', row.id)
+      .returningAll().executeTakeFirstOrThrow();
+    await writeLogs(trx, planned.log.map((l) => ({ ...l, instanceId: row.id, at: now })));
+    return { ...(await detailFor(trx, { ...row, ...updated })), changed: true };
+  });
+}
+
+/** The columns that hand a new power action to the lifecycle worker. */
+export function powerAction(action: PendingAction, row: { action_seq: number }, now: Date): InstanceUpdate {
+  return { pending_action: action, action_seq: row.action_seq + 1, action_requested_at: now, action_due_at: now };
+}
+
+export async function startInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {
+  return change(db, actor, instanceId, clock, 'start', (row, now) => row.state === 'running' ? null : {
+    set: { state: 'running', ...powerAction('start', row, now) },
+    log: [{ source: 'lifecycle', message: 'Start requested: powering on' }],
+  });
+}
+
+export async function stopInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {
+  return change(db, actor, instanceId, clock, 'stop', (row, now) => row.state === 'stopped' ? null : {
+    set: { state: 'stopped', ...powerAction('stop', row, now) },
+    log: [{
+      source: 'lifecycle',
+      message: `Stop requested: powering off. The prepaid period keeps running until ${row.expires_at.toISOString()}; the GPUs stay reserved and storage is kept`,
+    }],
+  });
+}
+
+export async function setAutoRenew(db: Db, actor: Actor, instanceId: string, enabled: boolean, clock: Clock): Promise<ChangeResult> {
+  return change(db, actor, instanceId, clock, 'auto_renew', (row) => {
+    if (row.auto_renew === enabled) return null;
+    const message = enabled
+      ? `Auto-renew enabled: at ${row.expires_at.toISOString()} and each expiry after, renews for ${row.rental_hours} h if the account covers it`
+      : `Auto-renew disabled: the instance ends at ${row.expires_at.toISOString()} unless hours are added`;
+    return { set: { auto_renew: enabled }, log: [{ source: 'lifecycle', message }] };
+  });
+}
+
+export async function renameInstance(db: Db, actor: Actor, instanceId: string, name: string, clock: Clock): Promise<ChangeResult> {
+  const newName = validateName(name);
+  return change(db, actor, instanceId, clock, 'rename', (row) => row.name === newName ? null : {
+    set: { name: newName },
+    log: [{ source: 'lifecycle', message: `Renamed from "${row.name}" to "${newName}"` }],
+  });
+}

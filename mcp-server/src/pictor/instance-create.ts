@@ -1,0 +1,196 @@
+// Creating an instance: validate, then in ONE transaction lock the account, lock the region's
+// capacity row, check both, insert the instance, reserve its GPUs and charge the prepaid period.
+// A dry run goes through the same validation and evaluation without locks or writes.
+import type { Db } from '@pictor/migrations/db';
+import type { GpuPlan } from '@pictor/migrations/schema';
+import { resolveAccountId } from './accounts.ts';
+import type { Actor } from './actor.ts';
+import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
+import { assertGpuCount, resolvePlan, resolveRegion, type Region } from './catalog.ts';
+import type { Clock } from './clock.ts';
+import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from './errors.ts';
+import { getFunds, lockAccount, postCharge, type Funds, type Trx } from './ledger.ts';
+import { formatCredits } from './money.ts';
+import { detailFor, type InstanceDetail } from './instance-read.ts';
+import { findInstance, writeLogs } from './instance-records.ts';
+import { resolveSshKeys, type OwnedKey } from './instance-keys.ts';
+
+type Reader = Db | Trx;
+
+export interface CreateInstanceInput {
+  /** Plan id ("h100-80gb") or an unambiguous GPU model ("H100"). */
+  plan: string;
+  gpuCount: number;
+  region: string;
+  storageGb: number;
+  rentalHours: number;
+  name: string;
+  sshKeyIds?: string[];
+  autoRenew?: boolean;
+}
+
+export const MAX_NAME_LENGTH = 64;
+
+/** A trimmed display name of 1–64 characters without control characters. */
+export function validateName(name: string, field = 'name'): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidInputError(field, `must be 1–${MAX_NAME_LENGTH} characters after trimming`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new InvalidInputError(field, 'must not contain control characters such as newlines');
+  return trimmed;
+}
+
+export function validateRentalHours(hours: number, field = 'rental_hours'): number {
+  if (!Number.isInteger(hours) || hours < MIN_RENTAL_HOURS || hours > MAX_RENTAL_HOURS) {
+    throw new InvalidInputError(field, `must be a whole number of hours from ${MIN_RENTAL_HOURS} to ${MAX_RENTAL_HOURS}`);
+  }
+  return hours;
+}
+
+interface ValidCreate {
+  name: string;
+  plan: GpuPlan;
+  region: Region;
+  gpuCount: number;
+  storageGb: number;
+  rentalHours: number;
+  autoRenew: boolean;
+  keys: OwnedKey[];
+  rate: RateCard;
+  cost: CostBreakdown;
+}
+
+/** Every check that does not depend on funds or capacity; throws InvalidInputError naming the field. */
+async function validateCreate(db: Reader, accountId: string, input: CreateInstanceInput): Promise<ValidCreate> {
+  const name = validateName(input.name);
+  const rentalHours = validateRentalHours(input.rentalHours);
+  const plan = await resolvePlan(db, input.plan, 'plan');
+  assertGpuCount(plan, input.gpuCount);
+  if (!Number.isInteger(input.storageGb) || input.storageGb < plan.min_storage_gb || input.storageGb > plan.max_storage_gb) {
+    throw new InvalidInputError('storage_gb', `${plan.id} takes ${plan.min_storage_gb}–${plan.max_storage_gb} GB of storage`,
+      { min: plan.min_storage_gb, max: plan.max_storage_gb });
+  }
+  const region = await resolveRegion(db, input.region);
+  const keys = await resolveSshKeys(db, accountId, input.sshKeyIds ?? []);
+  const rate: RateCard = {
+    gpuCount: input.gpuCount, pricePerGpuHour: plan.price_per_gpu_hour,
+    storageGb: input.storageGb, storagePricePerGbMonth: plan.storage_price_per_gb_month,
+  };
+  return {
+    name, plan, region, gpuCount: input.gpuCount, storageGb: input.storageGb, rentalHours,
+    autoRenew: input.autoRenew ?? false, keys, rate, cost: rentalCost(rate, rentalHours),
+  };
+}
+
+async function capacityRow(db: Reader, v: ValidCreate, lock: boolean): Promise<{ free_gpus: number }> {
+  let query = db.selectFrom('region_capacity').select('free_gpus')
+    .where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id);
+  if (lock) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (row) return row;
+  const offered = await db.selectFrom('region_capacity').select('region_id').where('plan_id', '=', v.plan.id).orderBy('region_id').execute();
+  throw new InvalidInputError('region', `${v.plan.gpu_model} is not offered in ${v.region.id}; it is offered in ${offered.map((r) => r.region_id).join(', ') || 'no region right now'}`,
+    { offered_in: offered.map((r) => r.region_id) });
+}
+
+async function capacityError(db: Reader, v: ValidCreate, free: number): Promise<CapacityUnavailableError> {
+  const others = await db.selectFrom('region_capacity').innerJoin('regions', 'regions.id', 'region_capacity.region_id')
+    .select(['regions.id', 'regions.location', 'region_capacity.free_gpus'])
+    .where('region_capacity.plan_id', '=', v.plan.id).where('region_capacity.region_id', '!=', v.region.id)
+    .where('region_capacity.free_gpus', '>=', v.gpuCount).orderBy('region_capacity.free_gpus', 'desc').execute();
+  const where = others.length > 0
+    ? ` Available now in: ${others.map((o) => `${o.id} (${o.location}, ${o.free_gpus} free)`).join(', ')}.`
+    : ' No other region has that many free right now; try fewer GPUs or check again later.';
+  return new CapacityUnavailableError(
+    `not enough ${v.plan.gpu_model} capacity in ${v.region.id}: ${v.gpuCount} GPUs requested, ${free} free.${where}`,
+    { region: v.region.id, plan: v.plan.id, requested: v.gpuCount, free_gpus: free, alternatives: others.map((o) => ({ region: o.id, free_gpus: o.free_gpus })) },
+  );
+}
+
+/** The refusal a create would meet with these funds and this much free capacity, or null. */
+async function evaluate(db: Reader, v: ValidCreate, funds: Funds, free: number): Promise<DomainError | null> {
+  if (free < v.gpuCount) return capacityError(db, v, free);
+  const available = funds.balance + funds.credit;
+  if (available < v.cost.total) return new InsufficientBalanceError(v.cost.total, available);
+  return null;
+}
+
+export interface CreateQuote {
+  planId: string;
+  gpuModel: string;
+  gpuCount: number;
+  regionId: string;
+  storageGb: number;
+  rentalHours: number;
+  cost: CostBreakdown;
+  rates: HourlyRates;
+  /** balance + credit now. */
+  available: bigint;
+  /** balance + credit after the charge; null when it would be refused. */
+  balanceAfter: bigint | null;
+  freeGpus: number;
+  wouldSucceed: boolean;
+  reason: string | null;
+  reasonCode: DomainError['code'] | null;
+}
+
+/** create-instance with dry_run: the exact cost and whether it would succeed; changes nothing. */
+export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateInstanceInput): Promise<CreateQuote> {
+  const accountId = await resolveAccountId(db, actor);
+  const v = await validateCreate(db, accountId, input);
+  const funds = await getFunds(db, accountId);
+  const { free_gpus: free } = await capacityRow(db, v, false);
+  const refusal = await evaluate(db, v, funds, free);
+  const available = funds.balance + funds.credit;
+  return {
+    planId: v.plan.id, gpuModel: v.plan.gpu_model, gpuCount: v.gpuCount, regionId: v.region.id, storageGb: v.storageGb,
+    rentalHours: v.rentalHours, cost: v.cost, rates: hourlyRates(v.rate), available,
+    balanceAfter: refusal ? null : available - v.cost.total, freeGpus: free,
+    wouldSucceed: refusal === null, reason: refusal?.message ?? null, reasonCode: refusal?.code ?? null,
+  };
+}
+
+export interface Created extends InstanceDetail {
+  charged: CostBreakdown;
+  fundsAfter: Funds;
+}
+
+export async function createInstance(db: Db, actor: Actor, input: CreateInstanceInput, clock: Clock): Promise<Created> {
+  const accountId = await resolveAccountId(db, actor);
+  return db.transaction().execute(async (trx) => {
+    const v = await validateCreate(trx, accountId, input);
+    // Lock order: account, then region_capacity, then instance.
+    const funds = await lockAccount(trx, accountId);
+    const { free_gpus: free } = await capacityRow(trx, v, true);
+    const refusal = await evaluate(trx, v, funds, free);
+    if (refusal) throw refusal;
+
+    const now = clock.now();
+    const expiresAt = addHours(now, v.rentalHours);
+    const { id } = await trx.insertInto('instances').values({
+      account_id: accountId, created_by: actor.userId, name: v.name, plan_id: v.plan.id, region_id: v.region.id,
+      gpu_count: v.gpuCount, storage_gb: v.storageGb,
+      price_per_gpu_hour: v.plan.price_per_gpu_hour, storage_price_per_gb_month: v.plan.storage_price_per_gb_month,
+      rental_hours: v.rentalHours, auto_renew: v.autoRenew, state: 'provisioning',
+      pending_action: 'provision', action_seq: 1, action_requested_at: now, action_due_at: now,
+      expires_at: expiresAt, created_at: now, updated_at: now,
+    }).returning('id').executeTakeFirstOrThrow();
+    await trx.updateTable('region_capacity').set((eb) => ({ free_gpus: eb('free_gpus', '-', v.gpuCount) }))
+      .where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id).execute();
+    await postCharge(trx, funds, v.cost.total, {
+      accountId, instanceId: id, createdBy: actor.userId,
+      description: `Instance "${v.name}": ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id}, ${v.storageGb} GB, ${v.rentalHours} h`,
+    });
+    if (v.keys.length > 0) {
+      await trx.insertInto('instance_ssh_keys').values(v.keys.map((k) => ({ instance_id: id, ssh_key_id: k.id, attached_at: now }))).execute();
+    }
+    await writeLogs(trx, [
+      { instanceId: id, at: now, source: 'lifecycle', message: `Created: ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id} (${v.region.location}), ${v.storageGb} GB storage, auto-renew ${v.autoRenew ? 'on' : 'off'}` },
+      { instanceId: id, at: now, source: 'billing', message: `Charged ${formatCredits(v.cost.total)} credits for ${v.rentalHours} h (GPU ${formatCredits(v.cost.gpu)}, storage ${formatCredits(v.cost.storage)}); prepaid until ${expiresAt.toISOString()}` },
+      ...v.keys.map((k) => ({ instanceId: id, at: now, source: 'lifecycle' as const, message: `SSH key "${k.name}" (${k.fingerprint}) attached` })),
+      { instanceId: id, at: now, source: 'lifecycle', message: 'Provisioning started' },
+    ]);
+    const detail = await detailFor(trx, await findInstance(trx, accountId, id));
+    return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit } };
+  });
+}

@@ -1,0 +1,147 @@
+// Reading instances: the list (cursor-paginated, newest first), one instance's detail, its logs.
+import type { Db } from '@pictor/migrations/db';
+import type { InstanceState, LogSource } from '@pictor/migrations/schema';
+import { resolveAccountId } from './accounts.ts';
+import type { Actor } from './actor.ts';
+import { InvalidInputError } from './errors.ts';
+import type { Trx } from './ledger.ts';
+import { findInstance, selectRecord, toView, type InstanceRecord, type InstanceView } from './instance-records.ts';
+
+type Reader = Db | Trx;
+
+export const MAX_PAGE = 100;
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface ListInstancesInput {
+  /** Only this state. Deleted instances are listed only when asked for by this filter. */
+  state?: InstanceState;
+  cursor?: string;
+  limit?: number;
+}
+
+function pageSize(limit: number | undefined): number {
+  const n = limit ?? 20;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new InvalidInputError('limit', `must be a whole number from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+const badCursor = (): InvalidInputError => new InvalidInputError('cursor', 'is not a cursor from a previous page; omit it to start from the first page');
+
+function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, arity: number): string[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string')) return parts as string[];
+  } catch {
+    // fall through
+  }
+  throw badCursor();
+}
+
+/** The account's instances, newest first, in a stable order (created_at, id). */
+export async function listInstances(db: Db, actor: Actor, input: ListInstancesInput = {}): Promise<Page<InstanceView>> {
+  const accountId = await resolveAccountId(db, actor);
+  const limit = pageSize(input.limit);
+  let query = selectRecord(db).where('instances.account_id', '=', accountId);
+  query = input.state === undefined
+    ? query.where('instances.state', '!=', 'deleted')
+    : query.where('instances.state', '=', input.state);
+  if (input.cursor !== undefined) {
+    const [createdAt, id] = decodeCursor(input.cursor, 2) as [string, string];
+    const at = new Date(createdAt);
+    if (Number.isNaN(at.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw badCursor();
+    query = query.where((eb) => eb.or([
+      eb('instances.created_at', '<', at),
+      eb.and([eb('instances.created_at', '=', at), eb('instances.id', '<', id)]),
+    ]));
+  }
+  const rows = await query.orderBy('instances.created_at', 'desc').orderBy('instances.id', 'desc').limit(limit + 1).execute();
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(toView),
+    nextCursor: rows.length > limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+  };
+}
+
+export interface AttachedKey {
+  id: string;
+  name: string;
+  keyType: string;
+  fingerprint: string;
+}
+
+export interface InstanceDetail extends InstanceView {
+  sshKeys: AttachedKey[];
+  /** What to do to reach the machine over SSH, when something is missing; null when ready. */
+  sshHint: string | null;
+}
+
+export async function attachedKeys(db: Reader, instanceId: string): Promise<AttachedKey[]> {
+  return db.selectFrom('instance_ssh_keys').innerJoin('ssh_keys', 'ssh_keys.id', 'instance_ssh_keys.ssh_key_id')
+    .select(['ssh_keys.id', 'ssh_keys.name', 'ssh_keys.key_type as keyType', 'ssh_keys.fingerprint'])
+    .where('instance_ssh_keys.instance_id', '=', instanceId)
+    .orderBy('instance_ssh_keys.attached_at').orderBy('ssh_keys.name').execute();
+}
+
+function sshHint(view: InstanceView, keys: AttachedKey[]): string | null {
+  if (view.state === 'expired') return 'The instance has expired and its machine was released; SSH is no longer possible.';
+  if (keys.length === 0) {
+    return 'No SSH key is attached, so nobody can log in. Add a public key with create-ssh-key (or pick one from list-ssh-keys), '
+      + 'then attach it with add-ssh-keys-to-instance.';
+  }
+  if (view.state === 'provisioning') return 'SSH becomes available when provisioning finishes, usually within seconds.';
+  if (view.state === 'stopped') return 'The instance is stopped; start it with start-instance to connect over SSH.';
+  if (view.pendingAction === 'start') return 'The machine is booting; SSH answers within seconds.';
+  return null;
+}
+
+export async function detailFor(db: Reader, row: InstanceRecord): Promise<InstanceDetail> {
+  const view = toView(row);
+  const keys = await attachedKeys(db, row.id);
+  return { ...view, sshKeys: keys, sshHint: sshHint(view, keys) };
+}
+
+export async function getInstanceDetail(db: Db, actor: Actor, instanceId: string): Promise<InstanceDetail> {
+  const accountId = await resolveAccountId(db, actor);
+  return detailFor(db, await findInstance(db, accountId, instanceId));
+}
+
+export interface LogEntry {
+  at: Date;
+  source: LogSource;
+  message: string;
+}
+
+export interface LogsInput {
+  cursor?: string;
+  limit?: number;
+}
+
+/** The instance's log lines, oldest first (newest last), continuing after `cursor`. */
+export async function getInstanceLogs(db: Db, actor: Actor, instanceId: string, input: LogsInput = {}): Promise<Page<LogEntry>> {
+  const accountId = await resolveAccountId(db, actor);
+  const limit = pageSize(input.limit);
+  const instance = await findInstance(db, accountId, instanceId);
+  let query = db.selectFrom('instance_logs').select(['id', 'at', 'source', 'message']).where('instance_id', '=', instance.id);
+  if (input.cursor !== undefined) {
+    const [afterId] = decodeCursor(input.cursor, 1) as [string];
+    if (!/^\d{1,18}$/.test(afterId)) throw badCursor();
+    query = query.where('id', '>', afterId);
+  }
+  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(({ at, source, message }) => ({ at, source, message })),
+    nextCursor: rows.length > limit && last ? encodeCursor([String(last.id)]) : null,
+  };
+}

@@ -1,0 +1,140 @@
+// Reading instance rows the way every instance operation needs them: scoped to the actor's
+// account, with deleted, foreign and malformed ids all reported as the same NotFoundError.
+import type { Db } from '@pictor/migrations/db';
+import type { Instance, LogSource } from '@pictor/migrations/schema';
+import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
+import { NotFoundError } from './errors.ts';
+import type { Trx } from './ledger.ts';
+
+type Reader = Db | Trx;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (id: string): boolean => UUID.test(id);
+
+export const instanceNotFound = (): NotFoundError => new NotFoundError('Instance');
+
+export interface InstanceRecord extends Instance {
+  gpu_model: string;
+  vram_gb: number;
+  vcpu_per_gpu: number;
+  ram_gb_per_gpu: number;
+  region_name: string;
+  region_location: string;
+}
+
+/** Instance rows joined with their plan and region, for building views. */
+export function selectRecord(db: Reader) {
+  return db.selectFrom('instances')
+    .innerJoin('gpu_plans', 'gpu_plans.id', 'instances.plan_id')
+    .innerJoin('regions', 'regions.id', 'instances.region_id')
+    .selectAll('instances')
+    .select(['gpu_plans.gpu_model', 'gpu_plans.vram_gb', 'gpu_plans.vcpu_per_gpu', 'gpu_plans.ram_gb_per_gpu',
+      'regions.name as region_name', 'regions.location as region_location']);
+}
+
+/** The account's instance, not deleted; otherwise NotFoundError('Instance'). */
+export async function findInstance(db: Reader, accountId: string, id: string): Promise<InstanceRecord> {
+  if (!isUuid(id)) throw instanceNotFound();
+  const row = await selectRecord(db).where('instances.id', '=', id).where('instances.account_id', '=', accountId)
+    .where('instances.state', '!=', 'deleted').executeTakeFirst();
+  if (!row) throw instanceNotFound();
+  return row;
+}
+
+/**
+ * Same as findInstance, holding the instance row lock until the transaction ends. Lock order
+ * everywhere: account row, then region_capacity, then instance — take those first if needed.
+ */
+export async function lockInstance(trx: Trx, accountId: string, id: string): Promise<InstanceRecord> {
+  if (!isUuid(id)) throw instanceNotFound();
+  const row = await selectRecord(trx).where('instances.id', '=', id).where('instances.account_id', '=', accountId)
+    .where('instances.state', '!=', 'deleted').forUpdate('instances').executeTakeFirst();
+  if (!row) throw instanceNotFound();
+  return row;
+}
+
+export function rateCard(row: Pick<Instance, 'gpu_count' | 'price_per_gpu_hour' | 'storage_gb' | 'storage_price_per_gb_month'>): RateCard {
+  return {
+    gpuCount: row.gpu_count,
+    pricePerGpuHour: row.price_per_gpu_hour,
+    storageGb: row.storage_gb,
+    storagePricePerGbMonth: row.storage_price_per_gb_month,
+  };
+}
+
+export interface LogLine {
+  instanceId: string;
+  at: Date;
+  source: LogSource;
+  message: string;
+}
+
+/** Appends log lines in one statement; order within the call is kept. */
+export async function writeLogs(db: Reader, lines: LogLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  await db.insertInto('instance_logs')
+    .values(lines.map((l) => ({ instance_id: l.instanceId, at: l.at, source: l.source, message: l.message })))
+    .execute();
+}
+
+export interface InstanceView {
+  id: string;
+  name: string;
+  state: Instance['state'];
+  planId: string;
+  gpuModel: string;
+  vramGb: number;
+  gpuCount: number;
+  vcpus: number;
+  ramGb: number;
+  regionId: string;
+  regionLocation: string;
+  storageGb: number;
+  rentalHours: number;
+  autoRenew: boolean;
+  createdAt: Date;
+  expiresAt: Date;
+  endedAt: Date | null;
+  endReason: string | null;
+  /** A power action the hardware has not finished yet (e.g. 'start' while booting). */
+  pendingAction: Instance['pending_action'];
+  ssh: { host: string; port: number; user: string; command: string } | null;
+  /** Prices copied onto the instance at creation. */
+  rates: HourlyRates;
+  /** What one renewal (rental_hours) costs at those prices. */
+  renewalCost: CostBreakdown;
+}
+
+export const SSH_USER = 'root';
+
+export function toView(row: InstanceRecord): InstanceView {
+  const rate = rateCard(row);
+  const ssh = row.ssh_host !== null && row.ssh_port !== null && row.state !== 'expired'
+    ? { host: row.ssh_host, port: row.ssh_port, user: SSH_USER, command: `ssh -p ${row.ssh_port} ${SSH_USER}@${row.ssh_host}` }
+    : null;
+  return {
+    id: row.id,
+    name: row.name,
+    state: row.state,
+    planId: row.plan_id,
+    gpuModel: row.gpu_model,
+    vramGb: row.vram_gb,
+    gpuCount: row.gpu_count,
+    vcpus: row.vcpu_per_gpu * row.gpu_count,
+    ramGb: row.ram_gb_per_gpu * row.gpu_count,
+    regionId: row.region_id,
+    regionLocation: row.region_location,
+    storageGb: row.storage_gb,
+    rentalHours: row.rental_hours,
+    autoRenew: row.auto_renew,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    pendingAction: row.pending_action,
+    ssh,
+    rates: hourlyRates(rate),
+    renewalCost: rentalCost(rate, row.rental_hours),
+  };
+}

@@ -1,0 +1,168 @@
+// Expiry and auto-renewal. At expires_at an instance either renews for rental_hours (auto-renew on
+// and the account covers it: one charge, expiry moved out) or ends (state expired, GPUs freed, a log
+// line saying why). Safe with many workers at once:
+//   1. lock a batch of accounts that have due instances, FOR UPDATE SKIP LOCKED (another worker's
+//      accounts are skipped, not waited for);
+//   2. lock the region_capacity rows expiries will need, then the due instances, and re-check
+//      "still due" under those locks — lock order account → region_capacity → instance, as everywhere;
+//   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
+// A renewal moves expires_at past now, so a second worker re-checking under the lock finds nothing.
+import { sql } from 'kysely';
+import type { Db } from '@pictor/migrations/db';
+import { addHours, rentalCost, type CostBreakdown } from '../pictor/billing.ts';
+import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../pictor/ledger.ts';
+import { formatCredits } from '../pictor/money.ts';
+import { rateCard, writeLogs, type LogLine } from '../pictor/instance-records.ts';
+import { ACTIVE_STATES } from '../pictor/instance-state.ts';
+
+export interface DueInstance {
+  id: string;
+  account_id: string;
+  name: string;
+  region_id: string;
+  plan_id: string;
+  gpu_count: number;
+  storage_gb: number;
+  price_per_gpu_hour: bigint;
+  storage_price_per_gb_month: bigint;
+  rental_hours: number;
+  auto_renew: boolean;
+  expires_at: Date;
+}
+
+export type Decision =
+  | { kind: 'renew'; instance: DueInstance; cost: CostBreakdown; spent: Spent; expiresAt: Date }
+  | { kind: 'expire'; instance: DueInstance; reason: string; log: string };
+
+/**
+ * Decides each due instance in order (earliest expiry first per account), walking each account's
+ * funds as if the renewals before it had been charged. Pure: the caller holds the locks.
+ */
+export function planDue(funds: Map<string, Funds>, due: DueInstance[]): Decision[] {
+  const left = new Map([...funds].map(([id, f]) => [id, { ...f }]));
+  return due.map((instance): Decision => {
+    const released = `${instance.gpu_count} GPUs released, storage wiped`;
+    if (!instance.auto_renew) {
+      return { kind: 'expire', instance, reason: 'auto-renew off', log: `Expired: the prepaid period ended and auto-renew is off; ${released}` };
+    }
+    const cost = rentalCost(rateCard(instance), instance.rental_hours);
+    const account = left.get(instance.account_id) ?? { balance: 0n, credit: 0n };
+    const available = account.balance + account.credit;
+    if (available < cost.total) {
+      const short = formatCredits(cost.total - available);
+      return {
+        kind: 'expire', instance, reason: `insufficient balance for renewal (short by ${short} credits)`,
+        log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the account has ${formatCredits(available)} (short by ${short}); ${released}`,
+      };
+    }
+    const spent = splitCharge(account, cost.total);
+    account.credit -= spent.fromCredit;
+    account.balance -= spent.fromBalance;
+    return { kind: 'renew', instance, cost, spent, expiresAt: addHours(instance.expires_at, instance.rental_hours) };
+  });
+}
+
+const DUE_COLUMNS = ['id', 'account_id', 'name', 'region_id', 'plan_id', 'gpu_count', 'storage_gb', 'price_per_gpu_hour',
+  'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at'] as const;
+
+const pairKey = (i: Pick<DueInstance, 'region_id' | 'plan_id'>): string => `${i.region_id}\u0000${i.plan_id}`;
+
+async function lockCapacity(trx: Trx, decisions: Decision[]): Promise<Set<string>> {
+  const pairs = [...new Map(decisions.filter((d) => d.kind === 'expire').map((d) => [pairKey(d.instance), d.instance])).values()]
+    .sort((a, b) => a.region_id.localeCompare(b.region_id) || a.plan_id.localeCompare(b.plan_id));
+  if (pairs.length === 0) return new Set();
+  const regions = pairs.map((p) => p.region_id);
+  const plans = pairs.map((p) => p.plan_id);
+  await sql`
+    SELECT 1 FROM region_capacity rc
+    JOIN unnest(${regions}::text[], ${plans}::text[]) AS v(region_id, plan_id)
+      ON rc.region_id = v.region_id AND rc.plan_id = v.plan_id
+    ORDER BY rc.region_id, rc.plan_id FOR UPDATE OF rc`.execute(trx);
+  return new Set(pairs.map(pairKey));
+}
+
+export interface ExpiryPass {
+  renewed: number;
+  expired: number;
+  /** Accounts this pass held; 0 means no unclaimed due work was found. */
+  accounts: number;
+}
+
+/** One batch of due instances, in one transaction. */
+export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promise<ExpiryPass> {
+  return db.transaction().execute(async (trx) => {
+    const accounts = await sql<{ id: string; balance: bigint; credit: bigint }>`
+      SELECT id, balance, credit FROM accounts
+      WHERE id IN (SELECT account_id FROM instances
+                   WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now})
+      ORDER BY id LIMIT ${batchSize}
+      FOR UPDATE SKIP LOCKED`.execute(trx);
+    if (accounts.rows.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
+    const funds = new Map(accounts.rows.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
+    const dueQuery = (ids: string[]) => trx.selectFrom('instances').select(DUE_COLUMNS)
+      .where('id', 'in', ids).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now);
+
+    const candidates = await trx.selectFrom('instances').select(DUE_COLUMNS)
+      .where('account_id', 'in', [...funds.keys()]).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now)
+      .orderBy('expires_at').orderBy('id').limit(batchSize).execute();
+    if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.rows.length };
+    const held = await lockCapacity(trx, planDue(funds, candidates));
+    const locked = await dueQuery(candidates.map((c) => c.id)).orderBy('id').forUpdate().execute();
+    locked.sort((a, b) => a.expires_at.getTime() - b.expires_at.getTime() || a.id.localeCompare(b.id));
+    // An expiry whose capacity row this pass does not hold (auto-renew was switched off meanwhile)
+    // waits for the next pass; expiries spend nothing, so the other decisions stay valid.
+    const decisions = planDue(funds, locked).filter((d) => d.kind === 'renew' || held.has(pairKey(d.instance)));
+    await apply(trx, decisions, now);
+    return {
+      renewed: decisions.filter((d) => d.kind === 'renew').length,
+      expired: decisions.filter((d) => d.kind === 'expire').length,
+      accounts: accounts.rows.length,
+    };
+  });
+}
+
+async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> {
+  const renewals = decisions.filter((d): d is Extract<Decision, { kind: 'renew' }> => d.kind === 'renew');
+  const expiries = decisions.filter((d): d is Extract<Decision, { kind: 'expire' }> => d.kind === 'expire');
+  const logs: LogLine[] = [];
+
+  if (renewals.length > 0) {
+    await postChargesBatch(trx, renewals.map((r) => ({
+      accountId: r.instance.account_id, instanceId: r.instance.id, ...r.spent,
+      description: `Instance "${r.instance.name}": auto-renewed for ${r.instance.rental_hours} h`,
+    })));
+    await sql`
+      UPDATE instances i SET expires_at = v.expires_at, updated_at = ${now}
+      FROM unnest(${renewals.map((r) => r.instance.id)}::uuid[], ${renewals.map((r) => r.expiresAt.toISOString())}::timestamptz[])
+        AS v(id, expires_at)
+      WHERE i.id = v.id`.execute(trx);
+    for (const r of renewals) {
+      logs.push({
+        instanceId: r.instance.id, at: now, source: 'billing',
+        message: `Renewed for ${r.instance.rental_hours} h, charged ${formatCredits(r.cost.total)} credits (GPU ${formatCredits(r.cost.gpu)}, storage ${formatCredits(r.cost.storage)}); now expires at ${r.expiresAt.toISOString()}`,
+      });
+    }
+  }
+
+  if (expiries.length > 0) {
+    await sql`
+      UPDATE instances i SET state = 'expired', ended_at = ${now}, end_reason = v.reason, updated_at = ${now},
+        pending_action = 'release', action_seq = i.action_seq + 1, action_requested_at = ${now}, action_due_at = ${now}
+      FROM unnest(${expiries.map((e) => e.instance.id)}::uuid[], ${expiries.map((e) => e.reason)}::text[]) AS v(id, reason)
+      WHERE i.id = v.id`.execute(trx);
+    const freed = new Map<string, { region: string; plan: string; gpus: number }>();
+    for (const e of expiries) {
+      const entry = freed.get(pairKey(e.instance)) ?? { region: e.instance.region_id, plan: e.instance.plan_id, gpus: 0 };
+      entry.gpus += e.instance.gpu_count;
+      freed.set(pairKey(e.instance), entry);
+      logs.push({ instanceId: e.instance.id, at: now, source: 'lifecycle', message: e.log });
+    }
+    const rows = [...freed.values()];
+    await sql`
+      UPDATE region_capacity rc SET free_gpus = rc.free_gpus + v.gpus
+      FROM unnest(${rows.map((r) => r.region)}::text[], ${rows.map((r) => r.plan)}::text[], ${rows.map((r) => r.gpus)}::int[])
+        AS v(region_id, plan_id, gpus)
+      WHERE rc.region_id = v.region_id AND rc.plan_id = v.plan_id`.execute(trx);
+  }
+  await writeLogs(trx, logs);
+}

@@ -1,0 +1,97 @@
+// The lifecycle worker: expiries and renewals (expiry.ts), then power actions for the hardware
+// (power.ts). It runs inside every MCP server replica; row locks with SKIP LOCKED let the replicas
+// share the work without ever doing the same step twice.
+import type { Db } from '@pictor/migrations/db';
+import type { Clock } from '../pictor/clock.ts';
+import type { Provisioner } from '../pictor/provisioner.ts';
+import { runExpiryPass } from './expiry.ts';
+import { runPowerPass } from './power.ts';
+
+export interface LifecycleOptions {
+  db: Db;
+  clock: Clock;
+  provisioner: Provisioner;
+  /** Instances (and accounts) per transaction. Default 500. */
+  batchSize?: number;
+  /** Upper bound on batches of each kind per run, so one run always ends. Default 1000. */
+  maxBatches?: number;
+  /** How long a claimed power action is reserved for one worker. Default 60 000 ms. */
+  leaseMs?: number;
+  /** Wait before retrying a failed provisioner call. Default 30 000 ms. */
+  retryMs?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface LifecycleReport {
+  renewed: number;
+  expired: number;
+  /** Power actions claimed (finished or re-scheduled). */
+  actions: number;
+}
+
+/** Processes everything due now, in batches, until nothing unclaimed is left. */
+export async function runLifecycleOnce(options: LifecycleOptions): Promise<LifecycleReport> {
+  const batchSize = options.batchSize ?? 500;
+  const maxBatches = options.maxBatches ?? 1000;
+  const report: LifecycleReport = { renewed: 0, expired: 0, actions: 0 };
+  const now = options.clock.now();
+  for (let i = 0; i < maxBatches; i++) {
+    const pass = await runExpiryPass(options.db, now, batchSize);
+    report.renewed += pass.renewed;
+    report.expired += pass.expired;
+    if (pass.renewed + pass.expired === 0) break;
+  }
+  const power = {
+    leaseMs: options.leaseMs ?? 60_000,
+    retryMs: options.retryMs ?? 30_000,
+    minPollMs: 250,
+    onError: (error: unknown, instanceId: string) => options.onError?.(error, `power action on instance ${instanceId}`),
+  };
+  for (let i = 0; i < maxBatches; i++) {
+    const claimed = await runPowerPass(options.db, options.provisioner, options.clock.now(), batchSize, power);
+    report.actions += claimed;
+    if (claimed === 0) break;
+  }
+  return report;
+}
+
+export interface LifecycleWorker {
+  /** Stops scheduling runs and waits for the current one to finish. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions extends LifecycleOptions {
+  /** Pause between the end of one run and the start of the next. Default 1000 ms. */
+  intervalMs?: number;
+  onReport?: (report: LifecycleReport) => void;
+}
+
+/** Runs runLifecycleOnce forever, one run at a time, until stopped. A failed run is reported and retried. */
+export function startLifecycleWorker(options: WorkerOptions): LifecycleWorker {
+  const intervalMs = options.intervalMs ?? 1000;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+
+  const tick = (): void => {
+    timer = undefined;
+    current = (async () => {
+      try {
+        const report = await runLifecycleOnce(options);
+        options.onReport?.(report);
+      } catch (error) {
+        options.onError?.(error, 'lifecycle run');
+      }
+      if (!stopped) timer = setTimeout(tick, intervalMs);
+    })();
+  };
+  timer = setTimeout(tick, 0);
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await current;
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// Power actions (provision, start, stop, release) handed to the Provisioner. A batch of due actions
+// is claimed with FOR UPDATE SKIP LOCKED and leased (action_due_at moved out) in a short
+// transaction; the provisioner is called outside any transaction; results are applied only where
+// the instance still carries the same action_seq — a superseded or re-claimed action changes nothing.
+import { sql } from 'kysely';
+import type { Db } from '@pictor/migrations/db';
+import { selectRecord, writeLogs, type InstanceRecord, type LogLine } from '../pictor/instance-records.ts';
+import type { Machine, Provisioner } from '../pictor/provisioner.ts';
+
+export interface PowerOptions {
+  /** How long a claimed action is reserved for this worker before another may retry it. */
+  leaseMs: number;
+  /** Wait before retrying an action whose provisioner call failed. */
+  retryMs: number;
+  /** Earliest re-poll of a pending action, so a driver cannot make a worker spin. */
+  minPollMs: number;
+  onError?: (error: unknown, instanceId: string) => void;
+}
+
+type Outcome =
+  | { row: InstanceRecord; kind: 'pending'; retryAt: Date }
+  | { row: InstanceRecord; kind: 'failed'; error: unknown }
+  | { row: InstanceRecord; kind: 'done'; log: LogLine[]; ssh?: { host: string; port: number } };
+
+function machine(row: InstanceRecord): Machine {
+  return {
+    instanceId: row.id, regionId: row.region_id, planId: row.plan_id, gpuModel: row.gpu_model, vramGb: row.vram_gb,
+    gpuCount: row.gpu_count, vcpus: row.vcpu_per_gpu * row.gpu_count, ramGb: row.ram_gb_per_gpu * row.gpu_count,
+    storageGb: row.storage_gb, requestedAt: row.action_requested_at ?? row.updated_at,
+  };
+}
+
+const boot = (row: InstanceRecord, lines: Array<{ at: Date; message: string }>): LogLine[] =>
+  lines.map((l) => ({ instanceId: row.id, at: l.at, source: 'boot', message: l.message }));
+
+async function perform(provisioner: Provisioner, row: InstanceRecord, now: Date): Promise<Outcome> {
+  const m = machine(row);
+  try {
+    switch (row.pending_action) {
+      case 'provision': {
+        const r = await provisioner.provision(m, now);
+        if (r.status === 'pending') return { row, kind: 'pending', retryAt: r.retryAt };
+        return {
+          row, kind: 'done', ssh: { host: r.sshHost, port: r.sshPort },
+          log: [...boot(row, r.log), { instanceId: row.id, at: now, source: 'lifecycle', message: `Running: SSH at ${r.sshHost} port ${r.sshPort}` }],
+        };
+      }
+      case 'start':
+      case 'stop':
+      case 'release': {
+        const r = await provisioner[row.pending_action](m, now);
+        if (r.status === 'pending') return { row, kind: 'pending', retryAt: r.retryAt };
+        const done = { start: 'Powered on; SSH is answering', stop: 'Powered off', release: 'Machine released' }[row.pending_action];
+        return { row, kind: 'done', log: [...boot(row, r.log), { instanceId: row.id, at: now, source: 'lifecycle', message: done }] };
+      }
+      default:
+        return { row, kind: 'failed', error: new Error(`unknown pending action ${String(row.pending_action)}`) };
+    }
+  } catch (error) {
+    return { row, kind: 'failed', error };
+  }
+}
+
+/** Claims, performs and applies one batch of due power actions; returns how many were claimed. */
+export async function runPowerPass(db: Db, provisioner: Provisioner, now: Date, batchSize: number, options: PowerOptions): Promise<number> {
+  const claimed = await db.transaction().execute(async (trx) => {
+    const rows = await selectRecord(trx).where('instances.pending_action', 'is not', null).where('instances.action_due_at', '<=', now)
+      .orderBy('instances.action_due_at').limit(batchSize).forUpdate('instances').skipLocked().execute();
+    if (rows.length > 0) {
+      await trx.updateTable('instances').set({ action_due_at: new Date(now.getTime() + options.leaseMs) })
+        .where('id', 'in', rows.map((r) => r.id)).execute();
+    }
+    return rows;
+  });
+  if (claimed.length === 0) return 0;
+  const outcomes = await Promise.all(claimed.map((row) => perform(provisioner, row, now)));
+  for (const o of outcomes) if (o.kind === 'failed') options.onError?.(o.error, o.row.id);
+
+  await db.transaction().execute(async (trx) => {
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    const dueAt: string[] = [];
+    const state: string[] = [];
+    const hosts: Array<string | null> = [];
+    const ports: Array<number | null> = [];
+    const clear: boolean[] = [];
+    for (const o of outcomes) {
+      ids.push(o.row.id);
+      seqs.push(o.row.action_seq);
+      const retry = o.kind === 'pending' ? Math.max(o.retryAt.getTime(), now.getTime() + options.minPollMs)
+        : now.getTime() + options.retryMs;
+      dueAt.push(new Date(retry).toISOString());
+      clear.push(o.kind === 'done');
+      const provisioned = o.kind === 'done' && o.row.pending_action === 'provision';
+      state.push(provisioned && o.row.state === 'provisioning' ? 'running' : o.row.state);
+      const released = o.kind === 'done' && o.row.pending_action === 'release';
+      hosts.push(o.kind === 'done' && o.ssh ? o.ssh.host : released ? null : o.row.ssh_host);
+      ports.push(o.kind === 'done' && o.ssh ? o.ssh.port : released ? null : o.row.ssh_port);
+    }
+    // The state column is only moved provisioning → running; everything else keeps what a
+    // concurrent user action may have set (the action_seq guard already excludes those rows).
+    const applied = await sql<{ id: string }>`
+      UPDATE instances i SET
+        state = CASE WHEN i.state = 'provisioning' AND v.state = 'running' THEN 'running' ELSE i.state END,
+        ssh_host = v.host, ssh_port = v.port,
+        pending_action = CASE WHEN v.clear THEN NULL ELSE i.pending_action END,
+        action_due_at = CASE WHEN v.clear THEN NULL ELSE v.due_at END,
+        updated_at = CASE WHEN v.clear THEN ${now} ELSE i.updated_at END
+      FROM unnest(${ids}::uuid[], ${seqs}::int[], ${dueAt}::timestamptz[], ${state}::text[], ${hosts}::text[], ${ports}::int[], ${clear}::bool[])
+        AS v(id, seq, due_at, state, host, port, clear)
+      WHERE i.id = v.id AND i.action_seq = v.seq
+      RETURNING i.id`.execute(trx);
+    const live = new Set(applied.rows.map((r) => r.id));
+    const logs: LogLine[] = [];
+    for (const o of outcomes) {
+      if (!live.has(o.row.id)) continue;
+      if (o.kind === 'done') logs.push(...o.log);
+      if (o.kind === 'failed') {
+        logs.push({ instanceId: o.row.id, at: now, source: 'lifecycle', message: `The hardware did not answer the ${o.row.pending_action} request; retrying shortly` });
+      }
+    }
+    await writeLogs(trx, logs);
+  });
+  return claimed.length;
+}
