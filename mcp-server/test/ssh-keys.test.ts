@@ -136,11 +136,12 @@ describe('create', () => {
 
   test('bad names and keys name the field and change nothing', async () => {
     const before = await snapshot(db);
-    for (const name of ['', '   ', 'x'.repeat(65), 'two\nlines', 'tab\there']) {
+    for (const name of ['', '   ', 'x'.repeat(65), 'two\nlines', 'tab\there', 'lap\u202etop']) {
       const error = await rejectsWith(createSshKey(db, alice, { name, publicKey: edLine() }), InvalidInputError, /^name: /);
       assert.equal(error.details.field, 'name');
     }
     assert.equal((await createSshKey(db, bob, { name: 'é'.repeat(64), publicKey: edLine() })).name, 'é'.repeat(64));
+    assert.equal((await createSshKey(db, bob, { name: '👩\u200d💻 laptop', publicKey: edLine() })).name, '👩\u200d💻 laptop');
     const afterBob = await snapshot(db);
     for (const publicKey of ['', 'not a key', 'ssh-ed25519 AAAA', sshLine('ssh-rsa', sshBlob(cryptoKey('rsa1024').publicKey))]) {
       const error = await rejectsWith(createSshKey(db, alice, { name: 'fine', publicKey }), InvalidInputError, /^public_key: /);

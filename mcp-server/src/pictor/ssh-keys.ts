@@ -57,7 +57,7 @@ function notFound(): NotFoundError {
   return new NotFoundError('SSH key');
 }
 
-/** Trimmed, NFC-normalised, 1–64 characters, no control characters. */
+/** Trimmed, NFC-normalised, 1–64 characters, no control or bidirectional-override characters. */
 export function normalizeKeyName(name: unknown): string {
   if (typeof name !== 'string') throw new InvalidInputError('name', `must be text of 1 to ${MAX_KEY_NAME_LENGTH} characters`);
   const normalized = name.normalize('NFC').trim();
@@ -65,6 +65,8 @@ export function normalizeKeyName(name: unknown): string {
   if (length === 0) throw new InvalidInputError('name', 'must not be empty (give the key a name such as "laptop")');
   if (length > MAX_KEY_NAME_LENGTH) throw new InvalidInputError('name', `must be at most ${MAX_KEY_NAME_LENGTH} characters (this one has ${length})`);
   if (/\p{Cc}/u.test(normalized)) throw new InvalidInputError('name', 'must not contain control characters such as line breaks or tabs');
+  // Bidirectional overrides can make a name display as a different one.
+  if (/[\u202a-\u202e\u2066-\u2069]/u.test(normalized)) throw new InvalidInputError('name', 'must not contain bidirectional text controls');
   return normalized;
 }
 
