@@ -54,6 +54,8 @@ export interface TestServerOptions extends AppOptions {
   env?: Record<string, string>;
   /** Start time of the server's ManualClock. */
   now?: Date | string;
+  /** Capture the server's logs (at debug level) instead of discarding them. */
+  logStream?: { write(line: string): void };
 }
 
 export interface TestServer {
@@ -117,7 +119,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.env,
   });
   const clock = new ManualClock(options.now);
-  const log = createLogger(config);
+  const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
   const services: Services = { db: database.db, clock, log };
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools });
   httpServer.on('request', app.callback());

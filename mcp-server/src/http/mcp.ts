@@ -56,6 +56,8 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       // Notifications (initialized, cancelled…) and responses need no answer in stateless mode.
       ctx.state.rpc = { method: 'method' in message ? message.method : 'response' };
       ctx.status = 202;
+      ctx.respond = false; // Koa would fill an empty 202 with "Accepted"
+      ctx.res.end();
       return;
     }
 

@@ -14,13 +14,14 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError,
+  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema,
   type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Logger } from 'pino';
 import type { Services } from '../tools/define.ts';
-import { ServiceUnavailable } from '../tools/errors.ts';
+import { describeIssues, ServiceUnavailable } from '../tools/errors.ts';
 import { executeTool, type Caller } from '../tools/execute.ts';
 import type { CompiledTools } from '../tools/public.ts';
 
@@ -32,6 +33,18 @@ export const INSTRUCTIONS = [
   'Before create-instance or add-instance-hours, call it with dry_run: true, show the exact cost, and ask the person to confirm.',
   'Ask before anything destructive: stopping or deleting an instance, deleting an SSH key.',
 ].join(' ');
+
+// The SDK parses a request against its handler's schema before the handler runs and reports a
+// mismatch as -32603 Internal error. Params are the client's mistake (-32602), so: tools/call and
+// tools/list are registered with a schema that only pins the method (the Server's own tools/call
+// wrapper then validates CallToolRequestSchema and answers InvalidParams), and the SDK-handled
+// methods are checked here first.
+const ToolsCallMethod = z.object({ method: z.literal('tools/call'), params: z.unknown().optional() });
+const ToolsListMethod = z.object({ method: z.literal('tools/list'), params: z.unknown().optional() });
+const PREVALIDATED: Record<string, z.ZodType> = {
+  initialize: InitializeRequestSchema as unknown as z.ZodType,
+  ping: PingRequestSchema as unknown as z.ZodType,
+};
 
 export interface Exchange {
   caller: Caller;
@@ -52,17 +65,23 @@ export function createMcpProtocol(tools: CompiledTools, services: Services): Mcp
 
   return {
     async request(message, exchange, extra) {
+      const strict = PREVALIDATED[message.method]?.safeParse(message);
+      if (strict && !strict.success) {
+        return { jsonrpc: '2.0', id: message.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params: ${describeIssues(strict.error.issues)}` } };
+      }
       const server = new Server(SERVER_INFO, {
         capabilities: { tools: { listChanged: false } },
         instructions: INSTRUCTIONS,
         jsonSchemaValidator,
       });
-      server.setRequestHandler(ListToolsRequestSchema, () => listResult);
-      server.setRequestHandler(CallToolRequestSchema, async (request) => {
-        const tool = tools.byName.get(request.params.name);
-        if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      server.setRequestHandler(ToolsListMethod, () => listResult);
+      server.setRequestHandler(ToolsCallMethod, async (request) => {
+        // already checked against CallToolRequestSchema by the SDK Server's tools/call wrapper
+        const { params } = request as unknown as z.infer<typeof CallToolRequestSchema>;
+        const tool = tools.byName.get(params.name);
+        if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
         try {
-          return await executeTool(tool, request.params.arguments, {
+          return await executeTool(tool, params.arguments, {
             services, caller: exchange.caller, requestId: exchange.requestId, log: exchange.log,
           });
         } catch (error) {

@@ -1,0 +1,82 @@
+// Registry-wide rules every tool declaration must follow, and a snapshot of each tool's public
+// JSON so that any change to what clients see is a visible diff in review.
+// Regenerate the snapshot after an intended change: UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SCOPES } from '../src/tools/define.ts';
+import { scopesSupported, tools } from '../src/tools/index.ts';
+import { compileTools } from '../src/tools/public.ts';
+
+const SNAPSHOT = path.join(import.meta.dirname, 'snapshots', 'tools.json');
+const compiled = compileTools(tools);
+
+// The seed's tool names (../shared/seed/pictor-mcp-connector.txt): no tool may be named otherwise.
+const SEED_NAMES = new Set([
+  'list-gpus', 'check-gpu-availability', 'list-my-instances', 'get-instance-detail', 'create-instance',
+  'start-instance', 'stop-instance', 'enable-instance-auto-renew', 'disable-instance-auto-renew',
+  'add-instance-hours', 'rename-instance', 'delete-instance', 'get-instance-logs', 'add-ssh-keys-to-instance',
+  'list-ssh-keys', 'create-ssh-key', 'update-ssh-key', 'delete-ssh-key', 'get-user-balance',
+  'create-inflow-checkout', 'verify-inflow-transaction', 'sync-pending-inflow-transactions',
+]);
+
+test('tool names are unique, kebab-case and from the seed', () => {
+  const names = tools.map((t) => t.name);
+  assert.equal(new Set(names).size, names.length, `duplicate names: ${names.filter((n, i) => names.indexOf(n) !== i)}`);
+  for (const name of names) {
+    assert.match(name, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, `${name} is not kebab-case`);
+    assert.ok(SEED_NAMES.has(name), `${name} is not a tool the seed lists`);
+  }
+});
+
+test('every tool has a title and a description written for a model', () => {
+  for (const tool of tools) {
+    assert.ok(tool.title.trim().length > 0, `${tool.name}: empty title`);
+    assert.ok(tool.description.trim().length >= 40, `${tool.name}: description too short to guide a model`);
+  }
+});
+
+test('every annotation is set explicitly as a boolean, and nothing else is', () => {
+  for (const tool of tools) {
+    assert.deepEqual(Object.keys(tool.annotations).sort(), ['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint'], tool.name);
+    for (const [key, value] of Object.entries(tool.annotations)) {
+      assert.equal(typeof value, 'boolean', `${tool.name}.${key} must be a boolean`);
+    }
+    if (tool.annotations.readOnlyHint) {
+      assert.equal(tool.annotations.destructiveHint, false, `${tool.name}: a read-only tool cannot be destructive`);
+    }
+  }
+});
+
+test('scopes come from SCOPES; read-only tools need pictor:read and only they do', () => {
+  for (const tool of tools) {
+    assert.ok(Object.hasOwn(SCOPES, tool.scope), `${tool.name}: unknown scope ${tool.scope}`);
+    assert.equal(tool.scope === 'pictor:read', tool.annotations.readOnlyHint,
+      `${tool.name}: readOnlyHint ${tool.annotations.readOnlyHint} but scope ${tool.scope}`);
+  }
+  assert.deepEqual([...scopesSupported], Object.keys(SCOPES).filter((s) => tools.some((t) => t.scope === s)));
+});
+
+test('every input field is described, and schemas are objects', () => {
+  for (const { public: json } of compiled.byName.values()) {
+    assert.equal(json.inputSchema.type, 'object', json.name);
+    assert.equal(json.outputSchema.type, 'object', json.name);
+    const properties = (json.inputSchema.properties ?? {}) as Record<string, { description?: string }>;
+    for (const [field, schema] of Object.entries(properties)) {
+      assert.ok(schema.description && schema.description.trim().length > 0, `${json.name}: input field ${field} has no description`);
+    }
+  }
+});
+
+test('tool JSON matches the committed snapshot', () => {
+  const current = `${JSON.stringify(compiled.list.tools, null, 2)}\n`;
+  if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(SNAPSHOT)) {
+    mkdirSync(path.dirname(SNAPSHOT), { recursive: true });
+    writeFileSync(SNAPSHOT, current);
+    return;
+  }
+  const committed = JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as unknown;
+  assert.deepEqual(JSON.parse(current), committed,
+    'The tools\' public JSON changed. If intended, run UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts and commit mcp-server/test/snapshots/tools.json');
+});
