@@ -1,20 +1,14 @@
 // The MCP server process: configuration, database (migrated), HTTP app, lifecycle worker,
 // and a graceful stop on SIGTERM/SIGINT (finish in-flight requests, then close the pool).
 import type { Server } from 'node:http';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
-import { createDb, type Db } from '@pictor/migrations/db';
+import { createDb } from '@pictor/migrations/db';
 import { migrateToLatest } from '@pictor/migrations/migrator';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './http/logger.ts';
-import { systemClock, type Clock } from './pictor/clock.ts';
-
-/** What main expects of worker/index.ts, when that module exists. */
-interface WorkerModule {
-  startWorker(options: { db: Db; clock: Clock; log: Logger; intervalMs: number }): { stop(): Promise<void> } | Promise<{ stop(): Promise<void> }>;
-}
+import { systemClock } from './pictor/clock.ts';
+import { startWorker } from './worker/index.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -43,7 +37,11 @@ export async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   log.info({ port: config.port, mcpUrl: config.mcpUrl, issuer: config.authIssuer }, 'MCP server listening');
 
-  const worker = config.worker.enabled ? await startWorker(db, log, config.worker.intervalMs) : undefined;
+  // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
+  const worker = config.worker.enabled
+    ? startWorker({ db, clock: systemClock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs })
+    : undefined;
+  if (worker) log.info({ intervalMs: config.worker.intervalMs }, 'lifecycle worker started');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -62,23 +60,6 @@ export async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-async function startWorker(db: Db, log: Logger, intervalMs: number) {
-  const file = fileURLToPath(new URL('./worker/index.ts', import.meta.url));
-  if (!existsSync(file)) {
-    log.warn('lifecycle worker module not present; running without it');
-    return undefined;
-  }
-  const path = './worker/index.ts';
-  const module = (await import(path)) as Partial<WorkerModule>;
-  if (typeof module.startWorker !== 'function') {
-    log.warn('worker/index.ts has no startWorker export; running without the lifecycle worker');
-    return undefined;
-  }
-  const worker = await module.startWorker({ db, clock: systemClock, log: log.child({ component: 'worker' }), intervalMs });
-  log.info({ intervalMs }, 'lifecycle worker started');
-  return worker;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

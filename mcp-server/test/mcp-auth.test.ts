@@ -221,6 +221,26 @@ describe('token verifier (unit)', () => {
     assert.equal(fetches, 2);
   });
 
+  test('a remembered token still expires', async (t) => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    t.after(() => jwksServer.close());
+    let now = Date.now();
+    const verifier = createTokenVerifier({
+      issuer: 'https://as.test', audience: 'https://rs.test/mcp', clockToleranceSeconds: 0, now: () => new Date(now),
+      jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
+    });
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a')
+      .setIssuer('https://as.test').setAudience('https://rs.test/mcp').setExpirationTime(Math.floor(now / 1000) + 60).sign(privateKey);
+    assert.equal((await verifier.verifyAccessToken(token)).ok, true);
+    assert.equal((await verifier.verifyAccessToken(token)).ok, true);
+    now += 61_000;
+    const later = await verifier.verifyAccessToken(token);
+    assert.equal(later.ok ? 'ok' : later.description, 'the access token has expired');
+  });
+
   test('an unreachable JWKS is "unavailable", not the client\'s fault', async () => {
     const verifier = createTokenVerifier({ issuer: 'https://as.test', audience: 'https://rs.test/mcp', jwksUrl: 'http://127.0.0.1:1/jwks' });
     const { privateKey } = await generateKeyPair('ES256');

@@ -4,7 +4,7 @@
 // here is a 4xx with a JSON-RPC error body, never a 5xx.
 import type { Context } from 'koa';
 import {
-  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCRequest,
+  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledTools } from '../tools/public.ts';
 import { bearerChallenge } from './bearer.ts';
@@ -19,6 +19,12 @@ export interface McpRouteOptions {
 }
 
 export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOptions) {
+  // tools/list answers the same ~100 kB every time: serialize it once.
+  const listJson = JSON.stringify(tools.list);
+  const serialize = (response: JSONRPCMessage) => 'result' in response && response.result === tools.list
+    ? `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":${listJson}}`
+    : JSON.stringify(response);
+
   return async function mcpPost(ctx: Context): Promise<void> {
     const identity = ctx.state.identity!;
 
@@ -85,7 +91,7 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       ctx.status = 200;
     }
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify(response);
+    ctx.body = serialize(response);
   };
 }
 

@@ -61,6 +61,9 @@ export interface McpProtocol {
 
 export function createMcpProtocol(tools: CompiledTools, services: Services): McpProtocol {
   const jsonSchemaValidator = new AjvJsonSchemaValidator();
+  // tools/list shows every tool whatever the token's scopes. A client learns that a tool needs
+  // more permission from the 403 scope challenge on calling it, and then steps up; a tool hidden
+  // from the list is one Claude would say does not exist, so a read-only grant could never grow.
   const listResult = tools.list;
 
   return {

@@ -27,6 +27,10 @@ export interface TokenVerifierOptions {
   cooldownMs?: number;
   /** Current time for exp/nbf checks (tests move it). Default the system clock. */
   now?: () => Date;
+  /** Verified tokens remembered (by their exact bytes) to skip the signature check. Default 10,000; 0 disables. */
+  cacheSize?: number;
+  /** How long a verified token is remembered, at most (never past its exp). Default 5 min. */
+  cacheTtlMs?: number;
   onRefreshError?: (error: unknown) => void;
 }
 
@@ -52,6 +56,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     timeoutDuration: 5_000,
   });
   let loadedAt = 0;
+  const now = () => (options.now ? options.now().getTime() : Date.now());
+  const tolerance = (options.clockToleranceSeconds ?? 30) * 1000;
+  // A signature check is the largest per-request cost; the same token bytes always verify the same
+  // way, so a success is remembered until the token expires, capped so a key removed from the
+  // JWKS stops being honoured soon after the next refresh. Failures are never cached.
+  const cacheSize = options.cacheSize ?? 10_000;
+  const cacheTtlMs = options.cacheTtlMs ?? 5 * 60_000;
+  const verified = new Map<string, { identity: Identity; until: number }>();
 
   function refreshInBackground(): void {
     if (loadedAt === 0 || jwks.reloading || Date.now() - loadedAt < refreshAfterMs) return;
@@ -61,6 +73,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   return {
     async verifyAccessToken(token) {
+      const cached = verified.get(token);
+      if (cached) {
+        if (now() < cached.until) return { ok: true, identity: cached.identity };
+        verified.delete(token);
+      }
       if (!JWT_SHAPE.test(token)) return invalid('the access token is not a JWT');
       refreshInBackground();
       let payload: JWTPayload;
@@ -79,7 +96,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } finally {
         if (loadedAt === 0 && jwks.jwks() !== undefined) loadedAt = Date.now();
       }
-      return toIdentity(payload);
+      const result = toIdentity(payload);
+      if (result.ok && cacheSize > 0 && typeof payload.exp === 'number') {
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+        Object.freeze(result.identity.scopes);
+        verified.set(token, { identity: Object.freeze(result.identity), until: Math.min(payload.exp * 1000 + tolerance, now() + cacheTtlMs) });
+      }
+      return result;
     },
   };
 }

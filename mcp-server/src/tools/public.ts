@@ -40,7 +40,20 @@ export function scopesOf(list: readonly ToolDefinition[]): Scope[] {
 
 // draft-07, as the MCP SDK emits for zod schemas: its client validates outputs with Ajv's draft-07.
 function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): JsonSchema & { type: 'object' } {
-  return z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as JsonSchema & { type: 'object' };
+  return tidy(z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' })) as JsonSchema & { type: 'object' };
+}
+
+// zod writes a 150-character regex next to every `format: "uuid"`; the format says it already,
+// the server validates with zod anyway, and every tools/list (and a model's context) is smaller.
+function tidy(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(tidy);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'pattern' && (node as { format?: unknown }).format === 'uuid') continue;
+    out[key] = tidy(value);
+  }
+  return out;
 }
 
 export function compileTool(definition: ToolDefinition): CompiledTool {
