@@ -2,12 +2,14 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as core from './migrations/0001_core.ts';
 import * as coreLifecycle from './migrations/0002_core_lifecycle.ts';
+import * as auth from './migrations/0003_auth.ts';
 import * as inflow from './migrations/0004_inflow.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
   '0001_core': core,
   '0002_core_lifecycle': coreLifecycle,
+  '0003_auth': auth,
   '0004_inflow': inflow,
 };
 

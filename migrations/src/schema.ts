@@ -176,6 +176,75 @@ export interface InflowWebhookDeliveriesTable {
 export type InflowTransaction = Selectable<InflowTransactionsTable>;
 // ── end inflow ──────────────────────────────────────────────────────────────────────────────
 
+// ── auth: the authorization server (migration 0003_auth) ────────────────────────────────────
+export interface AuthOidcPayloadsTable {
+  /** oidc-provider model name: Session, Grant, RefreshToken, Client, Interaction, ... */
+  model: string;
+  id: string;
+  payload: unknown;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: Date | null;
+  consumed_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export type MagicLinkFlow = 'interaction' | 'account';
+
+export interface AuthMagicLinksTable {
+  id: Generated<string>;
+  /** SHA-256 of the link's token; the token itself is never stored. */
+  token_hash: Buffer;
+  email: string;
+  flow_kind: MagicLinkFlow;
+  /** The interaction uid (OAuth sign-in) or the account-page sign-in attempt id. */
+  flow_id: string;
+  short_code: string;
+  created_at: Date;
+  expires_at: Date;
+  confirmed_at: Date | null;
+  user_id: string | null;
+  completed_at: Date | null;
+}
+
+export interface AuthSigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: unknown;
+  /** The private JWK sealed with AES-256-GCM under KEY_ENCRYPTION_SECRET. */
+  private_jwk_sealed: string;
+  created_at: Date;
+  activates_at: Date;
+  last_signed_at: Date | null;
+}
+
+export interface AuthRateLimitsTable {
+  bucket: string;
+  window_start: Date;
+  hits: number;
+}
+
+export interface AuthConnectionsTable {
+  user_id: string;
+  client_id: string;
+  /** The app's name when it last got a token (shown on the connected-apps page). */
+  client_name: string | null;
+  first_authorized_at: Date;
+  last_used_at: Date;
+}
+
+export interface AuthAuditEventsTable {
+  id: Generated<bigint>;
+  at: CreatedAt;
+  type: string;
+  user_id: string | null;
+  client_id: string | null;
+  ip: string | null;
+  detail: ColumnType<unknown, unknown, never>;
+}
+// ── end auth ────────────────────────────────────────────────────────────────────────────────
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -191,6 +260,12 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   inflow_transactions: InflowTransactionsTable; // inflow
   inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
+  auth_oidc_payloads: AuthOidcPayloadsTable; // auth
+  auth_magic_links: AuthMagicLinksTable; // auth
+  auth_signing_keys: AuthSigningKeysTable; // auth
+  auth_rate_limits: AuthRateLimitsTable; // auth
+  auth_connections: AuthConnectionsTable; // auth
+  auth_audit_events: AuthAuditEventsTable; // auth
 }
 
 export type User = Selectable<UsersTable>;

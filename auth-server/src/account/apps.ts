@@ -1,0 +1,60 @@
+// Connected apps: the person's live grants grouped by app, and disconnecting one, which ends its
+// grants and every refresh token issued under them at once. Access tokens already issued are
+// JWTs and run out on their own within ACCESS_TOKEN_TTL (at most an hour).
+import { sql } from 'kysely';
+import type { Db } from '@pictor/migrations/db';
+import { grantsOfAccount, revokeGrants } from '../adapter.ts';
+import { STATIC_CLIENTS } from '../oauth/clients.ts';
+import { isMcpResource } from '../oauth/resource.ts';
+import { MCP_SCOPES } from '../oauth/scopes.ts';
+
+export interface ConnectedApp {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  lastUsed: Date | null;
+}
+
+export async function connectedApps(db: Db, userId: string, mcpUrl: string): Promise<ConnectedApp[]> {
+  const grants = await grantsOfAccount(db, userId);
+  if (grants.length === 0) return [];
+  const scopesByClient = new Map<string, Set<string>>();
+  for (const grant of grants) {
+    const scopes = scopesByClient.get(grant.clientId) ?? new Set<string>();
+    for (const [resource, granted] of Object.entries(grant.resources)) {
+      if (isMcpResource(resource, mcpUrl)) granted.split(' ').filter(Boolean).forEach((s) => scopes.add(s));
+    }
+    scopesByClient.set(grant.clientId, scopes);
+  }
+  const clientIds = [...scopesByClient.keys()];
+  const [connections, registered] = await Promise.all([
+    db.selectFrom('auth_connections').select(['client_id', 'client_name', 'last_used_at'])
+      .where('user_id', '=', userId).where('client_id', 'in', clientIds).execute(),
+    db.selectFrom('auth_oidc_payloads').select(['id', sql<string | null>`payload->>'client_name'`.as('name')])
+      .where('model', '=', 'Client').where('id', 'in', clientIds).execute(),
+  ]);
+  return clientIds.map((clientId) => {
+    const connection = connections.find((c) => c.client_id === clientId);
+    const name = connection?.client_name ?? registered.find((r) => r.id === clientId)?.name ?? knownName(clientId);
+    const scopes = scopesByClient.get(clientId) ?? new Set();
+    return { clientId, name, scopes: MCP_SCOPES.filter((s) => scopes.has(s)), lastUsed: connection?.last_used_at ?? null };
+  });
+}
+
+function knownName(clientId: string): string {
+  return STATIC_CLIENTS.find((c) => c.client_id === clientId)?.client_name ?? clientId;
+}
+
+/** The name the person saw for an app they connected (after disconnecting, for the notice). */
+export async function connectedAppName(db: Db, userId: string, clientId: string): Promise<string> {
+  const row = await db.selectFrom('auth_connections').select('client_name')
+    .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+  return row?.client_name ?? knownName(clientId);
+}
+
+/** Ends every grant of `clientId` for the person. False when the app was not connected. */
+export async function disconnectApp(db: Db, userId: string, clientId: string): Promise<boolean> {
+  const grantIds = (await grantsOfAccount(db, userId)).filter((g) => g.clientId === clientId).map((g) => g.grantId);
+  await revokeGrants(db, grantIds);
+  return grantIds.length > 0;
+}

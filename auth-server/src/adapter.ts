@@ -1,0 +1,148 @@
+// oidc-provider's storage on Postgres: one table for every model (see migration 0003_auth).
+// All times come from the database clock, so replicas on different machines agree on expiry.
+import { sql } from 'kysely';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Db } from '@pictor/migrations/db';
+
+export interface AdapterOptions {
+  /**
+   * Seconds during which a consumed artifact still reads as unconsumed, per model. For rotated
+   * refresh tokens this is the grace for two parallel refreshes presenting the same token: the
+   * second gets a fresh token too instead of tripping reuse detection (which revokes the grant).
+   */
+  consumeGraceSeconds?: Partial<Record<string, number>>;
+}
+
+export function createAdapterFactory(db: Db, options: AdapterOptions = {}): (model: string) => Adapter {
+  return (model) => new PostgresAdapter(db, model, options.consumeGraceSeconds?.[model] ?? 0);
+}
+
+class PostgresAdapter implements Adapter {
+  readonly #db: Db;
+  readonly #model: string;
+  readonly #grace: number;
+
+  constructor(db: Db, model: string, graceSeconds: number) {
+    this.#db = db;
+    this.#model = model;
+    this.#grace = graceSeconds;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
+    const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
+    const row = {
+      payload: JSON.stringify(payload),
+      grant_id: payload.grantId ?? null,
+      user_code: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      expires_at: expiresAt,
+    };
+    await this.#db.insertInto('auth_oidc_payloads').values({ model: this.#model, id, ...row })
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row)).execute();
+  }
+
+  find(id: string) {
+    return this.#findBy('id', id);
+  }
+
+  findByUid(uid: string) {
+    return this.#findBy('uid', uid);
+  }
+
+  findByUserCode(userCode: string) {
+    return this.#findBy('user_code', userCode);
+  }
+
+  async consume(id: string): Promise<void> {
+    // The first consumption time is kept: a racing second consume must not restart the grace.
+    await this.#db.updateTable('auth_oidc_payloads')
+      .set({ consumed_at: sql<Date>`coalesce(consumed_at, now())` })
+      .where('model', '=', this.#model).where('id', '=', id).execute();
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#db.deleteFrom('auth_oidc_payloads').where('model', '=', this.#model).where('id', '=', id).execute();
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.#db.deleteFrom('auth_oidc_payloads').where('model', '=', this.#model).where('grant_id', '=', grantId).execute();
+  }
+
+  async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    const row = await this.#db.selectFrom('auth_oidc_payloads')
+      .select([
+        'payload',
+        sql<number | null>`CASE WHEN consumed_at <= now() - make_interval(secs => ${this.#grace})
+          THEN extract(epoch FROM consumed_at)::int END`.as('consumed'),
+      ])
+      .where('model', '=', this.#model).where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const payload = row.payload as AdapterPayload;
+    return row.consumed === null ? payload : { ...payload, consumed: row.consumed };
+  }
+}
+
+/** Deletes expired artifacts in batches, so a large backlog never holds long locks. */
+export async function sweepExpired(db: Db, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await sql`
+      DELETE FROM auth_oidc_payloads WHERE ctid IN (
+        SELECT ctid FROM auth_oidc_payloads WHERE expires_at < now() LIMIT ${batch})`.execute(db);
+    const deleted = Number(result.numAffectedRows ?? 0n);
+    total += deleted;
+    if (deleted < batch) return total;
+  }
+}
+
+/** Removes dynamically registered clients older than `olderThanSeconds` that never obtained a token. */
+export async function purgeUnusedClients(db: Db, olderThanSeconds: number): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    const purged = await trx.deleteFrom('auth_oidc_payloads')
+      .where('model', '=', 'Client')
+      .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
+      .where(({ not, exists, selectFrom }) => not(exists(
+        selectFrom('auth_connections').select(sql`1`.as('one')).whereRef('auth_connections.client_id', '=', 'auth_oidc_payloads.id'),
+      )))
+      .returning('id').execute();
+    const ids = purged.map((row) => row.id);
+    if (ids.length > 0) {
+      // Their registration access tokens (RFC 7592) go with them.
+      await trx.deleteFrom('auth_oidc_payloads').where('model', '=', 'RegistrationAccessToken')
+        .where(sql<string>`payload->>'clientId'`, 'in', ids).execute();
+    }
+    return ids;
+  });
+}
+
+export interface StoredGrant {
+  grantId: string;
+  clientId: string;
+  /** Scopes per resource indicator, as granted at consent. */
+  resources: Record<string, string>;
+}
+
+/** The person's live grants (one per consent), newest first. */
+export async function grantsOfAccount(db: Db, accountId: string): Promise<StoredGrant[]> {
+  const rows = await db.selectFrom('auth_oidc_payloads').select(['id', 'payload'])
+    .where('model', '=', 'Grant')
+    .where(sql<string>`payload->>'accountId'`, '=', accountId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .orderBy('created_at', 'desc').execute();
+  return rows.map((row) => {
+    const payload = row.payload as { clientId: string; resources?: Record<string, string> };
+    return { grantId: row.id, clientId: payload.clientId, resources: payload.resources ?? {} };
+  });
+}
+
+/** Ends grants at once: the grants and every code and refresh token issued under them. */
+export async function revokeGrants(db: Db, grantIds: string[]): Promise<void> {
+  if (grantIds.length === 0) return;
+  await db.deleteFrom('auth_oidc_payloads')
+    .where((eb) => eb.or([
+      eb('grant_id', 'in', grantIds),
+      eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]),
+    ])).execute();
+}

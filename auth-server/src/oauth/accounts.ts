@@ -1,0 +1,27 @@
+// Accounts as oidc-provider sees them: the subject is the Pictor user id. Access tokens also
+// carry the email (the MCP server shows whose account it acts on); it is verified, since every
+// sign-in goes through a link mailed to it.
+import type { Account, IssuedToken } from 'oidc-provider';
+import type { Db } from '@pictor/migrations/db';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function userById(db: Db, id: string): Promise<{ id: string; email: string } | undefined> {
+  if (!UUID.test(id)) return undefined;
+  return db.selectFrom('users').select(['id', 'email']).where('id', '=', id).executeTakeFirst();
+}
+
+export function accountHooks(db: Db) {
+  return {
+    async findAccount(_ctx: unknown, sub: string): Promise<Account | undefined> {
+      const user = await userById(db, sub);
+      if (!user) return undefined;
+      return { accountId: user.id, claims: () => ({ sub: user.id, email: user.email, email_verified: true }) };
+    },
+    async extraTokenClaims(_ctx: unknown, token: IssuedToken): Promise<Record<string, unknown> | undefined> {
+      if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
+      const user = await userById(db, token.accountId);
+      return user ? { email: user.email } : undefined;
+    },
+  };
+}

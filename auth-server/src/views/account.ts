@@ -1,0 +1,51 @@
+// The connected-apps page: each app connected to the account, what it may do, when it last got
+// a token, and a button that disconnects it at once.
+import { html } from './html.ts';
+import { csrfField, page } from './layout.ts';
+
+export interface ConnectedAppView {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  lastUsed: Date | null;
+}
+
+export interface AppsView {
+  email: string;
+  apps: ConnectedAppView[];
+  csrf: string;
+  revokeAction: string;
+  signOutAction: string;
+  /** Set after a revocation, naming the app. */
+  revoked?: string;
+}
+
+export function appsPage(v: AppsView): string {
+  return page({ title: 'Connected apps', wide: true }, html`
+    <h1>Connected apps</h1>
+    <p class="muted small">Signed in as <strong>${v.email}</strong></p>
+    ${v.revoked ? html`<p class="notice" role="status">${v.revoked} was disconnected. It can no longer get new access.</p>` : ''}
+    ${v.apps.length === 0 ? html`<p>No apps are connected to your Pictor account.</p>` : html`
+    <table class="apps">
+      <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th></th></tr></thead>
+      <tbody>
+        ${v.apps.map((app) => html`
+        <tr>
+          <td><strong>${app.name}</strong></td>
+          <td>${app.scopes.map((s) => html`<span class="pill">${s}</span>`)}</td>
+          <td class="muted small">${app.lastUsed ? formatDate(app.lastUsed) : 'never'}</td>
+          <td><form method="post" action="${v.revokeAction}">
+            ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
+            <button type="submit" class="danger">Disconnect</button>
+          </form></td>
+        </tr>`)}
+      </tbody>
+    </table>`}
+    <form method="post" action="${v.signOutAction}" class="mt">
+      ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
+    </form>`);
+}
+
+function formatDate(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,0 +1,224 @@
+// The authorization server for tests: a fresh migrated database, a real SMTP sink, the server
+// on a loopback port with its issuer set to that port, and helpers that drive a browser through
+// sign-in and consent over real HTTP.
+import type { TestContext } from 'node:test';
+import { createHash, randomBytes } from 'node:crypto';
+import { freePort } from '@pictor/migrations/local-postgres';
+import { createTestDatabase } from '@pictor/migrations/testing';
+import type { Db } from '@pictor/migrations/db';
+import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import { loadConfig, type AuthConfig } from '../../src/config.ts';
+import { startAuthServer, type AuthServer } from '../../src/server.ts';
+import { Browser, csrf, formAction, type Page } from './browser.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+
+export interface Harness {
+  issuer: string;
+  config: AuthConfig;
+  server: AuthServer;
+  db: Db;
+  sink: SmtpSink;
+  browser(): Browser;
+  /** Registers a client by DCR; returns the registration response. */
+  register(metadata?: Record<string, unknown>): Promise<Registered>;
+}
+
+export interface Registered {
+  client_id: string;
+  client_secret?: string;
+  redirect_uris: string[];
+  registration_client_uri?: string;
+  registration_access_token?: string;
+  [key: string]: unknown;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Adjusts the parsed config (limits, TTLs) before the server starts. */
+  tweak?: (config: AuthConfig) => void;
+  clock?: Clock;
+  /** An MCP URL other than the default loopback one. */
+  mcpUrl?: string;
+}
+
+export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const sink = await startSmtpSink();
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    AUTH_ISSUER: issuer,
+    AUTH_PORT: String(port),
+    AUTH_HOST: '127.0.0.1',
+    MCP_URL: options.mcpUrl ?? 'http://127.0.0.1:3999/mcp',
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Pictor <auth@pictor.test>',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  options.tweak?.(config);
+  const server = await startAuthServer(config, { db: database.db, clock: options.clock, maintenance: false });
+  t.after(async () => {
+    await server.close();
+    await sink.close();
+    await database.drop();
+  });
+  return {
+    issuer,
+    config,
+    server,
+    db: database.db,
+    sink,
+    browser: () => new Browser(issuer),
+    async register(metadata = {}) {
+      const res = await fetch(`${issuer}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_name: 'Test Client',
+          redirect_uris: ['https://client.example/callback'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          ...metadata,
+        }),
+      });
+      const body = await res.json() as Registered;
+      if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(body)}`);
+      return body;
+    },
+  };
+}
+
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
+
+export function pkce(): Pkce {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export interface AuthorizeOptions {
+  client: Registered;
+  pkce?: Pkce | null;
+  scope?: string;
+  resource?: string | null;
+  redirectUri?: string;
+  state?: string;
+  extra?: Record<string, string>;
+}
+
+/** The authorization request URL (RFC 6749 §4.1.1 with PKCE, RFC 7636, and RFC 8707 resource). */
+export function authorizeUrl(h: Harness, o: AuthorizeOptions): string {
+  const url = new URL('/auth', h.issuer);
+  const p = o.pkce === undefined ? pkce() : o.pkce;
+  const params: Record<string, string | undefined> = {
+    client_id: o.client.client_id,
+    response_type: 'code',
+    redirect_uri: o.redirectUri ?? o.client.redirect_uris[0],
+    scope: o.scope,
+    state: o.state ?? 'state-123',
+    code_challenge: p?.challenge,
+    code_challenge_method: p ? 'S256' : undefined,
+    resource: o.resource === null ? undefined : o.resource ?? h.config.mcpUrl,
+    ...o.extra,
+  };
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url.href;
+}
+
+/** From the login page: asks for a link, and returns the mail and the waiting page. */
+export async function requestLink(h: Harness, browser: Browser, loginPage: Page, email: string) {
+  const waiting = await browser.post(formAction(loginPage, '/login'), { email, _csrf: csrf(loginPage) });
+  if (waiting.status !== 200) throw new Error(`link request failed: ${waiting.status}\n${waiting.body}`);
+  const mail = await h.sink.next(email);
+  return { waiting, mail };
+}
+
+/** Opens the mailed link in `linkBrowser` and presses Sign in on its confirm page. */
+export async function confirmLink(linkBrowser: Browser, link: string): Promise<Page> {
+  const confirmPage = await linkBrowser.get(link);
+  if (confirmPage.status !== 200) throw new Error(`link page: ${confirmPage.status}\n${confirmPage.body}`);
+  return linkBrowser.post(formAction(confirmPage, '/link'), { token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage) });
+}
+
+/** The waiting window carries on, as its script does once the status says confirmed. */
+export async function completeSignin(browser: Browser, waiting: Page): Promise<Page> {
+  return browser.post(formAction(waiting, '/complete'), { _csrf: csrf(waiting) });
+}
+
+/** Email → link (same browser) → back in the asking window: returns the page after sign-in. */
+export async function signIn(h: Harness, browser: Browser, loginPage: Page, email: string): Promise<Page> {
+  const { waiting, mail } = await requestLink(h, browser, loginPage, email);
+  const confirmed = await confirmLink(browser, mail.link);
+  if (confirmed.status !== 200) throw new Error(`confirm failed: ${confirmed.status}\n${confirmed.body}`);
+  return completeSignin(browser, waiting);
+}
+
+/** Approves (or denies) the consent page with the given MCP scopes ticked; returns the redirect. */
+export async function consent(browser: Browser, consentPage: Page, o: { scopes?: string[]; deny?: boolean } = {}): Promise<URL> {
+  const ticked = o.scopes ?? [...consentPage.body.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1] ?? '');
+  const page = await browser.post(formAction(consentPage, '/consent'), {
+    _csrf: csrf(consentPage), scope: ticked, decision: o.deny ? 'deny' : 'allow',
+  });
+  if (!page.leftTo) throw new Error(`consent did not redirect to the client: ${page.status}\n${page.body.slice(0, 1500)}`);
+  return new URL(page.leftTo);
+}
+
+/** The whole browser part: authorize → sign in → consent → the client's callback URL. */
+export async function connect(h: Harness, o: AuthorizeOptions & { browser?: Browser; email: string; approve?: string[] }): Promise<{ callback: URL; browser: Browser; pkce: Pkce }> {
+  const browser = o.browser ?? h.browser();
+  const p = o.pkce ?? pkce();
+  let page = await browser.get(authorizeUrl(h, { ...o, pkce: p }));
+  if (page.body.includes('name="email"')) page = await signIn(h, browser, page, o.email);
+  const callback = page.leftTo ? new URL(page.leftTo) : await consent(browser, page, { scopes: o.approve });
+  return { callback, browser, pkce: p };
+}
+
+export interface TokenResponse {
+  access_token?: string;
+  refresh_token?: string;
+  id_token?: string;
+  token_type?: string;
+  expires_in?: number;
+  scope?: string;
+  error?: string;
+  error_description?: string;
+}
+
+/** A token request (RFC 6749 §4.1.3 / §6); client auth as the client registered. */
+export async function tokenRequest(h: Harness, client: Registered, params: Record<string, string>): Promise<{ status: number; body: TokenResponse }> {
+  const body = new URLSearchParams(params);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (client.token_endpoint_auth_method === 'client_secret_basic') {
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? '')}`).toString('base64')}`;
+  } else {
+    body.set('client_id', client.client_id);
+    if (client.token_endpoint_auth_method === 'client_secret_post') body.set('client_secret', client.client_secret ?? '');
+  }
+  const res = await fetch(`${h.issuer}/token`, { method: 'POST', headers, body });
+  return { status: res.status, body: await res.json() as TokenResponse };
+}
+
+export function exchangeCode(h: Harness, client: Registered, callback: URL, verifier: string, extra: Record<string, string> = {}) {
+  return tokenRequest(h, client, {
+    grant_type: 'authorization_code',
+    code: callback.searchParams.get('code') ?? '',
+    redirect_uri: client.redirect_uris[0] ?? '',
+    code_verifier: verifier,
+    resource: h.config.mcpUrl,
+    ...extra,
+  });
+}
+
+export function refresh(h: Harness, client: Registered, refreshToken: string, extra: Record<string, string> = {}) {
+  return tokenRequest(h, client, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra });
+}
+
+export function randomEmail(prefix = 'person'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}@example.test`;
+}
