@@ -37,6 +37,17 @@ const envSchema = z.object({
   /** Milliseconds between lifecycle worker passes. Default 1000. */
   WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' })
     .int().min(50).max(3_600_000).default(1000),
+  // inflow: top-ups. Unset INFLOW_API_URL turns the InFlow tools off (`npm start` runs the sandbox).
+  /** InFlow API base URL, e.g. https://api.inflowpay.xyz. */
+  INFLOW_API_URL: httpUrl('INFLOW_API_URL').optional(),
+  /** InFlow private API key (X-Inflow-Api-Key). Required with INFLOW_API_URL. Never logged. */
+  INFLOW_API_KEY: z.string().min(1).optional(),
+  /** Svix signing secret of the InFlow webhook, `whsec_<base64>`. Without it webhooks are refused and sync carries payments. */
+  INFLOW_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, {
+    error: 'INFLOW_WEBHOOK_SECRET must be the whsec_… secret from the InFlow webhook settings',
+  }).optional(),
+  /** Where InFlow sends the person after paying. Default: this server's /inflow/return page. */
+  INFLOW_SUCCESS_URL: httpUrl('INFLOW_SUCCESS_URL').optional(),
 });
 
 export interface Config {
@@ -51,6 +62,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   trustProxy: boolean;
   worker: { enabled: boolean; intervalMs: number };
+  /** InFlow top-ups; null when INFLOW_API_URL is unset. */
+  inflow: { apiUrl: string; apiKey: string; webhookSecret: string | undefined; successUrl: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +82,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const mcpUrl = new URL(e.MCP_URL);
   if (mcpUrl.search || mcpUrl.hash) throw new ConfigError('Invalid MCP server configuration:\n  - MCP_URL must not have a query or fragment');
+  if (e.INFLOW_API_URL !== undefined && e.INFLOW_API_KEY === undefined) {
+    throw new ConfigError('Invalid MCP server configuration:\n  - INFLOW_API_KEY is required when INFLOW_API_URL is set');
+  }
   const issuer = e.AUTH_ISSUER.replace(/\/+$/, '');
   return {
     databaseUrl: e.DATABASE_URL,
@@ -81,5 +97,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,
     worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
+    inflow: e.INFLOW_API_URL === undefined ? null : {
+      apiUrl: e.INFLOW_API_URL,
+      apiKey: e.INFLOW_API_KEY!,
+      webhookSecret: e.INFLOW_WEBHOOK_SECRET,
+      successUrl: e.INFLOW_SUCCESS_URL ?? new URL('/inflow/return', mcpUrl).toString(),
+    },
   };
 }

@@ -7,6 +7,7 @@ import { tools as registry } from '../tools/index.ts';
 import { compileTools } from '../tools/public.ts';
 import { requireBearer } from './bearer.ts';
 import { healthz } from './health.ts';
+import { inflowRoutes } from './inflow-webhook.ts';
 import { rpcError } from './jsonrpc.ts';
 import { handleMcpPost } from './mcp.ts';
 import { metadataPaths, metadataUrl, resourceMetadata, serveMetadata } from './metadata.ts';
@@ -56,6 +57,7 @@ export function createApp(config: Config, services: Services, options: AppOption
   });
 
   app.use(requestContext(services.log));
+  app.use(inflowRoutes(services, config.inflow?.webhookSecret));
   app.use(router.routes());
   app.use((ctx) => {
     rpcError(ctx, 404, -32000, `Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);

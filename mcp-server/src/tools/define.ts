@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Db } from '@pictor/migrations/db';
 import type { Actor } from '../pictor/actor.ts';
 import type { Clock } from '../pictor/clock.ts';
+import type { InflowClient } from '../pictor/inflow/client.ts';
 
 /** OAuth scopes of the MCP server. Read tools need pictor:read; each write family its own. */
 export const SCOPES = {
@@ -20,6 +21,8 @@ export interface Services {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** InFlow top-ups; absent when INFLOW_API_URL is not configured (the InFlow tools then say so). */
+  inflow?: InflowClient;
 }
 
 export interface ToolContext extends Services {
