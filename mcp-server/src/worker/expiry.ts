@@ -2,7 +2,7 @@
 // and the account covers it: one charge, expiry moved out) or ends (state expired, GPUs freed, a log
 // line saying why). Safe with many workers at once:
 //   1. lock a batch of accounts that have due instances, FOR UPDATE SKIP LOCKED (another worker's
-//      accounts are skipped, not waited for);
+//      accounts are skipped, not waited for; a random order spreads workers over accounts);
 //   2. lock the region_capacity rows expiries will need, then the due instances, and re-check
 //      "still due" under those locks — lock order account → region_capacity → instance, as everywhere;
 //   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
@@ -88,24 +88,44 @@ export interface ExpiryPass {
   accounts: number;
 }
 
+/**
+ * Locks accounts with due instances for one batch: about batchSize due instances' worth, taken in
+ * a random order so that concurrent workers mostly pick different accounts, skipping any account
+ * another worker (or a user's request) holds. Returns no accounts only when none is free.
+ */
+async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): Promise<Array<{ id: string; balance: bigint; credit: bigint }>> {
+  const due = await sql<{ account_id: string; n: number }>`
+    SELECT account_id, count(*)::int AS n FROM instances
+    WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now}
+    GROUP BY account_id`.execute(trx);
+  const order = due.rows.map((r) => ({ ...r, key: Math.random() })).sort((a, b) => a.key - b.key);
+  for (let start = 0; start < order.length;) {
+    const chunk: string[] = [];
+    for (let sum = 0; start < order.length && sum < batchSize; start++) {
+      chunk.push(order[start]!.account_id);
+      sum += order[start]!.n;
+    }
+    const locked = await sql<{ id: string; balance: bigint; credit: bigint }>`
+      SELECT id, balance, credit FROM accounts WHERE id = ANY(${chunk}::uuid[])
+      ORDER BY id FOR UPDATE SKIP LOCKED`.execute(trx);
+    if (locked.rows.length > 0) return locked.rows;
+  }
+  return [];
+}
+
 /** One batch of due instances, in one transaction. */
 export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promise<ExpiryPass> {
   return db.transaction().execute(async (trx) => {
-    const accounts = await sql<{ id: string; balance: bigint; credit: bigint }>`
-      SELECT id, balance, credit FROM accounts
-      WHERE id IN (SELECT account_id FROM instances
-                   WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now})
-      ORDER BY id LIMIT ${batchSize}
-      FOR UPDATE SKIP LOCKED`.execute(trx);
-    if (accounts.rows.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
-    const funds = new Map(accounts.rows.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
+    const accounts = await lockDueAccounts(trx, now, batchSize);
+    if (accounts.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
+    const funds = new Map(accounts.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
     const dueQuery = (ids: string[]) => trx.selectFrom('instances').select(DUE_COLUMNS)
       .where('id', 'in', ids).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now);
 
     const candidates = await trx.selectFrom('instances').select(DUE_COLUMNS)
       .where('account_id', 'in', [...funds.keys()]).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now)
       .orderBy('expires_at').orderBy('id').limit(batchSize).execute();
-    if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.rows.length };
+    if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.length };
     const held = await lockCapacity(trx, planDue(funds, candidates));
     const locked = await dueQuery(candidates.map((c) => c.id)).orderBy('id').forUpdate().execute();
     locked.sort((a, b) => a.expires_at.getTime() - b.expires_at.getTime() || a.id.localeCompare(b.id));
@@ -116,7 +136,7 @@ export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promi
     return {
       renewed: decisions.filter((d) => d.kind === 'renew').length,
       expired: decisions.filter((d) => d.kind === 'expire').length,
-      accounts: accounts.rows.length,
+      accounts: accounts.length,
     };
   });
 }
