@@ -1,0 +1,137 @@
+// `npm start`: the whole product on embedded defaults. A real local Postgres (unless DATABASE_URL
+// is set), the schema and default catalog, then the authorization server, the MCP server and —
+// unless INFLOW_API_URL is set — the InFlow sandbox, each as its own process like in production.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { createDb } from '../migrations/src/db.ts';
+import { startLocalPostgres, type LocalPostgres } from '../migrations/src/local-postgres.ts';
+import { migrateToLatest } from '../migrations/src/migrator.ts';
+import { seedCatalog } from '../mcp-server/src/pictor/catalog-seed.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const env = process.env;
+const mcpPort = Number(env.MCP_PORT ?? 3000);
+const authPort = Number(env.AUTH_PORT ?? 4000);
+const sandboxPort = Number(env.INFLOW_SANDBOX_PORT ?? 4100);
+const mcpUrl = env.MCP_URL ?? `http://localhost:${mcpPort}/mcp`;
+const authIssuer = env.AUTH_ISSUER ?? `http://localhost:${authPort}`;
+// A fixed dev webhook secret: the sandbox signs with it and the MCP server verifies with it.
+const DEV_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
+const DEV_INFLOW_KEY = 'sandbox-dev-api-key';
+
+const children: ChildProcess[] = [];
+let cluster: LocalPostgres | undefined;
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  })));
+  await cluster?.stop();
+  process.exit(code);
+}
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+async function localDatabaseUrl(): Promise<string> {
+  cluster = await startLocalPostgres({
+    dataDir: env.PICTOR_DATA_DIR ? path.join(env.PICTOR_DATA_DIR, 'pg') : path.join(root, '.data', 'pg'),
+    port: Number(env.PICTOR_PG_PORT ?? 54329),
+  });
+  const admin = new pg.Client({ connectionString: cluster.url() });
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['pictor']);
+  if (exists.rowCount === 0) await admin.query('CREATE DATABASE pictor');
+  await admin.end();
+  return cluster.url('pictor');
+}
+
+function service(name: string, entry: string, extraEnv: Record<string, string>): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `[${name}] `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  child.once('exit', (code) => {
+    if (stopping) return;
+    console.error(`${prefix}exited with code ${code}; stopping everything`);
+    void stopAll(1);
+  });
+  children.push(child);
+}
+
+async function waitHealthy(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not become healthy within 60 s`);
+}
+
+const databaseUrl = env.DATABASE_URL || (await localDatabaseUrl());
+const db = createDb(databaseUrl, { max: 1 });
+await migrateToLatest(db);
+const seeded = await seedCatalog(db);
+await db.destroy();
+
+const inflowEnv: Record<string, string> = env.INFLOW_API_URL ? {} : {
+  INFLOW_API_URL: `http://127.0.0.1:${sandboxPort}`,
+  INFLOW_API_KEY: DEV_INFLOW_KEY,
+  INFLOW_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+};
+if (!env.INFLOW_API_URL) {
+  service('inflow', 'inflow-sandbox/src/main.ts', {
+    INFLOW_SANDBOX_PORT: String(sandboxPort),
+    INFLOW_SANDBOX_HOST: '127.0.0.1',
+    INFLOW_SANDBOX_PUBLIC_URL: `http://localhost:${sandboxPort}`,
+    INFLOW_API_KEY: DEV_INFLOW_KEY,
+    INFLOW_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+    INFLOW_WEBHOOK_URL: `http://127.0.0.1:${mcpPort}/webhooks/inflow`,
+  });
+}
+const shared = { DATABASE_URL: databaseUrl, MCP_URL: mcpUrl, AUTH_ISSUER: authIssuer };
+service('auth', 'auth-server/src/main.ts', { ...shared, AUTH_PORT: String(authPort) });
+service('mcp', 'mcp-server/src/main.ts', { ...shared, MCP_PORT: String(mcpPort), ...inflowEnv });
+
+try {
+  await Promise.all([
+    waitHealthy(`http://127.0.0.1:${authPort}/healthz`),
+    waitHealthy(`http://127.0.0.1:${mcpPort}/healthz`),
+    ...(env.INFLOW_API_URL ? [] : [waitHealthy(`http://127.0.0.1:${sandboxPort}/healthz`)]),
+  ]);
+} catch (error) {
+  console.error((error as Error).message);
+  await stopAll(1);
+}
+
+console.log(`
+Pictor MCP is running.
+
+  Add to Claude (Settings → Connectors → Add custom connector):  ${mcpUrl}
+  Authorization server:   ${authIssuer}
+  Dev outbox (sign-in mails): ${authIssuer}/dev/outbox
+  Connected apps:         ${authIssuer}/account
+  Database:               ${cluster ? `local Postgres on port ${cluster.port} (data in .data/pg)` : 'DATABASE_URL'}
+  Payments:               ${env.INFLOW_API_URL ? env.INFLOW_API_URL : `InFlow sandbox at http://localhost:${sandboxPort}`}
+  GPU catalog:            ${seeded ? 'default catalog seeded' : 'kept as it was'}
+
+Claude connects from the internet: for claude.ai, expose both services over https (a tunnel or a
+proxy) and set MCP_URL and AUTH_ISSUER to the public URLs. Grant yourself credit with
+  npm run admin -- credit <email> <amount>
+Press Ctrl+C to stop.
+`);
