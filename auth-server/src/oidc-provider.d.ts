@@ -66,8 +66,11 @@ declare module 'oidc-provider' {
     accountId: string;
     clientId: string;
     resources?: Record<string, string>;
+    rejected?: { openid?: { scope?: string }; resources?: Record<string, string> };
     addOIDCScope(scope: string): void;
+    rejectOIDCScope(scope: string): void;
     addResourceScope(resource: string, scope: string): void;
+    rejectResourceScope(resource: string, scope: string): void;
     save(): Promise<string>;
   }
 
@@ -78,6 +81,7 @@ declare module 'oidc-provider' {
 
   export interface Session {
     accountId?: string;
+    grantIdFor(clientId: string): string | undefined;
     destroy(): Promise<void>;
   }
 
@@ -104,6 +108,10 @@ declare module 'oidc-provider' {
 
   export interface OIDCContext {
     route: string;
+    provider: Provider;
+    result?: InteractionResults;
+    session?: Session;
+    requestParamScopes: Set<string>;
     client?: Client;
     params?: Record<string, unknown>;
     entities: {

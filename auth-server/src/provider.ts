@@ -1,6 +1,6 @@
 // The oidc-provider configuration: every OAuth rule of this server in one place. OAuth mechanics
 // (codes, PKCE, token issuance, rotation, reuse detection, registration) stay oidc-provider's.
-import Provider, { type Client, type Configuration, type RefreshToken } from 'oidc-provider';
+import Provider, { type Client, type Configuration, type Grant, type OIDCContext, type RefreshToken } from 'oidc-provider';
 import type { Context } from 'koa';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
@@ -97,6 +97,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
     },
+    loadExistingGrant: reconsentOnRefused,
     interactions: { url: async (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     clientBasedCORS: (_ctx: unknown, origin: string, client: Client) =>
       origin !== 'null' && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
@@ -109,4 +110,21 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   return provider;
+}
+
+/**
+ * The grant an authorization request builds on. Refusals settle only the request they were made
+ * in: a new request that asks again for a permission the person unticked gets a fresh grant, so
+ * the consent page asks again, and reconnecting can widen a read-only connection.
+ */
+async function reconsentOnRefused(ctx: { oidc: OIDCContext & { client: Client; session: NonNullable<OIDCContext['session']> } }): Promise<Grant | undefined> {
+  const { oidc } = ctx;
+  const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
+  const grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+  if (!grant || oidc.result?.consent) return grant;
+  const refused = new Set([
+    ...(grant.rejected?.openid?.scope?.split(' ') ?? []),
+    ...Object.values(grant.rejected?.resources ?? {}).flatMap((scope) => scope.split(' ')),
+  ]);
+  return [...oidc.requestParamScopes].some((scope) => refused.has(scope)) ? undefined : grant;
 }

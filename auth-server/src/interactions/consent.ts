@@ -1,6 +1,6 @@
 // The consent step: the person sees the app and each requested permission, and the grant holds
-// exactly what they approved. Unticked permissions are not recorded as refused, so connecting
-// again asks for them again (that is how a read-only connection is later widened).
+// exactly what they approved. Connecting again with a refused permission asks again (that is how
+// a read-only connection is later widened).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionDetails } from 'oidc-provider';
@@ -77,10 +77,19 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
         return;
       }
 
-      // A new grant per consent, holding only what was approved this time.
+      // A new grant per consent, holding only what was approved this time. The MCP scopes are
+      // recorded both for the resource and as plain scopes, because oidc-provider treats every
+      // advertised scope (scopes_supported) as one it checks at the authorization endpoint.
+      // Unticked ones are recorded as refused, which settles this request (see provider.ts
+      // reconsentOnRefused for how a later request asks for them again).
+      const refused = request.permissions.filter((s) => !approved.includes(s));
       const grant = new provider.Grant({ accountId: request.accountId, clientId: request.clientId });
-      if (request.connectionScopes.length > 0) grant.addOIDCScope(request.connectionScopes.join(' '));
-      for (const resource of request.resources) grant.addResourceScope(resource, approved.join(' '));
+      grant.addOIDCScope([...request.connectionScopes, ...approved].join(' '));
+      if (refused.length > 0) grant.rejectOIDCScope(refused.join(' '));
+      for (const resource of request.resources) {
+        grant.addResourceScope(resource, approved.join(' '));
+        if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
+      }
       const grantId = await grant.save();
       await audit.record({
         type: 'consent.granted', userId: request.accountId, clientId: request.clientId, ip: ctx.ip, detail: { scopes: approved },
