@@ -419,3 +419,15 @@ test('an amount InFlow reports differently from the checkout is not credited and
     assert.equal((await getFunds(world.db, accountId)).balance, 0n);
   });
 });
+
+test('the sync job forgets processed webhook ids once Svix can no longer retry them', async () => {
+  const old = new Date(Date.now() - 15 * 24 * 3600 * 1000);
+  await world.db.insertInto('inflow_webhook_deliveries').values([
+    { svix_id: 'msg_old', event_types: ['payment_status_updated'], payment_ids: ['pay_old'], received_at: old },
+    { svix_id: 'msg_recent', event_types: ['payment_status_updated'], payment_ids: ['pay_recent'], received_at: new Date() },
+  ]).execute();
+  const summary = await syncAllPendingPayments(world.deps);
+  assert.equal(summary.pruned, 1);
+  const left = await world.db.selectFrom('inflow_webhook_deliveries').select('svix_id').where('svix_id', 'in', ['msg_old', 'msg_recent']).execute();
+  assert.deepEqual(left.map((r) => r.svix_id), ['msg_recent']);
+});

@@ -49,6 +49,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       payment_ids text[] NOT NULL,
       received_at timestamptz NOT NULL DEFAULT now()
     );
+    -- kept longer than Svix keeps retrying a message (about a day), then pruned by the sync job
+    CREATE INDEX inflow_webhook_deliveries_received ON inflow_webhook_deliveries (received_at);
   `.execute(db);
 }
 

@@ -182,12 +182,16 @@ export interface SyncAllOptions {
   maxAgeMs?: number;
   /** Checks in flight at once. Default 4. */
   concurrency?: number;
+  /** Forget processed webhook ids older than this (ms); Svix stops retrying after about a day. Default 14 days. */
+  deliveryRetentionMs?: number;
 }
 
 export interface SyncAllSummary {
   checked: number;
   credited: number;
   failed: number;
+  /** Old webhook delivery ids forgotten in this pass. */
+  pruned: number;
 }
 
 /**
@@ -213,7 +217,10 @@ export async function syncAllPendingPayments(deps: InflowDeps, options: SyncAllO
       FOR UPDATE SKIP LOCKED)
     RETURNING id, payment_id`.execute(deps.db);
 
-  const summary: SyncAllSummary = { checked: 0, credited: 0, failed: 0 };
+  const pruned = await deps.db.deleteFrom('inflow_webhook_deliveries')
+    .where('received_at', '<', new Date(now.getTime() - (options.deliveryRetentionMs ?? 14 * 24 * 3600 * 1000)))
+    .executeTakeFirst();
+  const summary: SyncAllSummary = { checked: 0, credited: 0, failed: 0, pruned: Number(pruned.numDeletedRows) };
   const queue = [...claimed.rows];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
