@@ -1,0 +1,140 @@
+// Every refusal of the authorization and token endpoints, each with the rule it enforces.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { csrf, formAction } from './support/browser.ts';
+import {
+  authorizeUrl, connect, exchangeCode, pkce, randomEmail, refresh, startHarness, tokenRequest,
+} from './support/harness.ts';
+
+test('an unregistered redirect_uri gets a readable page, never a redirect (RFC 6749 §4.1.2.1)', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register();
+  const page = await h.browser().get(authorizeUrl(h, { client, redirectUri: 'https://attacker.example/cb' }));
+  assert.equal(page.status, 400);
+  assert.equal(page.leftTo, undefined);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(page.body, /redirect_uri is not registered/);
+  assert.doesNotMatch(page.body, /at .*\.js:\d+/); // no stack trace
+});
+
+test('an unknown client_id gets a readable page', async (t) => {
+  const h = await startHarness(t);
+  const page = await h.browser().get(authorizeUrl(h, { client: { client_id: 'nope', redirect_uris: ['https://client.example/callback'] } }));
+  assert.equal(page.status, 400);
+  assert.match(page.body, /Unknown app/);
+});
+
+test('PKCE is required for every client, and only S256 (RFC 7636, OAuth 2.1 §4.1.1)', async (t) => {
+  const h = await startHarness(t);
+  for (const method of ['none', 'client_secret_post', 'client_secret_basic']) {
+    const client = await h.register({ token_endpoint_auth_method: method });
+    const missing = await h.browser().get(authorizeUrl(h, { client, pkce: null }));
+    const error = new URL(missing.leftTo ?? 'x:/').searchParams;
+    assert.equal(error.get('error'), 'invalid_request', `${method}: ${missing.body.slice(0, 300)}`);
+    assert.match(error.get('error_description') ?? '', /PKCE/);
+  }
+  const client = await h.register();
+  const plain = await h.browser().get(authorizeUrl(h, {
+    client, pkce: null, extra: { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' },
+  }));
+  const error = new URL(plain.leftTo ?? 'x:/').searchParams;
+  assert.equal(error.get('error'), 'invalid_request');
+  assert.match(error.get('error_description') ?? '', /code_challenge_method/);
+});
+
+test('a wrong code_verifier is refused (RFC 7636 §4.6)', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register();
+  const { callback } = await connect(h, { client, email: randomEmail() });
+  const res = await exchangeCode(h, client, callback, pkce().verifier);
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error, 'invalid_grant');
+});
+
+test('a replayed code is refused and revokes what the first use issued (RFC 6749 §4.1.2)', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register();
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const first = await exchangeCode(h, client, callback, p.verifier);
+  assert.equal(first.status, 200);
+  const replay = await exchangeCode(h, client, callback, p.verifier);
+  assert.equal(replay.status, 400);
+  assert.equal(replay.body.error, 'invalid_grant');
+  const refreshed = await refresh(h, client, first.body.refresh_token ?? '');
+  assert.equal(refreshed.body.error, 'invalid_grant');
+});
+
+test('an unknown resource is invalid_target at both endpoints (RFC 8707 §2)', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register();
+  const page = await h.browser().get(authorizeUrl(h, { client, resource: 'https://elsewhere.example/api' }));
+  assert.equal(new URL(page.leftTo ?? 'x:/').searchParams.get('error'), 'invalid_target');
+
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const res = await exchangeCode(h, client, callback, p.verifier, { resource: 'https://elsewhere.example/api' });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.error, 'invalid_target');
+});
+
+test('refresh token reuse after rotation revokes the grant; the same token twice at once is tolerated', async (t) => {
+  const h = await startHarness(t, { tweak: (c) => { c.ttl.refreshReuseGrace = 1; } });
+  const client = await h.register(); // public: rotated on every use
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const issued = await exchangeCode(h, client, callback, p.verifier);
+  const original = issued.body.refresh_token ?? '';
+
+  // Two parallel refreshes with the same token (two tabs, a retry): both succeed.
+  const [a, b] = await Promise.all([refresh(h, client, original), refresh(h, client, original)]);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(b.status, 200, JSON.stringify(b.body));
+  assert.notEqual(a.body.refresh_token, original);
+  // Presented once more right after (a retry that lost its response): still within the grace.
+  const retry = await refresh(h, client, original);
+  assert.equal(retry.status, 200, JSON.stringify(retry.body));
+
+  // After the grace, presenting the rotated token again is reuse (RFC 9700 §4.14.2).
+  await sleep(1500);
+  const reused = await refresh(h, client, original);
+  assert.equal(reused.status, 400);
+  assert.equal(reused.body.error, 'invalid_grant');
+  // ... and the whole grant is gone, including the legitimate newest token.
+  const newest = await refresh(h, client, a.body.refresh_token ?? '');
+  assert.equal(newest.body.error, 'invalid_grant');
+});
+
+test('a form without its CSRF token is refused with a page, and nothing is sent', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register();
+  const browser = h.browser();
+  const login = await browser.get(authorizeUrl(h, { client }));
+  const action = formAction(login, '/login');
+  const email = randomEmail();
+  for (const token of [undefined, 'forged-token-value']) {
+    const refused = await browser.post(action, { email, _csrf: token });
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /This form has expired/);
+  }
+  // A token from another browser does not work either (it is bound to this browser's cookie).
+  const other = h.browser();
+  const otherLogin = await other.get(authorizeUrl(h, { client }));
+  const crossed = await browser.post(action, { email, _csrf: csrf(otherLogin) });
+  assert.equal(crossed.status, 403);
+  assert.equal(h.sink.mails.length, 0);
+  // With its token it works.
+  const ok = await browser.post(action, { email, _csrf: csrf(login) });
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /Check your email/);
+});
+
+test('a confidential client must authenticate at the token endpoint', async (t) => {
+  const h = await startHarness(t);
+  const client = await h.register({ token_endpoint_auth_method: 'client_secret_post' });
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const wrong = await tokenRequest(h, { ...client, client_secret: 'wrong' }, {
+    grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '',
+    redirect_uri: client.redirect_uris[0] ?? '', code_verifier: p.verifier,
+  });
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.body.error, 'invalid_client');
+});
