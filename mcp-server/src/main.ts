@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './http/logger.ts';
 import { systemClock } from './pictor/clock.ts';
+import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { startWorker } from './worker/index.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -28,7 +29,8 @@ export async function main(): Promise<void> {
   const applied = await migrateToLatest(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
 
-  const app = createApp(config, { db, clock: systemClock, log });
+  const inflow = inflowClientFromConfig(config.inflow, log);
+  const app = createApp(config, { db, clock: systemClock, log, inflow });
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
   server.keepAliveTimeout = 65_000;

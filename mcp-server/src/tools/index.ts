@@ -3,11 +3,14 @@
 import { accountTools } from './account.ts';
 import { catalogTools } from './catalog.ts';
 import type { Scope, ToolDefinition } from './define.ts';
+import { inflowTools } from './inflow.ts';
 import { instanceTools } from './instances.ts';
 import { scopesOf } from './public.ts';
 import { sshKeyTools } from './ssh-keys.ts';
 
-export const tools: readonly ToolDefinition[] = [...catalogTools, ...instanceTools, ...sshKeyTools, ...accountTools];
+export const tools: readonly ToolDefinition[] = [
+  ...catalogTools, ...instanceTools, ...sshKeyTools, ...accountTools, ...inflowTools,
+];
 
 export const scopesSupported: readonly Scope[] = scopesOf(tools);
 
