@@ -30,7 +30,9 @@ export function registrationPolicy(supportedScopes: ReadonlySet<string>) {
           throw new errors.InvalidClientMetadata('redirect_uris must use https, or http on a loopback address (127.0.0.1, [::1] or localhost)');
         }
       }
-      if (metadata.application_type === undefined && uris.length > 0 && uris.every((u) => isLoopbackHttp(u as string))) {
+      // `metadata` already holds the default application_type; the request body says whether the client chose one.
+      const chosen = registrationBody(ctx).application_type !== undefined;
+      if (!chosen && uris.length > 0 && uris.every((u) => isLoopbackHttp(u as string))) {
         metadata.application_type = 'native';
       }
     }
@@ -43,7 +45,12 @@ export function registrationPolicy(supportedScopes: ReadonlySet<string>) {
   };
 }
 
+type RegistrationContext = { oidc?: { route?: string; body?: Record<string, unknown> } } | undefined;
+
 function isRegistration(ctx: unknown): boolean {
-  const route = (ctx as { oidc?: { route?: string } } | undefined)?.oidc?.route;
-  return route === 'registration';
+  return (ctx as RegistrationContext)?.oidc?.route === 'registration';
+}
+
+function registrationBody(ctx: unknown): Record<string, unknown> {
+  return (ctx as RegistrationContext)?.oidc?.body ?? {};
 }

@@ -192,7 +192,8 @@ export interface TokenResponse {
 
 /** A token request (RFC 6749 §4.1.3 / §6); client auth as the client registered. */
 export async function tokenRequest(h: Harness, client: Registered, params: Record<string, string>): Promise<{ status: number; body: TokenResponse }> {
-  const body = new URLSearchParams(params);
+  // An empty value leaves the parameter out.
+  const body = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ''));
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (client.token_endpoint_auth_method === 'client_secret_basic') {
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? '')}`).toString('base64')}`;

@@ -1,0 +1,80 @@
+// The connected-apps page: a signed-in person sees each app with its permissions and last use,
+// and disconnecting one ends its refresh tokens at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { csrf, formAction } from './support/browser.ts';
+import {
+  completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, startHarness,
+} from './support/harness.ts';
+
+test('list, then disconnect: the app’s refresh token stops working at once', async (t) => {
+  const h = await startHarness(t);
+  const email = randomEmail();
+  const writer = await h.register({ client_name: 'Writer App' });
+  const reader = await h.register({ client_name: 'Reader App' });
+  const first = await connect(h, { client: writer, email, scope: 'pictor:read instances:write' });
+  const writerTokens = await exchangeCode(h, writer, first.callback, first.pkce.verifier);
+  const second = await connect(h, { client: reader, email, browser: first.browser, scope: 'pictor:read' });
+  const readerTokens = await exchangeCode(h, reader, second.callback, second.pkce.verifier);
+
+  const page = await first.browser.get('/account');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /Connected apps/);
+  assert.match(page.body, new RegExp(`Signed in as <strong>${email}</strong>`));
+  assert.match(page.body, /Writer App/);
+  assert.match(page.body, /Reader App/);
+  assert.match(page.body, /<span class="pill">instances:write<\/span>/);
+  assert.match(page.body, /\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/); // last used
+
+  // Without the form's CSRF token nothing happens.
+  assert.equal((await first.browser.post('/account/revoke', { client_id: writer.client_id })).status, 403);
+  assert.equal((await refresh(h, writer, writerTokens.body.refresh_token ?? '')).status, 200);
+
+  const writerForm = [...page.body.matchAll(/<form method="post" action="\/account\/revoke">[\s\S]*?<\/form>/g)]
+    .find((m) => m[0].includes(writer.client_id));
+  assert.ok(writerForm);
+  const after = await first.browser.post('/account/revoke', { client_id: writer.client_id, _csrf: csrf(page) });
+  assert.equal(after.status, 200);
+  assert.match(after.body, /Writer App was disconnected/);
+  assert.doesNotMatch(after.body, /<strong>Writer App<\/strong>/);
+  assert.match(after.body, /Reader App/);
+
+  const refused = await refresh(h, writer, writerTokens.body.refresh_token ?? '');
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error, 'invalid_grant');
+  // The other app is untouched.
+  assert.equal((await refresh(h, reader, readerTokens.body.refresh_token ?? '')).status, 200);
+  const audit = await h.db.selectFrom('auth_audit_events').select('client_id').where('type', '=', 'app.revoked').execute();
+  assert.deepEqual(audit, [{ client_id: writer.client_id }]);
+});
+
+test('a person can sign in on the connected-apps page with a magic link, from any browser', async (t) => {
+  const h = await startHarness(t);
+  const email = randomEmail();
+  const client = await h.register({ client_name: 'Some App' });
+  const { callback, pkce } = await connect(h, { client, email });
+  await exchangeCode(h, client, callback, pkce.verifier);
+
+  const laptop = h.browser();
+  const login = await laptop.get('/account');
+  assert.match(login.body, /see and manage the apps connected/);
+  const { waiting, mail } = await requestLink(h, laptop, login, email);
+  assert.match(mail.link, /\/account\/signin\/[\w-]+\/link\?token=/);
+  await confirmLink(h.browser(), mail.link); // opened on a phone
+  const apps = await completeSignin(laptop, waiting);
+  assert.match(apps.body, /Some App/);
+
+  // Signing out ends it.
+  await laptop.post(formAction(apps, '/signout'), { _csrf: csrf(apps) });
+  assert.match((await laptop.get('/account')).body, /name="email"/);
+});
+
+test('with no connected apps the page says so', async (t) => {
+  const h = await startHarness(t);
+  const browser = h.browser();
+  const login = await browser.get('/account');
+  const { waiting, mail } = await requestLink(h, browser, login, randomEmail());
+  await confirmLink(browser, mail.link);
+  const page = await completeSignin(browser, waiting);
+  assert.match(page.body, /No apps are connected/);
+});
