@@ -1,6 +1,7 @@
 // Creating instances (charge, capacity, refusals, dry run), listing, detail and logs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import {
   createInstance, getInstanceDetail, getInstanceLogs, listInstances, quoteCreateInstance, deleteInstance, stopInstance,
 } from '../src/pictor/instances.ts';
@@ -174,6 +175,19 @@ test('list: newest first, stable cursor pages, state filter, deleted hidden by d
   assert.deepEqual(new Set(seen), new Set(ids));
   assert.equal(seen[0], ids[4]);
   assert.equal(seen[4], ids[0]);
+
+  // Timestamps finer than a millisecond (rows written by SQL now()) page just as exactly.
+  await sql`UPDATE instances SET created_at = '2026-03-01T00:00:09.000123Z' WHERE id = ${ids[1]!}`.execute(db);
+  await sql`UPDATE instances SET created_at = '2026-03-01T00:00:09.000456Z' WHERE id = ${ids[3]!}`.execute(db);
+  const fine: string[] = [];
+  cursor = undefined;
+  do {
+    const page = await listInstances(db, user.actor, { limit: 1, cursor });
+    fine.push(...page.items.map((i) => i.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  assert.deepEqual(fine.slice(0, 2), [ids[3], ids[1]]);
+  assert.equal(new Set(fine).size, 5);
 
   await deleteInstance(db, user.actor, ids[0]!, clock);
   assert.equal((await listInstances(db, user.actor)).items.length, 4);

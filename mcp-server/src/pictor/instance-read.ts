@@ -1,4 +1,5 @@
 // Reading instances: the list (cursor-paginated, newest first), one instance's detail, its logs.
+import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { InstanceState, LogSource } from '@pictor/migrations/schema';
 import { resolveAccountId } from './accounts.ts';
@@ -55,20 +56,21 @@ export async function listInstances(db: Db, actor: Actor, input: ListInstancesIn
     ? query.where('instances.state', '!=', 'deleted')
     : query.where('instances.state', '=', input.state);
   if (input.cursor !== undefined) {
-    const [createdAt, id] = decodeCursor(input.cursor, 2) as [string, string];
-    const at = new Date(createdAt);
-    if (Number.isNaN(at.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw badCursor();
-    query = query.where((eb) => eb.or([
-      eb('instances.created_at', '<', at),
-      eb.and([eb('instances.created_at', '=', at), eb('instances.id', '<', id)]),
-    ]));
+    // The cursor names the last instance seen; its (created_at, id) is read back from the row, so
+    // the order is exact whatever the timestamp precision. Instance rows are never removed.
+    const [afterId] = decodeCursor(input.cursor, 1) as [string];
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(afterId)) throw badCursor();
+    const anchor = await db.selectFrom('instances').select('id').where('id', '=', afterId)
+      .where('account_id', '=', accountId).executeTakeFirst();
+    if (!anchor) throw badCursor();
+    query = query.where(sql<boolean>`(instances.created_at, instances.id) < (SELECT a.created_at, a.id FROM instances a WHERE a.id = ${anchor.id}::uuid)`);
   }
   const rows = await query.orderBy('instances.created_at', 'desc').orderBy('instances.id', 'desc').limit(limit + 1).execute();
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {
     items: items.map(toView),
-    nextCursor: rows.length > limit && last ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
   };
 }
 
