@@ -1,0 +1,63 @@
+// Housekeeping and storage: expired artifacts are swept, consumption is visible after the grace,
+// and a grant's codes and tokens go with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { createTestDatabase } from '@pictor/migrations/testing';
+import { createAdapterFactory, revokeGrants, sweepExpired } from '../src/adapter.ts';
+
+async function setup(t: import('node:test').TestContext) {
+  const database = await createTestDatabase();
+  t.after(database.drop);
+  return database.db;
+}
+
+test('the adapter stores, finds (also by uid), expires and destroys artifacts', async (t) => {
+  const db = await setup(t);
+  const sessions = createAdapterFactory(db)('Session');
+  await sessions.upsert('s1', { uid: 'u1', accountId: 'a' }, 60);
+  assert.deepEqual(await sessions.find('s1'), { uid: 'u1', accountId: 'a' });
+  assert.deepEqual(await sessions.findByUid('u1'), { uid: 'u1', accountId: 'a' });
+  await sessions.upsert('s1', { uid: 'u1', accountId: 'b' }, 60);
+  assert.equal((await sessions.find('s1'))?.accountId, 'b');
+  await sessions.destroy('s1');
+  assert.equal(await sessions.find('s1'), undefined);
+
+  await sessions.upsert('gone', { uid: 'u2' }, 1);
+  await sleep(1100);
+  assert.equal(await sessions.find('gone'), undefined, 'an expired artifact is not found');
+  assert.equal(await sweepExpired(db), 1);
+  assert.equal((await sql<{ n: string }>`SELECT count(*)::text AS n FROM auth_oidc_payloads`.execute(db)).rows[0]?.n, '0');
+});
+
+test('consumption is visible at once, or after the grace for models that have one', async (t) => {
+  const db = await setup(t);
+  const factory = createAdapterFactory(db, { consumeGraceSeconds: { RefreshToken: 1 } });
+  const codes = factory('AuthorizationCode');
+  const refreshTokens = factory('RefreshToken');
+  await codes.upsert('c', { grantId: 'g' }, 60);
+  await codes.consume('c');
+  assert.ok((await codes.find('c'))?.consumed);
+  await refreshTokens.upsert('r', { grantId: 'g' }, 60);
+  await refreshTokens.consume('r');
+  assert.equal((await refreshTokens.find('r'))?.consumed, undefined, 'within the grace');
+  await sleep(1200);
+  await refreshTokens.consume('r'); // a late second consume does not restart the grace
+  assert.ok((await refreshTokens.find('r'))?.consumed, 'after the grace');
+});
+
+test('revoking grants removes them with every code and token issued under them', async (t) => {
+  const db = await setup(t);
+  const factory = createAdapterFactory(db);
+  await factory('Grant').upsert('g1', { accountId: 'a', clientId: 'c' }, 60);
+  await factory('Grant').upsert('g2', { accountId: 'a', clientId: 'c' }, 60);
+  await factory('RefreshToken').upsert('r1', { grantId: 'g1' }, 60);
+  await factory('AuthorizationCode').upsert('c1', { grantId: 'g1' }, 60);
+  await factory('RefreshToken').upsert('r2', { grantId: 'g2' }, 60);
+  await revokeGrants(db, ['g1']);
+  const left = await db.selectFrom('auth_oidc_payloads').select(['model', 'id']).orderBy('id').execute();
+  assert.deepEqual(left, [{ model: 'Grant', id: 'g2' }, { model: 'RefreshToken', id: 'r2' }]);
+  await factory('RefreshToken').revokeByGrantId('g2');
+  assert.equal(await factory('RefreshToken').find('r2'), undefined);
+});
