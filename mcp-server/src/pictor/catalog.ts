@@ -124,11 +124,6 @@ export async function listPlans(db: Reader, filter: PlanFilter = {}): Promise<Pl
     .map((p) => toView(p, byPlan.get(p.id) ?? []));
 }
 
-export async function getPlan(db: Reader, planId: string): Promise<PlanView | undefined> {
-  const plans = await listPlans(db, { includeInactive: true });
-  return plans.find((p) => p.id === planId);
-}
-
 /** Refuses a GPU count the plan does not offer, naming the allowed ones. */
 export function assertGpuCount(plan: Pick<GpuPlan, 'id' | 'allowed_gpu_counts'>, gpuCount: number, field = 'gpu_count'): void {
   if (!plan.allowed_gpu_counts.includes(gpuCount)) {
