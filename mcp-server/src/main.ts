@@ -41,7 +41,7 @@ export async function main(): Promise<void> {
 
   // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
   const worker = config.worker.enabled
-    ? startWorker({ db, clock: systemClock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs })
+    ? startWorker({ db, clock: systemClock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs, inflow })
     : undefined;
   if (worker) log.info({ intervalMs: config.worker.intervalMs }, 'lifecycle worker started');
 

@@ -5,6 +5,7 @@ import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '../pictor/clock.ts';
 import type { Provisioner } from '../pictor/provisioner.ts';
 import { runExpiryPass } from './expiry.ts';
+import { startLoop, type Loop } from './loop.ts';
 import { runPowerPass } from './power.ts';
 
 export interface LifecycleOptions {
@@ -55,10 +56,7 @@ export async function runLifecycleOnce(options: LifecycleOptions): Promise<Lifec
   return report;
 }
 
-export interface LifecycleWorker {
-  /** Stops scheduling runs and waits for the current one to finish. */
-  stop(): Promise<void>;
-}
+export type LifecycleWorker = Loop;
 
 export interface WorkerOptions extends LifecycleOptions {
   /** Pause between the end of one run and the start of the next. Default 1000 ms. */
@@ -68,30 +66,9 @@ export interface WorkerOptions extends LifecycleOptions {
 
 /** Runs runLifecycleOnce forever, one run at a time, until stopped. A failed run is reported and retried. */
 export function startLifecycleWorker(options: WorkerOptions): LifecycleWorker {
-  const intervalMs = options.intervalMs ?? 1000;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> = Promise.resolve();
-
-  const tick = (): void => {
-    timer = undefined;
-    current = (async () => {
-      try {
-        const report = await runLifecycleOnce(options);
-        options.onReport?.(report);
-      } catch (error) {
-        options.onError?.(error, 'lifecycle run');
-      }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    })();
-  };
-  timer = setTimeout(tick, 0);
-
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await current;
-    },
-  };
+  return startLoop(
+    async () => options.onReport?.(await runLifecycleOnce(options)),
+    options.intervalMs ?? 1000,
+    (error) => options.onError?.(error, 'lifecycle run'),
+  );
 }
