@@ -1,19 +1,20 @@
 // One logger for the service. Secrets never reach it: request lines carry the path without the
 // query string (codes, magic-link tokens), and any field that could hold a credential is censored
 // by name wherever it appears.
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 const SECRET_FIELDS = [
-  'token', 'access_token', 'refresh_token', 'id_token', 'code', 'code_verifier', 'client_secret',
+  'token', 'access_token', 'refresh_token', 'id_token', 'code_verifier', 'client_secret',
   'registration_access_token', 'cookie', 'authorization', 'password', 'secret', 'link', 'url',
 ];
 
-export function createLogger(level: string, base: Record<string, unknown> = { service: 'auth-server' }): Logger {
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
-    base,
+    base: { service: 'auth-server' },
     redact: {
       paths: [
+        'code', // an authorization code; not '*.code', which is how errors name their kind
         ...SECRET_FIELDS,
         ...SECRET_FIELDS.map((f) => `*.${f}`),
         'req.headers.cookie',
@@ -22,7 +23,8 @@ export function createLogger(level: string, base: Record<string, unknown> = { se
       ],
       censor: '[redacted]',
     },
-  });
+    serializers: { err: pino.stdSerializers.err },
+  }, destination ?? pino.destination(1));
 }
 
 export type { Logger };

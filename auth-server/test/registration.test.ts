@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { isPublicHost } from '../src/oauth/clients.ts';
 import { authorizeUrl, connect, exchangeCode, randomEmail, startHarness, type Harness } from './support/harness.ts';
 
 async function post(h: Harness, metadata: Record<string, unknown>, headers: Record<string, string> = {}) {
@@ -128,4 +129,17 @@ test('clients that never completed a grant are purged after a while; used ones s
   assert.match(page.body, /Unknown app/);
   const audit = await h.db.selectFrom('auth_audit_events').select(['type', 'client_id']).where('type', '=', 'client.purged').execute();
   assert.deepEqual(audit, [{ type: 'client.purged', client_id: unused.client_id }]);
+});
+
+test('CIMD: a metadata document inside the network is never fetched (SSRF)', async (t) => {
+  const h = await startHarness(t);
+  for (const clientId of ['https://127.0.0.1/client.json', 'https://localhost/client.json', 'https://10.0.0.5/c', 'https://metadata.internal/c']) {
+    const page = await h.browser().get(authorizeUrl(h, { client: { client_id: clientId, redirect_uris: ['https://client.example/cb'] } }));
+    assert.equal(page.status, 400, clientId);
+    assert.match(page.body, /Unknown app/, clientId);
+  }
+  for (const host of ['claude.ai', 'example.com', '93.184.216.34', '[2606:4700::1111]']) assert.equal(isPublicHost(host), true, host);
+  for (const host of ['127.0.0.1', '192.168.1.2', '172.20.0.1', '169.254.169.254', '[::1]', '[fd00::1]', 'localhost', 'intranet']) {
+    assert.equal(isPublicHost(host), false, host);
+  }
 });

@@ -8,6 +8,7 @@ import { createTestDatabase } from '@pictor/migrations/testing';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import { loadConfig, type AuthConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
 import { startAuthServer, type AuthServer } from '../../src/server.ts';
 import { Browser, csrf, formAction, type Page } from './browser.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   /** Adjusts the parsed config (limits, TTLs) before the server starts. */
   tweak?: (config: AuthConfig) => void;
   clock?: Clock;
+  /** Receives every log line of the server (at debug level). */
+  logs?: { write(line: string): void };
   /** An MCP URL other than the default loopback one. */
   mcpUrl?: string;
 }
@@ -59,7 +62,8 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     ...options.env,
   });
   options.tweak?.(config);
-  const server = await startAuthServer(config, { db: database.db, clock: options.clock, maintenance: false });
+  const log = options.logs ? createLogger('debug', options.logs) : undefined;
+  const server = await startAuthServer(config, { db: database.db, clock: options.clock, log, maintenance: false });
   t.after(async () => {
     await server.close();
     await sink.close();
