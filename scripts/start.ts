@@ -3,11 +3,11 @@
 // unless INFLOW_API_URL is set — the InFlow sandbox, each as its own process like in production.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import pg from 'pg';
 import { createDb } from '../migrations/src/db.ts';
-import { startLocalPostgres, type LocalPostgres } from '../migrations/src/local-postgres.ts';
+import type { LocalPostgres } from '../migrations/src/local-postgres.ts';
 import { migrateToLatest } from '../migrations/src/migrator.ts';
 import { seedCatalog } from '../mcp-server/src/pictor/catalog-seed.ts';
+import { databaseUrlOrLocal } from './local-db.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const env = process.env;
@@ -36,19 +36,6 @@ async function stopAll(code: number): Promise<never> {
 }
 process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
-
-async function localDatabaseUrl(): Promise<string> {
-  cluster = await startLocalPostgres({
-    dataDir: env.PICTOR_DATA_DIR ? path.join(env.PICTOR_DATA_DIR, 'pg') : path.join(root, '.data', 'pg'),
-    port: Number(env.PICTOR_PG_PORT ?? 54329),
-  });
-  const admin = new pg.Client({ connectionString: cluster.url() });
-  await admin.connect();
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['pictor']);
-  if (exists.rowCount === 0) await admin.query('CREATE DATABASE pictor');
-  await admin.end();
-  return cluster.url('pictor');
-}
 
 function service(name: string, entry: string, extraEnv: Record<string, string>): void {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
@@ -83,7 +70,9 @@ async function waitHealthy(url: string): Promise<void> {
   throw new Error(`${url} did not become healthy within 60 s`);
 }
 
-const databaseUrl = env.DATABASE_URL || (await localDatabaseUrl());
+const database = await databaseUrlOrLocal(env);
+cluster = database.local;
+const databaseUrl = database.url;
 const db = createDb(databaseUrl, { max: 1 });
 await migrateToLatest(db);
 const seeded = await seedCatalog(db);
