@@ -98,14 +98,15 @@ export async function loadSigningKeys(db: Db, policy: KeyPolicy): Promise<Signin
     activatesAt: row.activates_at,
     jwk: JSON.parse(unseal(policy.secret, SEAL_PURPOSE, row.private_jwk_sealed, row.kid)) as JWK,
   }));
-  // oidc-provider signs anything without an explicit kid (ID tokens) with the first key.
   const byActivation = [...loaded].sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
+  // oidc-provider signs anything without an explicit kid (ID tokens) with the first key: put the
+  // active one first.
   const now = policy.clock.now();
-  const first = byActivation.find((k) => k.activatesAt <= now) ?? byActivation[0];
+  const keystoreOrder = [...byActivation].sort((a, b) => Number(b.activatesAt <= now) - Number(a.activatesAt <= now));
   const lastNoted = new Map<string, number>();
 
   return {
-    jwks: { keys: [first, ...byActivation.filter((k) => k !== first)].filter((k) => k !== undefined).map((k) => k.jwk) },
+    jwks: { keys: keystoreOrder.map((k) => k.jwk) },
     signingKid() {
       const at = policy.clock.now();
       const key = byActivation.find((k) => k.activatesAt <= at);

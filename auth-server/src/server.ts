@@ -83,6 +83,7 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   const maintain = () => runMaintenance({ db, clock, config, audit, log });
   const timer = options.maintenance === false ? undefined : setInterval(() => void maintain(), config.maintenanceInterval * 1000);
   timer?.unref();
+  if (timer) void maintain(); // a first pass now: a restart should not wait an interval to clean up
 
   const server = createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {

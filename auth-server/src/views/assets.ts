@@ -69,7 +69,7 @@ ul.permissions input { margin-top: 4px; width: 18px; height: 18px; accent-color:
 ul.permissions .scope { display: block; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--muted); }
 ul.permissions .fixed { font-size: 12px; color: var(--muted); }
 table.apps { width: 100%; border-collapse: collapse; font-size: 15px; }
-table.apps th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; padding: 0 8px 8px 0; }
+table.apps th { white-space: nowrap; text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; padding: 0 8px 8px 0; }
 table.apps td { border-top: 1px solid var(--line); padding: 12px 8px 12px 0; vertical-align: top; }
 table.apps td:last-child { text-align: right; padding-right: 0; }
 .pill { display: inline-block; font-size: 12px; padding: 1px 8px; margin: 2px 4px 2px 0; border-radius: 999px; background: var(--brand-soft); color: var(--brand-strong); }
