@@ -85,6 +85,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.INFLOW_API_URL !== undefined && e.INFLOW_API_KEY === undefined) {
     throw new ConfigError('Invalid MCP server configuration:\n  - INFLOW_API_KEY is required when INFLOW_API_URL is set');
   }
+  if (e.NODE_ENV === 'production') {
+    // The development defaults point at localhost over http: never what a deployment means.
+    const problems = [
+      cleaned.MCP_URL === undefined && 'MCP_URL must be set in production (the public https URL of /mcp)',
+      cleaned.AUTH_ISSUER === undefined && 'AUTH_ISSUER must be set in production',
+      mcpUrl.protocol !== 'https:' && 'MCP_URL must be https in production',
+      !e.AUTH_ISSUER.startsWith('https:') && 'AUTH_ISSUER must be https in production',
+      e.INFLOW_API_URL !== undefined && e.INFLOW_WEBHOOK_SECRET === undefined
+        && 'INFLOW_WEBHOOK_SECRET must be set in production when InFlow is configured',
+    ].filter((p): p is string => typeof p === 'string');
+    if (problems.length > 0) throw new ConfigError(`Invalid MCP server configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
   const issuer = e.AUTH_ISSUER.replace(/\/+$/, '');
   return {
     databaseUrl: e.DATABASE_URL,

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const DATABASE_URL = 'postgres://u:p@127.0.0.1:5432/pictor';
+
+test('defaults: local MCP URL and issuer, JWKS under the issuer, InFlow off', () => {
+  const config = loadConfig({ DATABASE_URL });
+  assert.equal(config.mcpUrl, 'http://localhost:3000/mcp');
+  assert.equal(config.authIssuer, 'http://localhost:4000');
+  assert.equal(config.authJwksUrl, 'http://localhost:4000/jwks');
+  assert.equal(config.port, 3000);
+  assert.equal(config.inflow, null);
+});
+
+test('each bad variable is named with what was expected', () => {
+  assert.throws(() => loadConfig({}), (e: Error) => e instanceof ConfigError && /DATABASE_URL is required/.test(e.message));
+  assert.throws(() => loadConfig({ DATABASE_URL, MCP_PORT: 'abc' }), /MCP_PORT must be a port number/);
+  assert.throws(() => loadConfig({ DATABASE_URL, MCP_URL: 'ftp://x/mcp' }), /MCP_URL must be an absolute http\(s\) URL/);
+  assert.throws(() => loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:1' }), /INFLOW_API_KEY is required/);
+});
+
+test('production refuses the localhost/http development defaults', () => {
+  assert.throws(() => loadConfig({ DATABASE_URL, NODE_ENV: 'production' }),
+    (e: Error) => /MCP_URL must be set in production/.test(e.message) && /AUTH_ISSUER must be set in production/.test(e.message));
+  assert.throws(() => loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'http://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }),
+    /MCP_URL must be https in production/);
+  assert.throws(() => loadConfig({
+    DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com',
+    INFLOW_API_URL: 'https://api.inflowpay.xyz', INFLOW_API_KEY: 'k',
+  }), /INFLOW_WEBHOOK_SECRET must be set in production/);
+  const config = loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' });
+  assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
+});
