@@ -22,7 +22,7 @@ import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
 import { createProvider } from './provider.ts';
 import type { SigninDeps } from './signin/flow.ts';
 import { outboxPage } from './views/outbox.ts';
-import { assets, pageErrors, requestLog, securityHeaders } from './web.ts';
+import { assets, health, pageErrors, requestLog, securityHeaders } from './web.ts';
 
 export interface AuthServerOptions {
   /** A database handle to use (tests); otherwise one is opened on config.databaseUrl and closed with the server. */
@@ -69,6 +69,7 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   provider.use(requestLog(log));
   provider.use(securityHeaders(https));
   provider.use(pageErrors(log));
+  provider.use(health(db));
   provider.use(assets());
   provider.use(jwksFromDatabase({ db, clock, accessTokenTtl: config.ttl.accessToken }));
   provider.use(defaultScope(MCP_SCOPES, DEFAULT_SCOPE));

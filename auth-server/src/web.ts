@@ -2,6 +2,8 @@
 // static assets of the pages.
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { sql } from 'kysely';
+import type { Db } from '@pictor/migrations/db';
 import { HttpError, sendHtml } from './http.ts';
 import type { Logger } from './log.ts';
 import { POLL_SCRIPT, STYLESHEET } from './views/assets.ts';
@@ -72,5 +74,20 @@ export function assets(): Middleware {
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = asset.body;
+  };
+}
+
+/** Liveness for load balancers and `npm start`: up when the database answers. */
+export function health(db: Db): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/healthz') return next();
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      await sql`SELECT 1`.execute(db);
+      ctx.body = { status: 'ok' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', reason: 'database' };
+    }
   };
 }
