@@ -1,0 +1,80 @@
+// The processes a bench or soak run measures: each service as its own Node process (as in
+// production), logs to a file, RSS read from /proc while it works, and a stop that waits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface Service {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  logFile: string;
+  /** Resident set size now, in MB (0 when the process is gone). */
+  rssMb(): number;
+  /** Waits for GET url to answer 2xx. */
+  ready(url: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  env: Record<string, string>;
+  logDir: string;
+  /** Write a V8 CPU profile (.cpuprofile) into this directory when the process exits. */
+  cpuProfDir?: string;
+}
+
+/** Starts `entry` (a .ts file under the repository) with tsx, as `npm start` does. */
+export function startService(name: string, entry: string, options: ServiceOptions): Service {
+  const logFile = path.join(options.logDir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  const args = ['--import', 'tsx'];
+  if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`);
+  const child = spawn(process.execPath, [...args, path.join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', fd, fd, 'ipc'],
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    name,
+    pid: child.pid!,
+    child,
+    logFile,
+    rssMb: () => rssMb(child.pid!),
+    async ready(url, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see ${logFile}`);
+        if (await fetch(url).then((r) => r.ok, () => false)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms; see ${logFile}`);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    return Math.round(kb / 102.4) / 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples the RSS of some services every `everyMs` and keeps each one's peak. */
+export function sampleRss(services: Service[], everyMs = 250): { peaks(): Record<string, number>; stop(): void } {
+  const peak: Record<string, number> = Object.fromEntries(services.map((s) => [s.name, s.rssMb()]));
+  const timer = setInterval(() => {
+    for (const s of services) peak[s.name] = Math.max(peak[s.name] ?? 0, s.rssMb());
+  }, everyMs);
+  return { peaks: () => ({ ...peak }), stop: () => clearInterval(timer) };
+}
