@@ -46,6 +46,10 @@ test('list, then disconnect: the app’s refresh token stops working at once', a
   assert.equal((await refresh(h, reader, readerTokens.body.refresh_token ?? '')).status, 200);
   const audit = await h.db.selectFrom('auth_audit_events').select('client_id').where('type', '=', 'app.revoked').execute();
   assert.deepEqual(audit, [{ client_id: writer.client_id }]);
+  // The MCP server refuses the app's access tokens issued before this (see mcp-server revocations).
+  const revoked = await h.db.selectFrom('token_revocations').innerJoin('users', 'users.id', 'token_revocations.user_id')
+    .select('token_revocations.client_id').where('users.email', '=', email).execute();
+  assert.deepEqual(revoked, [{ client_id: writer.client_id }]);
 });
 
 test('a person can sign in on the connected-apps page with a magic link, from any browser', async (t) => {

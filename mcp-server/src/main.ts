@@ -7,6 +7,7 @@ import { migrateToLatest } from '@pictor/migrations/migrator';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './http/logger.ts';
+import { watchRevocations } from './http/revocations.ts';
 import { systemClock } from './pictor/clock.ts';
 import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { startWorker } from './worker/index.ts';
@@ -30,7 +31,8 @@ export async function main(): Promise<void> {
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
 
   const inflow = inflowClientFromConfig(config.inflow, log);
-  const app = createApp(config, { db, clock: systemClock, log, inflow });
+  const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log });
+  const app = createApp(config, { db, clock: systemClock, log, inflow }, { revocations });
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
   server.keepAliveTimeout = 65_000;
@@ -55,6 +57,7 @@ export async function main(): Promise<void> {
       new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)),
       worker?.stop(),
     ]);
+    await revocations.close();
     server.closeIdleConnections();
     await db.destroy();
     log.info('stopped');

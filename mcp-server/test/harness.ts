@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Db } from '@pictor/migrations/db';
 import { createTestDatabase } from '@pictor/migrations/testing';
 import { loadConfig, type Config } from '../src/config.ts';
+import { watchRevocations } from '../src/http/revocations.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { ensureUser } from '../src/pictor/accounts.ts';
@@ -121,7 +122,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
   const services: Services = { db: database.db, clock, log };
-  const app = createApp(config, services, { testOnlyTools: options.testOnlyTools });
+  const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
+  const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, revocations });
   httpServer.on('request', app.callback());
 
   const clients: Client[] = [];
@@ -206,7 +208,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await Promise.all([stop(httpServer), stop(jwksServer)]);
+      await Promise.all([stop(httpServer), stop(jwksServer), revocations.close()]);
       await database.drop();
     },
   };

@@ -4,6 +4,7 @@ import * as core from './migrations/0001_core.ts';
 import * as coreLifecycle from './migrations/0002_core_lifecycle.ts';
 import * as auth from './migrations/0003_auth.ts';
 import * as inflow from './migrations/0004_inflow.ts';
+import * as tokenRevocations from './migrations/0005_token_revocations.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002_core_lifecycle': coreLifecycle,
   '0003_auth': auth,
   '0004_inflow': inflow,
+  '0005_token_revocations': tokenRevocations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -245,6 +245,12 @@ export interface AuthAuditEventsTable {
 }
 // ── end auth ────────────────────────────────────────────────────────────────────────────────
 
+export interface TokenRevocationsTable {
+  user_id: string;
+  client_id: string;
+  revoked_at: Date;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -258,6 +264,7 @@ export interface Database {
   instance_ssh_keys: InstanceSshKeysTable;
   instance_logs: InstanceLogsTable;
   ledger_entries: LedgerEntriesTable;
+  token_revocations: TokenRevocationsTable;
   inflow_transactions: InflowTransactionsTable; // inflow
   inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
   auth_oidc_payloads: AuthOidcPayloadsTable; // auth

@@ -14,9 +14,12 @@ import { metadataPaths, metadataUrl, resourceMetadata, serveMetadata } from './m
 import { checkOrigin, originPolicy } from './origin.ts';
 import { createMcpProtocol } from './protocol.ts';
 import { requestContext } from './request-context.ts';
+import type { RevocationList } from './revocations.ts';
 import { createTokenVerifier, type TokenVerifier } from './token.ts';
 
 export interface AppOptions {
+  /** Disconnected apps (see revocations.ts); main.ts always passes it. */
+  revocations?: RevocationList;
   /** TEST ONLY: extra tools appended to the registry, for tests that need a tool the registry lacks. */
   testOnlyTools?: readonly ToolDefinition[];
 }
@@ -47,7 +50,7 @@ export function createApp(config: Config, services: Services, options: AppOption
   router.post(
     mcpPath,
     checkOrigin(originPolicy(config.mcpUrl)),
-    requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes }),
+    requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations }),
     handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl }),
   );
   // Stateless server: no SSE stream to GET and no session to DELETE (seed: "Method not allowed").

@@ -1,6 +1,7 @@
 // Bearer authentication on /mcp (RFC 6750, MCP authorization spec): the token only from the
 // Authorization header, a challenge that points at the protected-resource metadata (RFC 9728 §5.1).
 import type { Context, Next } from 'koa';
+import type { RevocationList } from './revocations.ts';
 import type { Identity, TokenVerifier } from './token.ts';
 import { rpcError } from './jsonrpc.ts';
 
@@ -33,6 +34,8 @@ export interface BearerOptions {
   resourceMetadata: string;
   /** Every scope the server knows, advertised on 401 so a client asks for them up front. */
   allScopes: readonly string[];
+  /** Apps the person disconnected; their earlier tokens are refused. */
+  revocations?: RevocationList;
 }
 
 declare module 'koa' {
@@ -42,7 +45,7 @@ declare module 'koa' {
 }
 
 /** Koa middleware: sets ctx.state.identity or answers 401 (503 when the key set cannot be loaded). */
-export function requireBearer({ verifier, resourceMetadata, allScopes }: BearerOptions) {
+export function requireBearer({ verifier, resourceMetadata, allScopes, revocations }: BearerOptions) {
   const scope = allScopes.join(' ');
   const refuse = (ctx: Context, description: string, error?: ChallengeParams['error']) => {
     ctx.set('WWW-Authenticate', bearerChallenge({ resourceMetadata, scope, error, description }));
@@ -66,6 +69,10 @@ export function requireBearer({ verifier, resourceMetadata, allScopes }: BearerO
         return rpcError(ctx, 503, -32000, 'Authorization is temporarily unavailable; try again shortly');
       }
       return refuse(ctx, result.description, 'invalid_token');
+    }
+    const { userId, clientId, issuedAt } = result.identity;
+    if (revocations?.isRevoked(userId, clientId, issuedAt)) {
+      return refuse(ctx, 'the app was disconnected from the Pictor account; connect it again', 'invalid_token');
     }
     ctx.state.identity = result.identity;
     await next();

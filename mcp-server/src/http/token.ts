@@ -7,6 +7,8 @@ export interface Identity {
   email?: string;
   scopes: string[];
   clientId?: string;
+  /** The token's `iat`, in seconds. */
+  issuedAt?: number;
 }
 
 export type VerifyResult =
@@ -120,6 +122,7 @@ function toIdentity(payload: JWTPayload): VerifyResult {
   if (typeof payload.email === 'string') identity.email = payload.email;
   const clientId = payload.client_id ?? payload.azp;
   if (typeof clientId === 'string') identity.clientId = clientId;
+  if (typeof payload.iat === 'number') identity.issuedAt = payload.iat;
   return { ok: true, identity };
 }
 
