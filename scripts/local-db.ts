@@ -13,8 +13,8 @@ export interface LocalDatabase {
 
 export async function localDatabase(env: NodeJS.ProcessEnv = process.env): Promise<LocalDatabase> {
   const cluster = await startLocalPostgres({
-    dataDir: path.join(env.PICTOR_DATA_DIR ?? path.join(root, '.data'), 'pg'),
-    port: Number(env.PICTOR_PG_PORT ?? 54329),
+    dataDir: path.join(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg'),
+    port: Number(env.PICTOR_PG_PORT || 54329),
   });
   const admin = new pg.Client({ connectionString: cluster.url() });
   await admin.connect();

@@ -11,11 +11,13 @@ import { databaseUrlOrLocal } from './local-db.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const env = process.env;
-const mcpPort = Number(env.MCP_PORT ?? 3000);
-const authPort = Number(env.AUTH_PORT ?? 4000);
-const sandboxPort = Number(env.INFLOW_SANDBOX_PORT ?? 4100);
-const mcpUrl = env.MCP_URL ?? `http://localhost:${mcpPort}/mcp`;
-const authIssuer = env.AUTH_ISSUER ?? `http://localhost:${authPort}`;
+// an empty variable means unset, as in the services' own configuration
+const setting = (name: string): string | undefined => env[name] || undefined;
+const mcpPort = Number(setting('MCP_PORT') ?? 3000);
+const authPort = Number(setting('AUTH_PORT') ?? 4000);
+const sandboxPort = Number(setting('INFLOW_SANDBOX_PORT') ?? 4100);
+const mcpUrl = setting('MCP_URL') ?? `http://localhost:${mcpPort}/mcp`;
+const authIssuer = setting('AUTH_ISSUER') ?? `http://localhost:${authPort}`;
 // A fixed dev webhook secret: the sandbox signs with it and the MCP server verifies with it.
 const DEV_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
 const DEV_INFLOW_KEY = 'sandbox-dev-api-key';
@@ -115,7 +117,7 @@ Pictor MCP is running.
   Authorization server:   ${authIssuer}
   Dev outbox (sign-in mails): ${authIssuer}/dev/outbox
   Connected apps:         ${authIssuer}/account
-  Database:               ${cluster ? `local Postgres on port ${cluster.port} (data in .data/pg)` : 'DATABASE_URL'}
+  Database:               ${cluster ? `local Postgres on port ${cluster.port} (data in ${setting('PICTOR_DATA_DIR') ?? '.data'}/pg)` : 'DATABASE_URL'}
   Payments:               ${env.INFLOW_API_URL ? env.INFLOW_API_URL : `InFlow sandbox at http://localhost:${sandboxPort}`}
   GPU catalog:            ${seeded ? 'default catalog seeded' : 'kept as it was'}
 

@@ -1,0 +1,78 @@
+// `npm start` as a person runs it: a fresh data directory (with a stale postmaster.pid, as a killed
+// run leaves behind), real processes, the printed URLs answering, the admin CLI on the same database,
+// and a clean stop on Ctrl+C.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../migrations/src/local-postgres.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+function run(script: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+test('npm start runs the whole product on embedded defaults and prints the URLs', { timeout: 180_000 }, async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'pictor-start-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const [mcpPort, authPort, sandboxPort, pgPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  // a postmaster.pid left by a killed run, naming a process that no longer exists
+  await mkdir(path.join(dataDir, 'pg'), { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PICTOR_DATA_DIR: dataDir, PICTOR_PG_PORT: String(pgPort),
+    MCP_PORT: String(mcpPort), AUTH_PORT: String(authPort), INFLOW_SANDBOX_PORT: String(sandboxPort),
+    LOG_LEVEL: 'warn', DATABASE_URL: '', MCP_URL: '', AUTH_ISSUER: '', INFLOW_API_URL: '',
+  };
+  const first = run('scripts/start.ts', [], env);
+  await waitFor(() => first.output().includes('Pictor MCP is running'), first, 120_000);
+  // stop it, then fake the leftovers of a crash: a stale pid file
+  first.child.kill('SIGINT');
+  assert.equal(await first.exited, 0);
+  await writeFile(path.join(dataDir, 'pg', 'postmaster.pid'), `999999\n${path.join(dataDir, 'pg')}\n0\n${pgPort}\n`);
+
+  const start = run('scripts/start.ts', [], env);
+  t.after(() => { start.child.kill('SIGINT'); });
+  await waitFor(() => start.output().includes('Pictor MCP is running'), start, 120_000);
+  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
+  assert.ok(start.output().includes(mcpUrl), 'prints the URL to paste into Claude');
+  assert.match(start.output(), /default catalog seeded|kept as it was/);
+
+  const unauthorized = await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(unauthorized.status, 401);
+  assert.match(unauthorized.headers.get('www-authenticate') ?? '', new RegExp(`resource_metadata="http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp"`));
+  assert.equal((await fetch(mcpUrl)).status, 405);
+  const resource = await (await fetch(`http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp`)).json() as { resource: string; authorization_servers: string[] };
+  assert.equal(resource.resource, mcpUrl);
+  const as = await (await fetch(`${resource.authorization_servers[0]}/.well-known/oauth-authorization-server`)).json() as { registration_endpoint: string };
+  assert.ok(as.registration_endpoint);
+  assert.equal((await fetch(`http://127.0.0.1:${sandboxPort}/healthz`)).status, 200);
+
+  // the admin CLI finds the running local database
+  const admin = run('scripts/admin.ts', ['plan:list'], env);
+  assert.equal(await admin.exited, 0, admin.output());
+  assert.match(admin.output(), /H100/);
+
+  start.child.kill('SIGINT');
+  assert.equal(await start.exited, 0);
+  assert.equal(await fetch(mcpUrl).then(() => 'up', () => 'down'), 'down');
+});
+
+async function waitFor(ready: () => boolean, proc: { output(): string; exited: Promise<number | null> }, ms: number): Promise<void> {
+  let exit: number | null | undefined;
+  void proc.exited.then((code) => { exit = code; });
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (exit !== undefined) assert.fail(`exited with ${exit}:\n${proc.output()}`);
+    if (Date.now() > deadline) assert.fail(`not ready within ${ms} ms:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
