@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import type { Database } from './schema.ts';
 
 // int8 (bigint) columns are money and ids: parse them as BigInt, never as a lossy number.
@@ -14,6 +14,8 @@ export interface DbOptions {
   applicationName?: string;
 }
 
+const pools = new WeakMap<Db, pg.Pool>();
+
 export function createDb(connectionString: string, options: DbOptions = {}): Db {
   const pool = new pg.Pool({
     connectionString,
@@ -24,5 +26,25 @@ export function createDb(connectionString: string, options: DbOptions = {}): Db 
   });
   // An idle client losing its connection (Postgres restarted) must not crash the process.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** One SQL statement with a name that is unique in the process; `$1…` placeholders. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Runs a hot read as a named prepared statement: Postgres parses and plans it once per pooled
+ * connection instead of on every call (about a quarter of the server CPU per execution), and no
+ * query builder runs in Node. For the few reads every MCP call makes; everything else uses Kysely.
+ * Falls back to an ordinary query on a handle createDb did not make (a transaction, a test's own).
+ */
+export async function runPrepared<R>(db: Db, statement: Statement, values: unknown[]): Promise<R[]> {
+  const pool = pools.get(db);
+  if (!pool) return (await db.executeQuery(CompiledQuery.raw(statement.text, values))).rows as R[];
+  return (await pool.query({ name: statement.name, text: statement.text, values })).rows as R[];
 }
