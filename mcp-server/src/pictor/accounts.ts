@@ -10,10 +10,25 @@ type Executor = Pick<Db, 'selectFrom' | 'insertInto'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// A person's own account never changes once created (accounts.user_id is unique and the row goes
+// only with the user), so its id is remembered per database handle for the life of the process:
+// the common call then needs no query at all. Team accounts are NOT cached — membership can end.
+const OWN_ACCOUNT_CACHE_SIZE = 100_000;
+const ownAccounts = new WeakMap<object, Map<string, string>>();
+
 /** The user's own account, created on first use. */
 export async function ensureUserAccount(db: Executor, userId: string): Promise<string> {
+  const cache = ownAccounts.get(db);
+  const cached = cache?.get(userId);
+  if (cached) return cached;
   await db.insertInto('accounts').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
   const row = await db.selectFrom('accounts').select('id').where('user_id', '=', userId).executeTakeFirstOrThrow();
+  if (cache) {
+    if (cache.size >= OWN_ACCOUNT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(userId, row.id);
+  } else {
+    ownAccounts.set(db, new Map([[userId, row.id]]));
+  }
   return row.id;
 }
 
