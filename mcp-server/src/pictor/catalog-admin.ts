@@ -2,6 +2,7 @@
 // rentals only: running instances keep the prices copied onto them at creation.
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlansTable } from '@pictor/migrations/schema';
+import { forgetCatalog } from './catalog.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
 import { parseCredits } from './money.ts';
 
@@ -54,7 +55,7 @@ export function parsePlanFields(pairs: string[]): PlanFields {
 /** Updates a plan, or creates it when every field a new plan needs is given. */
 export async function upsertPlan(db: Db, id: string, fields: PlanFields): Promise<{ created: boolean }> {
   if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(id)) throw new InvalidInputError('id', 'plan ids are lowercase letters, digits and dashes, e.g. h100-80gb');
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('gpu_plans').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     const merged = { ...existing, ...fields };
     if ((merged.min_storage_gb ?? 0) > (merged.max_storage_gb ?? Infinity)) {
@@ -69,6 +70,8 @@ export async function upsertPlan(db: Db, id: string, fields: PlanFields): Promis
     await trx.insertInto('gpu_plans').values({ id, ...(fields as Required<PlanFields>) }).execute();
     return { created: true };
   });
+  forgetCatalog(db);
+  return result;
 }
 
 export interface CapacityChange {
@@ -83,7 +86,7 @@ export interface CapacityChange {
  */
 export async function setCapacity(db: Db, regionId: string, planId: string, totalGpus: number): Promise<CapacityChange> {
   if (!Number.isSafeInteger(totalGpus) || totalGpus < 0) throw new InvalidInputError('total', 'expected a whole number ≥ 0');
-  return db.transaction().execute(async (trx) => {
+  const change = await db.transaction().execute(async (trx) => {
     const region = await trx.selectFrom('regions').select('id').where('id', '=', regionId).executeTakeFirst();
     if (!region) throw new NotFoundError('Region', regionId);
     const plan = await trx.selectFrom('gpu_plans').select('id').where('id', '=', planId).executeTakeFirst();
@@ -100,4 +103,6 @@ export async function setCapacity(db: Db, regionId: string, planId: string, tota
       .where('region_id', '=', regionId).where('plan_id', '=', planId).execute();
     return { totalGpus, freeGpus, inUse };
   });
+  forgetCatalog(db);
+  return change;
 }

@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlansTable, RegionCapacityTable, RegionsTable } from '@pictor/migrations/schema';
+import { forgetCatalog } from './catalog.ts';
 import { parseCredits } from './money.ts';
 
 const credits = (text: string): bigint => {
@@ -45,7 +46,7 @@ export const SEED_CAPACITY: RegionCapacityTable[] = Object.entries(SEED_TOTALS).
  * Safe when several replicas start at once: a transaction-scoped advisory lock serializes them.
  */
 export async function seedCatalog(db: Db): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  const seeded = await db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext('pictor:catalog-seed'))`.execute(trx);
     const existing = await trx.selectFrom('gpu_plans').select('id').limit(1).executeTakeFirst();
     const regions = await trx.selectFrom('regions').select('id').limit(1).executeTakeFirst();
@@ -55,4 +56,6 @@ export async function seedCatalog(db: Db): Promise<boolean> {
     await trx.insertInto('region_capacity').values(SEED_CAPACITY).execute();
     return true;
   });
+  if (seeded) forgetCatalog(db);
+  return seeded;
 }

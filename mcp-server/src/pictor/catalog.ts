@@ -1,6 +1,13 @@
 // The GPU catalog: plans (GPU model, size, prices, allowed counts, storage limits) offered in
 // regions with capacity. Read by everyone; changed only by operators (catalog-admin.ts).
-import type { Db } from '@pictor/migrations/db';
+//
+// The catalog tools answer from a per-process copy of plans, regions and free capacity at most a
+// second old: the free GPUs they show are advice (create-instance checks and reserves capacity
+// under a row lock in its own transaction), and a second is shorter than anyone takes to act on
+// them. This process drops its copy as soon as it changes capacity or the catalog itself
+// (forgetCatalog after each commit), so its own changes show at once; another replica's show
+// within the second. Reads inside a transaction never use the copy.
+import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { InvalidInputError } from './errors.ts';
 import type { Trx } from './ledger.ts';
@@ -49,8 +56,66 @@ function matchesModel(plan: Pick<GpuPlan, 'id' | 'gpu_model'>, query: string): b
   return q.length > 0 && (squash(plan.id).includes(q) || squash(plan.gpu_model).includes(q));
 }
 
+const COPY_TTL_MS = 1000;
+
+interface CapacityRow {
+  region_id: string;
+  plan_id: string;
+  total_gpus: number;
+  free_gpus: number;
+}
+
+interface CatalogCopy {
+  /** Every plan, retired ones too, cheapest first. */
+  plans: GpuPlan[];
+  regions: Region[];
+  /** Every region × plan row, by region then plan. */
+  capacity: CapacityRow[];
+}
+
+const copies = new WeakMap<object, { at: number; value: Promise<CatalogCopy> }>();
+
+const CAPACITY: Statement = {
+  name: 'pictor_capacity',
+  text: 'SELECT region_id, plan_id, total_gpus, free_gpus FROM region_capacity ORDER BY region_id, plan_id',
+};
+
+const queryPlans = (db: Reader) => db.selectFrom('gpu_plans').selectAll().orderBy('price_per_gpu_hour').orderBy('id').execute();
+const queryRegions = (db: Reader) => db.selectFrom('regions').select(['id', 'name', 'location']).orderBy('id').execute();
+const queryCapacity = (db: Reader) => runPrepared<CapacityRow>(db, CAPACITY, []);
+
+async function loadCatalog(db: Db): Promise<CatalogCopy> {
+  const [plans, regions, capacity] = await Promise.all([queryPlans(db), queryRegions(db), queryCapacity(db)]);
+  // shared by every caller until the next refresh: frozen, so a caller cannot change it for others
+  for (const p of plans) {
+    Object.freeze(p.allowed_gpu_counts);
+    Object.freeze(p);
+  }
+  for (const row of [...regions, ...capacity]) Object.freeze(row);
+  return { plans: Object.freeze(plans) as GpuPlan[], regions: Object.freeze(regions) as Region[], capacity: Object.freeze(capacity) as CapacityRow[] };
+}
+
+function copyOf(db: Db): Promise<CatalogCopy> {
+  const copy = copies.get(db);
+  if (copy && performance.now() - copy.at < COPY_TTL_MS) return copy.value;
+  const value = loadCatalog(db);
+  copies.set(db, { at: performance.now(), value });
+  value.catch(() => copies.delete(db)); // a failed read is retried by the next call
+  return value;
+}
+
+// Inside a transaction each read goes to the database, under that transaction.
+const plansOf = async (db: Reader) => (db.isTransaction ? queryPlans(db) : (await copyOf(db)).plans);
+const regionsOf = async (db: Reader) => (db.isTransaction ? queryRegions(db) : (await copyOf(db)).regions);
+const capacityOf = async (db: Reader) => (db.isTransaction ? queryCapacity(db) : (await copyOf(db)).capacity);
+
+/** Drops this process's copy of the catalog; whatever changes capacity or plans calls it after committing. */
+export function forgetCatalog(db: Db): void {
+  copies.delete(db);
+}
+
 export async function listRegions(db: Reader): Promise<Region[]> {
-  return db.selectFrom('regions').select(['id', 'name', 'location']).orderBy('id').execute();
+  return regionsOf(db);
 }
 
 /** The region with this id (case-insensitive), or an InvalidInputError naming the known ones. */
@@ -70,7 +135,7 @@ export async function resolveRegion(db: Reader, regionId: string, field = 'regio
  * "rtx 4090"). Unknown or ambiguous names are refused naming the plans to choose from.
  */
 export async function resolvePlan(db: Reader, planOrModel: string, field = 'plan'): Promise<GpuPlan> {
-  const plans = await db.selectFrom('gpu_plans').selectAll().where('active', '=', true).orderBy('id').execute();
+  const plans = (await plansOf(db)).filter((p) => p.active).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const wanted = planOrModel.trim().toLowerCase();
   const exact = plans.find((p) => p.id === wanted || p.gpu_model.toLowerCase() === wanted);
   if (exact) return exact;
@@ -102,21 +167,18 @@ function toView(plan: GpuPlan, regions: PlanRegion[]): PlanView {
 
 /** Plans with the regions offering them and their free GPUs, cheapest first. */
 export async function listPlans(db: Reader, filter: PlanFilter = {}): Promise<PlanView[]> {
+  const [all, regionList, capacity] = await Promise.all([plansOf(db), regionsOf(db), capacityOf(db)]);
   const region = filter.region === undefined ? undefined : await resolveRegion(db, filter.region);
-  let query = db.selectFrom('gpu_plans').selectAll();
-  if (!filter.includeInactive) query = query.where('active', '=', true);
-  let plans = await query.orderBy('price_per_gpu_hour').orderBy('id').execute();
+  let plans = filter.includeInactive ? all : all.filter((p) => p.active);
   if (filter.model !== undefined) plans = plans.filter((p) => matchesModel(p, filter.model!));
   if (plans.length === 0) return [];
-  let capacity = db.selectFrom('region_capacity').innerJoin('regions', 'regions.id', 'region_capacity.region_id')
-    .select(['region_capacity.plan_id', 'regions.id', 'regions.name', 'regions.location', 'region_capacity.total_gpus', 'region_capacity.free_gpus'])
-    .where('region_capacity.plan_id', 'in', plans.map((p) => p.id));
-  if (region) capacity = capacity.where('regions.id', '=', region.id);
-  const rows = await capacity.orderBy('regions.id').execute();
+  const regions = new Map(regionList.map((r) => [r.id, r]));
   const byPlan = new Map<string, PlanRegion[]>();
-  for (const r of rows) {
+  for (const r of capacity) {
+    const where = regions.get(r.region_id);
+    if (!where || (region && r.region_id !== region.id)) continue;
     const list = byPlan.get(r.plan_id) ?? [];
-    list.push({ id: r.id, name: r.name, location: r.location, totalGpus: r.total_gpus, freeGpus: r.free_gpus });
+    list.push({ ...where, totalGpus: r.total_gpus, freeGpus: r.free_gpus });
     byPlan.set(r.plan_id, list);
   }
   return plans
@@ -170,12 +232,12 @@ export async function checkAvailability(db: Reader, query: AvailabilityQuery): P
   const plan = await resolvePlan(db, query.gpu, 'gpu');
   assertGpuCount(plan, query.gpuCount);
   const region = query.region === undefined ? undefined : await resolveRegion(db, query.region);
-  const rows = await db.selectFrom('region_capacity').innerJoin('regions', 'regions.id', 'region_capacity.region_id')
-    .select(['regions.id', 'regions.name', 'regions.location', 'region_capacity.free_gpus'])
-    .where('region_capacity.plan_id', '=', plan.id).orderBy('region_capacity.free_gpus', 'desc').orderBy('regions.id').execute();
-  const regions: RegionAvailability[] = rows.map((r) => ({
-    id: r.id, name: r.name, location: r.location, freeGpus: r.free_gpus, available: r.free_gpus >= query.gpuCount,
-  }));
+  const [capacity, regionList] = await Promise.all([capacityOf(db), regionsOf(db)]);
+  const names = new Map(regionList.map((r) => [r.id, r]));
+  const regions: RegionAvailability[] = capacity
+    .filter((r) => r.plan_id === plan.id && names.has(r.region_id))
+    .map((r) => ({ ...names.get(r.region_id)!, freeGpus: r.free_gpus, available: r.free_gpus >= query.gpuCount }))
+    .sort((a, b) => b.freeGpus - a.freeGpus || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const asked = region ? regions.find((r) => r.id === region.id) : undefined;
   const available = region ? asked?.available === true : regions.some((r) => r.available);
   const freeGpus = region ? asked?.freeGpus ?? 0 : Math.max(0, ...regions.map((r) => r.freeGpus));

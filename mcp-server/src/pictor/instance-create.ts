@@ -6,7 +6,7 @@ import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
-import { assertGpuCount, resolvePlan, resolveRegion, type Region } from './catalog.ts';
+import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from './catalog.ts';
 import type { Clock } from './clock.ts';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from './errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from './ledger.ts';
@@ -157,7 +157,7 @@ export interface Created extends InstanceDetail {
 
 export async function createInstance(db: Db, actor: Actor, input: CreateInstanceInput, clock: Clock): Promise<Created> {
   const accountId = await resolveAccountId(db, actor);
-  return db.transaction().execute(async (trx) => {
+  const created = await db.transaction().execute(async (trx) => {
     const v = await validateCreate(trx, accountId, input);
     // Lock order: account, then region_capacity, then instance.
     const funds = await lockAccount(trx, accountId);
@@ -193,4 +193,6 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
     const detail = await detailFor(trx, await findInstance(trx, accountId, id));
     return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit } };
   });
+  forgetCatalog(db); // GPUs were reserved: this process's catalog copy is out of date
+  return created;
 }

@@ -15,6 +15,7 @@ import { validateRentalHours } from './instance-create.ts';
 import { detailFor, type InstanceDetail } from './instance-read.ts';
 import { findInstance, lockInstance, rateCard, writeLogs, type InstanceRecord } from './instance-records.ts';
 import { assertAllowed, isActive } from './instance-state.ts';
+import { forgetCatalog } from './catalog.ts';
 
 export interface AddHoursQuote {
   hours: number;
@@ -104,7 +105,7 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
   const accountId = await resolveAccountId(db, actor);
   // Region and plan never change, so they can be read before taking the locks in order.
   const peek = await findInstance(db, accountId, instanceId);
-  return db.transaction().execute(async (trx) => {
+  const deleted = await db.transaction().execute(async (trx) => {
     await lockAccount(trx, accountId);
     if (isActive(peek.state)) {
       await trx.selectFrom('region_capacity').select('free_gpus')
@@ -143,4 +144,6 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
       gpusReleased: active ? row.gpu_count : 0,
     };
   });
+  if (deleted.gpusReleased > 0) forgetCatalog(db); // GPUs were freed: this process's catalog copy is out of date
+  return deleted;
 }

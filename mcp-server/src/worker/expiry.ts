@@ -14,6 +14,7 @@ import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from 
 import { formatCredits } from '../pictor/money.ts';
 import { rateCard, writeLogs, type LogLine } from '../pictor/instance-records.ts';
 import { ACTIVE_STATES } from '../pictor/instance-state.ts';
+import { forgetCatalog } from '../pictor/catalog.ts';
 
 export interface DueInstance {
   id: string;
@@ -115,7 +116,7 @@ async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): Promise<
 
 /** One batch of due instances, in one transaction. */
 export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promise<ExpiryPass> {
-  return db.transaction().execute(async (trx) => {
+  const pass = await db.transaction().execute(async (trx): Promise<ExpiryPass> => {
     const accounts = await lockDueAccounts(trx, now, batchSize);
     if (accounts.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
     const funds = new Map(accounts.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
@@ -139,6 +140,8 @@ export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promi
       accounts: accounts.length,
     };
   });
+  if (pass.expired > 0) forgetCatalog(db); // GPUs were freed: this process's catalog copy is out of date
+  return pass;
 }
 
 async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> {
