@@ -4,7 +4,7 @@
 // here is a 4xx with a JSON-RPC error body, never a 5xx.
 import type { Context } from 'koa';
 import {
-  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest,
+  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledTools } from '../tools/public.ts';
 import { bearerChallenge } from './bearer.ts';
@@ -19,11 +19,9 @@ export interface McpRouteOptions {
 }
 
 export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOptions) {
-  // tools/list answers the same ~100 kB every time: serialize it once.
-  const listJson = JSON.stringify(tools.list);
-  const serialize = (response: JSONRPCMessage) => 'result' in response && response.result === tools.list
-    ? `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":${listJson}}`
-    : JSON.stringify(response);
+  // tools/list answers the same ~100 kB every time: encoded once, and written as is after a
+  // small per-request head (building and encoding the string each time took ~0.5 ms a call).
+  const listBytes = Buffer.from(JSON.stringify(tools.list));
 
   return async function mcpPost(ctx: Context): Promise<void> {
     const identity = ctx.state.identity!;
@@ -82,7 +80,8 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       return rpcError(ctx, 403, -32003, `Forbidden: ${tool.definition.name} needs the ${tool.scope} permission; reconnect Pictor and approve it`, message.id);
     }
 
-    const exchange = { caller: identity, requestId: ctx.state.requestId, log: ctx.state.log, unavailable: false };
+    const state = ctx.state;
+    const exchange = { caller: identity, requestId: state.requestId, get log() { return state.log; }, unavailable: false };
     const response = await protocol.request(message, exchange);
     if (exchange.unavailable) {
       ctx.set('Retry-After', '2');
@@ -91,8 +90,21 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       ctx.status = 200;
     }
     ctx.type = 'application/json';
-    ctx.body = serialize(response);
+    if ('result' in response && response.result === tools.list) return sendWithTail(ctx, `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":`, listBytes, '}');
+    ctx.body = JSON.stringify(response);
   };
+}
+
+/** Writes head + shared bytes + tail in one corked write, without copying the shared bytes. */
+function sendWithTail(ctx: Context, head: string, shared: Buffer, tail: string): void {
+  const first = Buffer.from(head);
+  ctx.length = first.length + shared.length + Buffer.byteLength(tail);
+  ctx.respond = false; // headers and status are already on ctx.res
+  const res = ctx.res;
+  res.cork();
+  res.write(first);
+  res.write(shared);
+  res.end(tail);
 }
 
 function toolCalled(message: JSONRPCRequest, tools: CompiledTools) {

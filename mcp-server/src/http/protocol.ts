@@ -1,4 +1,4 @@
-// The MCP protocol for one stateless HTTP exchange. The SDK's Server does the protocol work
+// The MCP protocol for stateless HTTP exchanges. The SDK's Server does the protocol work
 // (initialize and version negotiation, ping, JSON-RPC dispatch, request/result schemas); what
 // costs time in the SDK's documented stateless recipe is avoided here:
 // - no McpServer: its tools/list converts every zod schema to JSON Schema on every call and its
@@ -6,11 +6,13 @@
 //   once; tools/call goes through tools/execute.ts, which maps errors in one place.
 // - no StreamableHTTPServerTransport: it converts each Node request to a web Request and back
 //   (through @hono/node-server) and must be rebuilt per request. The HTTP side (status codes,
-//   headers, body) is done by the Koa route; a one-shot in-memory transport hands the parsed
-//   message to the Server and resolves with its response.
-// - one JSON Schema validator (Ajv) per process instead of one per Server.
-// A Server per request is kept because the SDK's Protocol holds per-connection state (client
-// capabilities, in-flight ids); creating one with prebuilt handlers costs microseconds.
+//   headers, body) is done by the Koa route; an in-memory transport hands the parsed message to
+//   the Server and resolves with its response.
+// - one Server per process, not one per request. What the SDK's Protocol keeps per connection is
+//   the in-flight request ids (here every request gets a process-unique id on the way in and its
+//   own id back on the way out, so two clients' "id": 1 never meet) and the client's declared
+//   capabilities, which only matter for server-to-client requests (sampling, elicitation, roots):
+//   this server never makes one, and with no session there would be nowhere to send it.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -60,11 +62,35 @@ export interface McpProtocol {
 }
 
 export function createMcpProtocol(tools: CompiledTools, services: Services): McpProtocol {
-  const jsonSchemaValidator = new AjvJsonSchemaValidator();
   // tools/list shows every tool whatever the token's scopes. A client learns that a tool needs
   // more permission from the 403 scope challenge on calling it, and then steps up; a tool hidden
   // from the list is one Claude would say does not exist, so a read-only grant could never grow.
   const listResult = tools.list;
+  const transport = new MultiplexTransport();
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    instructions: INSTRUCTIONS,
+    jsonSchemaValidator: new AjvJsonSchemaValidator(),
+  });
+  server.setRequestHandler(ToolsListMethod, () => listResult);
+  server.setRequestHandler(ToolsCallMethod, async (request, extra) => {
+    // already checked against CallToolRequestSchema by the SDK Server's tools/call wrapper
+    const { params } = request as unknown as z.infer<typeof CallToolRequestSchema>;
+    const exchange = transport.exchangeOf(extra.requestId);
+    const tool = tools.byName.get(params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    try {
+      return await executeTool(tool, params.arguments, {
+        services, caller: exchange.caller, requestId: exchange.requestId,
+        get log() { return exchange.log; }, // a child logger only if something logs
+      });
+    } catch (error) {
+      if (error instanceof ServiceUnavailable) exchange.unavailable = true;
+      throw error;
+    }
+  });
+  server.onerror = (error) => services.log.warn({ err: error }, 'mcp protocol error');
+  const connected = server.connect(transport);
 
   return {
     async request(message, exchange, extra) {
@@ -72,44 +98,29 @@ export function createMcpProtocol(tools: CompiledTools, services: Services): Mcp
       if (strict && !strict.success) {
         return { jsonrpc: '2.0', id: message.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params: ${describeIssues(strict.error.issues)}` } };
       }
-      const server = new Server(SERVER_INFO, {
-        capabilities: { tools: { listChanged: false } },
-        instructions: INSTRUCTIONS,
-        jsonSchemaValidator,
-      });
-      server.setRequestHandler(ToolsListMethod, () => listResult);
-      server.setRequestHandler(ToolsCallMethod, async (request) => {
-        // already checked against CallToolRequestSchema by the SDK Server's tools/call wrapper
-        const { params } = request as unknown as z.infer<typeof CallToolRequestSchema>;
-        const tool = tools.byName.get(params.name);
-        if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
-        try {
-          return await executeTool(tool, params.arguments, {
-            services, caller: exchange.caller, requestId: exchange.requestId, log: exchange.log,
-          });
-        } catch (error) {
-          if (error instanceof ServiceUnavailable) exchange.unavailable = true;
-          throw error;
-        }
-      });
-      server.onerror = (error) => exchange.log.warn({ err: error }, 'mcp protocol error');
-      const transport = new OneShotTransport();
-      await server.connect(transport);
-      return transport.exchange(message, extra);
+      await connected;
+      return transport.exchange(message, exchange, extra);
     },
   };
 }
 
+interface Pending {
+  id: JSONRPCRequest['id'];
+  exchange: Exchange;
+  settle(message: JSONRPCMessage): void;
+}
+
 /**
- * Carries one request in and its response out. Server-to-client messages other than the
- * response (progress, logging) have nowhere to go in a JSON response and are dropped.
+ * Carries each request in under a process-unique id and its response out under the client's own
+ * id. Server-to-client messages other than responses (progress, logging) have nowhere to go in a
+ * JSON response and are dropped.
  */
-class OneShotTransport implements Transport {
+class MultiplexTransport implements Transport {
   onmessage?: Transport['onmessage'];
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  #settle?: (message: JSONRPCMessage) => void;
-  #id: JSONRPCRequest['id'] | undefined;
+  #next = 0;
+  readonly #pending = new Map<number, Pending>();
 
   async start(): Promise<void> {}
 
@@ -118,16 +129,25 @@ class OneShotTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
-    if (('result' in message || 'error' in message) && 'id' in message && message.id === this.#id) {
-      this.#settle?.(message);
-    }
+    if (!('result' in message || 'error' in message) || typeof message.id !== 'number') return;
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#pending.delete(message.id);
+    pending.settle({ ...message, id: pending.id });
   }
 
-  exchange(message: JSONRPCRequest, extra?: MessageExtraInfo): Promise<JSONRPCMessage> {
+  exchangeOf(internalId: JSONRPCRequest['id']): Exchange {
+    const pending = typeof internalId === 'number' ? this.#pending.get(internalId) : undefined;
+    if (!pending) throw new Error(`no exchange for request ${String(internalId)}`);
+    return pending.exchange;
+  }
+
+  exchange(message: JSONRPCRequest, exchange: Exchange, extra?: MessageExtraInfo): Promise<JSONRPCMessage> {
     return new Promise((resolve) => {
-      this.#id = message.id;
-      this.#settle = resolve;
-      this.onmessage?.(message, extra);
+      this.#next = this.#next >= Number.MAX_SAFE_INTEGER ? 1 : this.#next + 1;
+      const internalId = this.#next;
+      this.#pending.set(internalId, { id: message.id, exchange, settle: resolve });
+      this.onmessage?.({ ...message, id: internalId }, extra);
     });
   }
 }

@@ -36,20 +36,23 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
   const actor: Actor = { userId: call.caller.userId };
   if (call.caller.email !== undefined) actor.email = call.caller.email;
   if (typeof input.team_id === 'string') actor.teamId = input.team_id;
-  const log = call.log.child({ tool: name });
-  const ctx: ToolContext = { ...call.services, log, actor, requestId: call.requestId };
+  // The tool's child logger is made only if the handler or the error mapping logs.
+  let child: Logger | undefined;
+  const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
+  Object.defineProperty(ctx, 'log', { get: () => (child ??= call.log.child({ tool: name })), enumerable: true });
+  const log = (): Logger => ctx.log;
 
   let result: Awaited<ReturnType<typeof tool.definition.handler>>;
   try {
     result = await tool.definition.handler(input, ctx);
   } catch (error) {
-    return toolFailure(error, { toolName: name, requestId: call.requestId, log });
+    return toolFailure(error, { toolName: name, requestId: call.requestId, log: log() });
   }
 
   const output = tool.output.safeParse(result.structured);
   if (!output.success) {
     // Our bug, not the caller's: the declared schema is a promise to clients.
-    log.error({ issues: output.error.issues }, 'tool output does not match its output schema');
+    log().error({ issues: output.error.issues }, 'tool output does not match its output schema');
     return internalError(call.requestId);
   }
   return { content: [{ type: 'text', text: result.text }], structuredContent: output.data as Record<string, unknown> };
