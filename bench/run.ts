@@ -9,7 +9,8 @@
 //
 // Environment: BENCH_DURATION (s per measured run, default 10), BENCH_WARMUP (s, default 3),
 // BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 32), BENCH_RENEWALS (default 10000),
-// BENCH_PROFILE=1 (write .cpuprofile files of the services to bench/results/profiles/).
+// BENCH_PROFILE=1 (write .cpuprofile files of the services to bench/results/profiles/),
+// BENCH_ONLY (comma-separated scenario keys, e.g. get_user_balance), BENCH_SKIP (refresh,renewal).
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,8 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const RENEWALS = Number(env.BENCH_RENEWALS ?? 10_000);
 const resultsDir = path.join(ROOT, 'bench', 'results');
+const ONLY = env.BENCH_ONLY ? env.BENCH_ONLY.split(',') : undefined;
+const SKIP = new Set((env.BENCH_SKIP ?? '').split(','));
 const profileDir = env.BENCH_PROFILE === '1' ? path.join(resultsDir, 'profiles') : undefined;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -51,13 +54,13 @@ try {
   await grantPromotionCredit(stack.db, person.email, 25_000_000n, 'bench credit');
   const ours = { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` };
 
-  interface Scenario { key: string; label: string; url: string; headers: Record<string, string>; body: unknown; baseline: boolean }
+  interface Scenario { key: string; label: string; url: string; headers: Record<string, string>; body: unknown; baseline: boolean; pid: number }
   const scenarios: Scenario[] = [
-    { key: 'baseline_tools_call', label: 'baseline tools/call', url: baselineUrl, headers: MCP_HEADERS, body: toolCall('get-balance', {}), baseline: true },
-    { key: 'get_user_balance', label: 'tools/call get-user-balance', url: stack.mcpUrl, headers: ours, body: toolCall('get-user-balance'), baseline: false },
-    { key: 'list_gpus', label: 'tools/call list-gpus', url: stack.mcpUrl, headers: ours, body: toolCall('list-gpus'), baseline: false },
-    { key: 'tools_list', label: 'tools/list', url: stack.mcpUrl, headers: ours, body: rpc('tools/list'), baseline: false },
-  ];
+    { key: 'baseline_tools_call', label: 'baseline tools/call', url: baselineUrl, headers: MCP_HEADERS, body: toolCall('get-balance', {}), baseline: true, pid: baseline.pid },
+    { key: 'get_user_balance', label: 'tools/call get-user-balance', url: stack.mcpUrl, headers: ours, body: toolCall('get-user-balance'), baseline: false, pid: stack.mcp.pid },
+    { key: 'list_gpus', label: 'tools/call list-gpus', url: stack.mcpUrl, headers: ours, body: toolCall('list-gpus'), baseline: false, pid: stack.mcp.pid },
+    { key: 'tools_list', label: 'tools/list', url: stack.mcpUrl, headers: ours, body: rpc('tools/list'), baseline: false, pid: stack.mcp.pid },
+  ].filter((s) => s.baseline || !ONLY || ONLY.includes(s.key));
 
   // Each scenario must answer what it claims before it is measured.
   let toolCount = 0;
@@ -75,51 +78,59 @@ try {
   const runs: Record<string, LoadResult[]> = Object.fromEntries(scenarios.map((s) => [s.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of scenarios) {
-      const r = await load({ url: s.url, headers: s.headers, body: s.body, connections: CONNECTIONS, durationSeconds: DURATION });
+      const r = await load({ url: s.url, headers: s.headers, body: s.body, connections: CONNECTIONS, durationSeconds: DURATION, serverPid: s.pid });
       runs[s.key]!.push(r);
-      log(`  round ${round}  ${s.label.padEnd(30)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      log(`  round ${round}  ${s.label.padEnd(30)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${r.cpuUsPerRequest} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`);
     }
   }
   const loadRss = rss.peaks();
 
   // Refresh grant: rotated refresh tokens (public client), so every request spends one and the
   // answer's new token goes back into the pool; the pool is larger than the connection count.
-  log('Token endpoint: refresh grant');
-  const pool: string[] = [];
-  for (let i = 0; i < CONNECTIONS + 8; i++) pool.push((await person.tokens()).refreshToken);
-  let refreshFailures = 0;
-  const refresh = await load({
-    url: `${stack.issuer}/token`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    connections: CONNECTIONS,
-    durationSeconds: DURATION,
-    requests: [{
-      method: 'POST',
-      path: '/token',
-      setupRequest(request, context) {
-        const token = pool.shift();
-        if (!token) throw new Error('refresh token pool ran dry');
-        context.token = token;
-        return { ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: person.clientId }).toString() };
-      },
-      onResponse(status, body, context) {
-        const next = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
-        if (next) pool.push(next);
-        else {
-          refreshFailures += 1;
-          pool.push(context.token as string);
-        }
-      },
-    }],
-  });
-  log(`  refresh grant ${refresh.reqPerSec} req/s  p50 ${refresh.p50} ms  p99 ${refresh.p99} ms  non-2xx ${refresh.non2xx}`);
+  let refresh: (LoadResult & { failures: number }) | null = null;
+  if (!SKIP.has('refresh')) {
+    log('Token endpoint: refresh grant');
+    const pool: string[] = [];
+    for (let i = 0; i < CONNECTIONS + 8; i++) pool.push((await person.tokens()).refreshToken);
+    let failures = 0;
+    const r = await load({
+      url: `${stack.issuer}/token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      serverPid: stack.auth.pid,
+      requests: [{
+        method: 'POST',
+        path: '/token',
+        setupRequest(request, context) {
+          const token = pool.shift();
+          if (!token) throw new Error('refresh token pool ran dry');
+          context.token = token;
+          return { ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: person.clientId }).toString() };
+        },
+        onResponse(status, body, context) {
+          const next = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
+          if (next) pool.push(next);
+          else {
+            failures += 1;
+            pool.push(context.token as string);
+          }
+        },
+      }],
+    });
+    refresh = { ...r, failures };
+    log(`  refresh grant ${r.reqPerSec} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`);
+  }
   rss.stop();
   const peaks = rss.peaks();
 
-  log(`Lifecycle: two workers renewing ${RENEWALS.toLocaleString('en-US')} instances that expire in the same minute`);
-  const renewalDb = await stack.extraDatabase('renewal');
-  const renewal = await renewalBench(renewalDb.db, renewalDb.url, RENEWALS, 2);
-  log(`  ${renewal.seconds} s, exactly once: ${renewal.renewedExactlyOnce}, ledger = balances: ${renewal.ledgerMatchesBalances}`);
+  let renewal: Awaited<ReturnType<typeof renewalBench>> | null = null;
+  if (!SKIP.has('renewal')) {
+    log(`Lifecycle: two workers renewing ${RENEWALS.toLocaleString('en-US')} instances that expire in the same minute`);
+    const renewalDb = await stack.extraDatabase('renewal');
+    renewal = await renewalBench(renewalDb.db, renewalDb.url, RENEWALS, 2);
+    log(`  ${renewal.seconds} s, exactly once: ${renewal.renewedExactlyOnce}, ledger = balances: ${renewal.ledgerMatchesBalances}`);
+  }
 
   // ---- report ----
   const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -132,6 +143,7 @@ try {
       p99: Math.max(...rs.map((r) => r.p99)),
       non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
       errors: rs.reduce((n, r) => n + r.errors, 0),
+      cpuUsPerRequest: mean(rs.map((r) => r.cpuUsPerRequest ?? 0)),
       rounds: rs,
     }];
   }));
@@ -140,7 +152,7 @@ try {
     const o = summary[s.key]!;
     return [s.key, { reqPerSec: Math.round((o.reqPerSec / base.reqPerSec) * 100) / 100, p99: Math.round((o.p99 / base.p99) * 100) / 100 }];
   }));
-  const dbCalls = ['get_user_balance', 'list_gpus'] as const;
+  const dbCalls = ['get_user_balance', 'list_gpus'].filter((k) => ratios[k]);
   const report = {
     generatedAt: new Date().toISOString(),
     commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim(); } catch { return null; } })(),
@@ -154,37 +166,42 @@ try {
       dbBackedP99NoWorse: dbCalls.every((k) => ratios[k]!.p99 <= 1),
       jwksFetchesOne: stack.jwksFetches() === 1,
       rssUnder200Mb: peaks['mcp-server']! <= 200 && peaks['auth-server']! <= 200,
-      renewalUnder10s: renewal.seconds <= 10 && renewal.renewedExactlyOnce && renewal.ledgerMatchesBalances,
+      renewalUnder10s: renewal ? renewal.seconds <= 10 && renewal.renewedExactlyOnce && renewal.ledgerMatchesBalances : null,
     },
     jwksFetches: stack.jwksFetches(),
     rssMb: { duringMcpLoad: loadRss, peak: peaks },
-    refreshGrant: { ...refresh, failures: refreshFailures },
+    refreshGrant: refresh,
     renewal,
   };
 
   log('');
   log(`Pictor vs bare MCP SDK — ${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds each, alternating`);
-  log(`${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}`);
+  log(`${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}${'cpu µs/req'.padStart(12)}`);
   for (const s of scenarios) {
     const o = summary[s.key]!;
     const r = ratios[s.key];
-    log(`${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}`);
+    log(`${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}${String(o.cpuUsPerRequest).padStart(12)}`);
   }
   log(`JWKS fetches by the MCP server: ${report.jwksFetches}`);
   log(`Peak RSS: ${Object.entries(peaks).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
-  log(`Refresh grant: ${refresh.reqPerSec} req/s (p50 ${refresh.p50} ms, p99 ${refresh.p99} ms, failures ${refreshFailures})`);
-  log(`Renewal: ${renewal.instances} instances, ${renewal.workers} workers, ${renewal.seconds} s (${renewal.perWorker.map((w) => `${w.renewed} renewed`).join(' + ')}), exactly once ${renewal.renewedExactlyOnce}`);
-  log(`Targets: ${Object.entries(report.targets).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
+  if (refresh) log(`Refresh grant: ${refresh.reqPerSec} req/s (p50 ${refresh.p50} ms, p99 ${refresh.p99} ms, failures ${refresh.failures})`);
+  if (renewal) log(`Renewal: ${renewal.instances} instances, ${renewal.workers} workers, ${renewal.seconds} s (${renewal.perWorker.map((w) => `${w.renewed} renewed`).join(' + ')}), exactly once ${renewal.renewedExactlyOnce}`);
+  log(`Targets: ${Object.entries(report.targets).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
 
   const stamp = report.generatedAt.replace(/[:.]/g, '-');
   const jsonFile = path.join(resultsDir, `bench-${stamp}.json`);
   await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  await copyFile(jsonFile, path.join(resultsDir, 'latest.json'));
-  const bars = scenarios.map((s) => ({ label: s.label.replace('tools/call ', ''), reqPerSec: summary[s.key]!.reqPerSec, p99: summary[s.key]!.p99, baseline: s.baseline }));
-  const png = path.join(resultsDir, 'latest.png');
-  const drawn = await renderPng(chartHtml('Pictor MCP vs the bare MCP SDK (same run, same machine)',
-    `${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds, ${report.generatedAt.slice(0, 16)}Z, commit ${report.commit ?? '?'}`, bars), png);
-  log(`Wrote ${path.relative(ROOT, jsonFile)}, bench/results/latest.json${drawn ? ' and bench/results/latest.png' : ''}`);
+  // A partial run (BENCH_ONLY / BENCH_SKIP) never replaces the committed latest results.
+  const full = !ONLY && SKIP.size === 1 && SKIP.has('');
+  let drawn = false;
+  if (full) {
+    await copyFile(jsonFile, path.join(resultsDir, 'latest.json'));
+    const bars = scenarios.map((s) => ({ label: s.label.replace('tools/call ', ''), reqPerSec: summary[s.key]!.reqPerSec, p99: summary[s.key]!.p99, baseline: s.baseline }));
+    drawn = await renderPng(chartHtml('Pictor MCP vs the bare MCP SDK (same run, same machine)',
+      `${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds, ${report.generatedAt.slice(0, 16)}Z, commit ${report.commit ?? '?'}`, bars),
+    path.join(resultsDir, 'latest.png'));
+  }
+  log(`Wrote ${path.relative(ROOT, jsonFile)}${full ? `, bench/results/latest.json${drawn ? ' and latest.png' : ''}` : ''}`);
   if (profileDir) log(`CPU profiles in ${path.relative(ROOT, profileDir)} after the services stop`);
 } finally {
   await baseline.stop();

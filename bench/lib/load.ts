@@ -1,5 +1,6 @@
 // One autocannon run against one endpoint, reduced to the figures the bench reports.
 import autocannon, { type Request } from 'autocannon';
+import { cpuMs } from './services.ts';
 
 export interface LoadOptions {
   url: string;
@@ -10,6 +11,8 @@ export interface LoadOptions {
   requests?: Request[];
   connections: number;
   durationSeconds: number;
+  /** The server's process: its CPU time per request is reported (robust on a shared machine). */
+  serverPid?: number;
 }
 
 export interface LoadResult {
@@ -20,11 +23,14 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, number>;
+  /** Server CPU time per request, µs (user + system), when serverPid was given. */
+  cpuUsPerRequest: number | null;
 }
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 export async function load(o: LoadOptions): Promise<LoadResult> {
+  const cpuBefore = o.serverPid ? cpuMs(o.serverPid) : 0;
   const result = await autocannon({
     url: o.url,
     connections: o.connections,
@@ -42,6 +48,8 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
+    cpuUsPerRequest: o.serverPid && result.requests.total > 0
+      ? Math.round(((cpuMs(o.serverPid) - cpuBefore) * 1000) / result.requests.total) : null,
   };
 }
 

@@ -49,7 +49,7 @@ export async function renewalBench(db: Db, databaseUrl: string, instances = 10_0
   await sql`UPDATE region_capacity SET total_gpus = total_gpus + ${instances} WHERE region_id = 'us-east' AND plan_id = 'rtx4090-24gb'`.execute(db);
   await sql`ANALYZE`.execute(db);
 
-  const children = Array.from({ length: workers }, () => spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'renewal-worker.ts')], {
+  const children = Array.from({ length: workers }, () => spawn(process.execPath, [path.join(ROOT, 'bench', 'renewal-worker.ts')], {
     cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   }));
   await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {

@@ -25,12 +25,16 @@ export interface ServiceOptions {
   cpuProfDir?: string;
 }
 
-/** Starts `entry` (a .ts file under the repository) with tsx, as `npm start` does. */
+/**
+ * Starts `entry` (a .ts file under the repository) the way the Dockerfiles run the services in
+ * production: plain `node` with Node 22's built-in type stripping, no loader.
+ */
 export function startService(name: string, entry: string, options: ServiceOptions): Service {
   const logFile = path.join(options.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const args = ['--import', 'tsx'];
-  if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`);
+  const args: string[] = [];
+  // one directory per service: the main thread and tsx's loader thread each write a profile
+  if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${path.join(options.cpuProfDir, name)}`);
   const child = spawn(process.execPath, [...args, path.join(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
@@ -69,6 +73,18 @@ export function rssMb(pid: number): number {
     return 0;
   }
 }
+
+/** CPU time (user + system) the process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
 
 /** Samples the RSS of some services every `everyMs` and keeps each one's peak. */
 export function sampleRss(services: Service[], everyMs = 250): { peaks(): Record<string, number>; stop(): void } {
