@@ -1,0 +1,89 @@
+// The person's side, in Chromium: the authorization page Claude opened, the email, the link from
+// the mail (opened in a second tab, as from a mail app), the confirm button, back in the first tab
+// which carries on by itself, then the consent page. Optionally saves each page as a screenshot
+// under e2e/screenshots/ (the product's face: committed and looked at).
+import path from 'node:path';
+import { expect, type BrowserContext, type Page } from '@playwright/test';
+import type { SmtpSink } from '../../auth-server/test/support/smtp-sink.ts';
+
+export const SCREENSHOTS = path.join(import.meta.dirname, '..', 'screenshots');
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+}
+
+export interface AuthorizeOptions {
+  email: string;
+  sink: SmtpSink;
+  /** The app name the pages show. Default "Claude". */
+  appName?: string;
+  /** Permissions (scopes) left ticked on the consent page; default every one offered. */
+  approve?: string[];
+  /** Save the sign-in, check-your-email, confirm and consent pages as screenshots. */
+  screenshots?: boolean;
+  /** Whether the browser must sign in (false when its session is still alive). Default true. */
+  signIn?: boolean;
+  /** Runs on the consent page before Allow (to check what it shows). */
+  onConsent?: (page: Page) => Promise<void>;
+}
+
+export interface AuthorizeResult {
+  /** The tab that went through the flow, left on wherever consent sent it (the client's callback). */
+  page: Page;
+  /** The scopes the consent page offered. */
+  offered: string[];
+  /** Sign-in mails received during this authorization. */
+  mails: number;
+}
+
+/** Opens `authorizationUrl` in `context` and does what a person does until consent is given. */
+export async function authorize(context: BrowserContext, authorizationUrl: string, o: AuthorizeOptions): Promise<AuthorizeResult> {
+  const appName = o.appName ?? 'Claude';
+  const mailsBefore = o.sink.mails.length;
+  const page = await context.newPage();
+  await page.goto(authorizationUrl);
+
+  if (o.signIn ?? true) {
+    await expect(page.getByRole('heading', { name: 'Sign in to Pictor' })).toBeVisible();
+    await expect(page.getByText(`${appName} wants to connect to your Pictor account.`)).toBeVisible();
+    if (o.screenshots) await screenshot(page, '1-sign-in');
+    await page.getByLabel('Email').fill(o.email);
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+
+    await expect(page.getByRole('heading', { name: 'Check your email' })).toBeVisible();
+    await expect(page.getByText(o.email)).toBeVisible();
+    const code = (await page.getByLabel('Sign-in code').innerText()).trim();
+    if (o.screenshots) await screenshot(page, '2-check-your-email');
+
+    const mail = await o.sink.next(o.email);
+    expect(mail.code, 'the mail shows the code of the waiting page').toBe(code);
+    expect(mail.link).toMatch(/\/link\?token=/);
+    const linkTab = await context.newPage();
+    await linkTab.goto(mail.link);
+    await expect(linkTab.getByRole('heading', { name: `Sign in as ${o.email}?` })).toBeVisible();
+    await expect(linkTab.getByLabel('Sign-in code')).toHaveText(code);
+    if (o.screenshots) await screenshot(linkTab, '3-confirm');
+    await linkTab.getByRole('button', { name: 'Sign in' }).click();
+    await expect(linkTab.getByRole('heading', { name: /You're signed in/ })).toBeVisible();
+    await linkTab.close();
+  }
+
+  // The first tab polls and continues by itself once the link is confirmed.
+  await expect(page.getByRole('heading', { name: `Connect ${appName} to Pictor` })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText(`Signed in as ${o.email}`)).toBeVisible();
+  const boxes = page.locator('input[type="checkbox"][name="scope"]');
+  const offered = await boxes.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+  if (o.approve) {
+    for (const scope of offered) {
+      const box = page.locator(`input[type="checkbox"][name="scope"][value="${scope}"]`);
+      if (await box.isDisabled()) continue; // read access: needed to connect
+      if (o.approve.includes(scope)) await box.check();
+      else await box.uncheck();
+    }
+  }
+  await o.onConsent?.(page);
+  if (o.screenshots) await screenshot(page, '4-consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL((url) => !url.href.startsWith(new URL(authorizationUrl).origin));
+  return { page, offered, mails: o.sink.mails.length - mailsBefore };
+}
