@@ -86,6 +86,12 @@ export function cpuMs(pid: number): number {
 }
 const CLOCK_TICKS = 100;
 
+/** The NODE_OPTIONS a service's Dockerfile sets (`ENV NODE_OPTIONS=…`), so the bench runs it the same way. */
+export function dockerNodeOptions(service: string): string {
+  const dockerfile = readFileSync(path.join(ROOT, service, 'Dockerfile'), 'utf8');
+  return /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1]?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+}
+
 /** Samples the RSS of some services every `everyMs` and keeps each one's peak. */
 export function sampleRss(services: Service[], everyMs = 250): { peaks(): Record<string, number>; stop(): void } {
   const peak: Record<string, number> = Object.fromEntries(services.map((s) => [s.name, s.rssMb()]));

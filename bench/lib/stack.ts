@@ -14,7 +14,7 @@ import { startSmtpSink, type SmtpSink } from '../../auth-server/test/support/smt
 import { seedCatalog } from '../../mcp-server/src/pictor/catalog-seed.ts';
 import { SCOPES } from '../../mcp-server/src/tools/define.ts';
 import { signInForTokens, type AuthFlow } from './auth-flow.ts';
-import { startService, type Service } from './services.ts';
+import { dockerNodeOptions, startService, type Service } from './services.ts';
 
 export interface Stack {
   dir: string;
@@ -85,7 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_ENV: 'development', DATABASE_URL: databaseUrl, AUTH_PORT: String(authPort), AUTH_HOST: '127.0.0.1', AUTH_ISSUER: issuer,
+      NODE_OPTIONS: dockerNodeOptions('auth-server'), NODE_ENV: 'development', DATABASE_URL: databaseUrl, AUTH_PORT: String(authPort), AUTH_HOST: '127.0.0.1', AUTH_ISSUER: issuer,
       MCP_URL: mcpUrl, SMTP_URL: sink.url, MAIL_FROM: 'Pictor <auth@pictor.test>', LOG_LEVEL: logLevel,
     },
   });
@@ -93,7 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_ENV: 'development', DATABASE_URL: databaseUrl, MCP_PORT: String(mcpPort), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl,
+      NODE_OPTIONS: dockerNodeOptions('mcp-server'), NODE_ENV: 'development', DATABASE_URL: databaseUrl, MCP_PORT: String(mcpPort), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl,
       AUTH_ISSUER: issuer, AUTH_JWKS_URL: jwksUrl, LOG_LEVEL: logLevel, ...options.mcpEnv,
     },
   });
