@@ -16,7 +16,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema,
+  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema, SetLevelRequestSchema,
   type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -46,6 +46,7 @@ const ToolsListMethod = z.object({ method: z.literal('tools/list'), params: z.un
 const PREVALIDATED: Record<string, z.ZodType> = {
   initialize: InitializeRequestSchema as unknown as z.ZodType,
   ping: PingRequestSchema as unknown as z.ZodType,
+  'logging/setLevel': SetLevelRequestSchema as unknown as z.ZodType,
 };
 
 export interface Exchange {
@@ -68,7 +69,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services): Mcp
   const listResult = tools.list;
   const transport = new MultiplexTransport();
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false } },
+    capabilities: { tools: { listChanged: false }, logging: {} },
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: new AjvJsonSchemaValidator(),
   });
@@ -89,6 +90,11 @@ export function createMcpProtocol(tools: CompiledTools, services: Services): Mcp
       throw error;
     }
   });
+  // logging/setLevel (MCP logging utility): clients may set a level and get {}. Nothing is
+  // remembered: with one JSON body per POST there is no stream to carry notifications/message,
+  // so none are sent at any level, and the SDK's own handler would keep the level on this
+  // process-wide Server, where one client's setting would land on every other client.
+  server.setRequestHandler(SetLevelRequestSchema, () => ({}));
   server.onerror = (error) => services.log.warn({ err: error }, 'mcp protocol error');
   const connected = server.connect(transport);
 
