@@ -1,0 +1,165 @@
+// MCP conformance (@modelcontextprotocol/conformance, server scenarios of the active suite) against
+// the real MCP server. The suite does not do OAuth, so it talks to a small reverse proxy on loopback
+// that adds a valid bearer token and passes everything else (Host and Origin included) through,
+// as a TLS-terminating proxy in front of the server would. The server's public URL (MCP_URL, the
+// token audience and the Host it answers to) is the proxy's. Expected failures, each with its
+// reason, are in conformance-baseline.yml; everything else must pass.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
+import { startTestServer } from '../mcp-server/test/harness.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const BASELINE = path.join(import.meta.dirname, 'conformance-baseline.yml');
+
+/**
+ * A reverse proxy on a loopback port that sets `Authorization: Bearer <token>` on every request.
+ * It listens first (its URL is the server's public URL); `forwardTo` names the server behind it.
+ */
+async function bearerProxy(token: () => string) {
+  let upstream: URL | undefined;
+  const server: Server = createServer((req, res) => {
+    if (!upstream) return void res.writeHead(502).end();
+    const forward = request({
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, authorization: `Bearer ${token()}` },
+    }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    forward.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    forwardTo(origin: string) {
+      upstream = new URL(origin);
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function conformance(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const bin = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+interface Check {
+  id: string;
+  status: 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
+  errorMessage?: string;
+}
+
+/** Scenario name → its checks, from the result directories `-o` writes (server-<scenario>-<timestamp>). */
+async function readResults(dir: string): Promise<Map<string, Check[]>> {
+  const results = new Map<string, Check[]>();
+  for (const entry of await readdir(dir)) {
+    const scenario = /^server-(.+)-\d{4}-\d{2}-\d{2}T.*$/.exec(entry)?.[1];
+    if (!scenario) continue;
+    results.set(scenario, JSON.parse(await readFile(path.join(dir, entry, 'checks.json'), 'utf8')) as Check[]);
+  }
+  return results;
+}
+
+test('MCP conformance: every server scenario of the active suite passes, except the baseline\'s fixture and server-to-client ones', async (t) => {
+  let token = '';
+  const proxy = await bearerProxy(() => token);
+  const mcpUrl = `${proxy.origin}/mcp`;
+  const server = await startTestServer({ env: { MCP_URL: mcpUrl } });
+  proxy.forwardTo(server.origin);
+  const out = await mkdtemp(path.join(tmpdir(), 'pictor-conformance-'));
+  t.after(async () => {
+    await proxy.close();
+    await server.close();
+    await rm(out, { recursive: true, force: true });
+  });
+  const user = await server.createUser();
+  token = await server.issueToken({ userId: user.id, email: user.email, aud: mcpUrl });
+
+  // The proxy really reaches the server with a valid token (a broken proxy would make every
+  // scenario fail and the baseline check below meaningless).
+  const ping = await fetch(mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  });
+  assert.equal(ping.status, 200);
+
+  const run = await conformance(['server', '--url', mcpUrl, '--expected-failures', BASELINE, '-o', out]);
+  const results = await readResults(out);
+  const baseline = new Set([...(await readFile(BASELINE, 'utf8')).matchAll(/^\s+- ([a-z0-9-]+)/gm)].map((m) => m[1]!));
+  const unexpected = [...results].filter(([scenario, checks]) => !baseline.has(scenario) && checks.some((c) => c.status === 'FAILURE'))
+    .map(([scenario, checks]) => `${scenario}: ${checks.filter((c) => c.status === 'FAILURE').map((c) => `${c.id} ${c.errorMessage ?? ''}`).join('; ')}`);
+  assert.deepEqual(unexpected, [], 'scenarios outside the baseline failed');
+  assert.equal(run.code, 0, `conformance exited ${run.code} (an unexpected failure, or a baseline entry that now passes):\n${run.output.slice(-6000)}`);
+
+  // The scenarios Pictor must pass did run and pass (not silently skipped by a suite change).
+  for (const scenario of ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection']) {
+    const checks = results.get(scenario);
+    assert.ok(checks && checks.length > 0, `${scenario} ran`);
+    assert.ok(checks.every((c) => c.status !== 'FAILURE'), `${scenario} passed`);
+  }
+  assert.ok(results.size >= 25, `the active suite ran (${results.size} scenarios)`);
+});
+
+test('logging/setLevel: the logging capability is declared, a valid level answers {}, an unknown one is -32602', async (t) => {
+  const server = await startTestServer();
+  t.after(server.close);
+  const { token } = await server.signIn();
+  const rpc = async (method: string, params: Record<string, unknown>) => {
+    const res = await server.post({ jsonrpc: '2.0', id: 7, method, params }, { token });
+    assert.equal(res.status, 200);
+    return res.json() as Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string } }>;
+  };
+  const init = await rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } });
+  assert.deepEqual((init.result?.capabilities as Record<string, unknown>).logging, {});
+  for (const level of ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']) {
+    assert.deepEqual(await rpc('logging/setLevel', { level }), { jsonrpc: '2.0', id: 7, result: {} });
+  }
+  const refused = await rpc('logging/setLevel', { level: 'loud' });
+  assert.equal(refused.error?.code, -32602);
+  assert.match(refused.error?.message ?? '', /level/);
+  // Nothing is kept: tools still work and answer in plain JSON (no log notifications anywhere).
+  const listed = await rpc('tools/list', {});
+  assert.equal((listed.result?.tools as unknown[]).length, 22);
+});
+
+test('concurrent POSTs (what server-sse-multiple-streams checks after its session step): each answered on its own, even with the same JSON-RPC id', async (t) => {
+  const server = await startTestServer();
+  t.after(server.close);
+  const people = await Promise.all([1, 2, 3, 4, 5].map(async (n) => {
+    const person = await server.signIn();
+    await grantPromotionCredit(server.db, person.user.email, BigInt(n) * 1_000_000n);
+    return { ...person, expected: `${n}.00` };
+  }));
+  const answers = await Promise.all(people.map(async ({ token }) => {
+    const res = await server.post({ jsonrpc: '2.0', id: 1000, method: 'tools/call', params: { name: 'get-user-balance', arguments: {} } }, {
+      token, headers: { Accept: 'text/event-stream, application/json' },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    return res.json() as Promise<{ id: number; result: { structuredContent: { total: string } } }>;
+  }));
+  // Same id from five clients at once: each got its own answer, about its own account.
+  assert.deepEqual(answers.map((a) => a.id), [1000, 1000, 1000, 1000, 1000]);
+  assert.deepEqual(answers.map((a) => a.result.structuredContent.total), people.map((p) => p.expected));
+});
