@@ -33,13 +33,14 @@ test('Claude\'s pre-stored client id (CIMD): sign-in, consent as verified Claude
   expect(refused.status()).toBe(400);
   expect(await refused.text()).toMatch(/redirect_uri/);
 
-  const email = randomEmail('cimd');
+  const email = 'lin@example.com'; // the screenshot's person
   await authorize(context, url.href, {
     email,
     sink: world.sink,
     async onConsent(consent) {
       await expect(consent.getByText('Sends you back to claude.ai')).toBeVisible();
       await expect(consent.getByText(/unverified/)).toHaveCount(0);
+      await screenshot(consent, '4-consent-claude-ai');
     },
   });
   await expect.poll(() => redirects.length).toBe(1);
