@@ -24,8 +24,12 @@ export function createDb(connectionString: string, options: DbOptions = {}): Db 
     // fail fast when Postgres is down instead of queueing forever
     connectionTimeoutMillis: 5_000,
   });
-  // An idle client losing its connection (Postgres restarted) must not crash the process.
+  // A client losing its connection (Postgres restarted) must not crash the process. pg emits
+  // 'error' on the client as well as failing its query; the pool listens only while the client is
+  // idle, so a client checked out at that moment (mid-query or mid-transaction) would emit with no
+  // listener. Its query still fails (answered 503), and the pool drops the dead client on release.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
   return db;
