@@ -1,6 +1,9 @@
 // Shared by the hostile-conditions tests: raw tools/call over HTTP with the outcome classified,
-// and a fingerprint of every table a refused call must leave untouched.
+// a fingerprint of every table a refused call must leave untouched, and a stand-in token issuer
+// for tests that run the MCP server as its own process.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import { fingerprint } from './core-fixtures.ts';
@@ -50,3 +53,27 @@ export async function stateFingerprint(db: Db): Promise<string> {
 }
 
 export const sum = (xs: readonly bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
+
+/** A stand-in authorization server for tests that run the MCP server as its own process: a JWKS and signed access tokens. */
+export async function startIssuer(): Promise<{ issuer: string; jwksUrl: string; token(o: { userId: string; aud: string; scope?: string }): Promise<string>; close(): Promise<void> }> {
+  const keys = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'hostile-1', alg: 'ES256', use: 'sig' };
+  const server = createServer((req, res) => {
+    if (req.url === '/jwks') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    issuer,
+    jwksUrl: `${issuer}/jwks`,
+    token: ({ userId, aud, scope = 'pictor:read instances:write ssh_keys:write billing:write' }) => new SignJWT({ scope, client_id: 'hostile-test' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'hostile-1', typ: 'at+jwt' })
+      .setIssuer(issuer).setSubject(userId).setAudience(aud).setIssuedAt().setExpirationTime('1h')
+      .sign(keys.privateKey),
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
