@@ -1,12 +1,15 @@
 // The person's side, in Chromium: the authorization page Claude opened, the email, the link from
 // the mail (opened in a second tab, as from a mail app), the confirm button, back in the first tab
-// which carries on by itself, then the consent page. Optionally saves each page as a screenshot
-// under e2e/screenshots/ (the product's face: committed and looked at).
+// which carries on by itself, then the consent page. Optionally saves each page as a screenshot:
+// a test artifact under e2e/test-results/screenshots/ on every run; with UPDATE_SCREENSHOTS=1 into
+// e2e/screenshots/, the committed copies the README shows (the product's face: looked at).
 import path from 'node:path';
 import { expect, type BrowserContext, type Page } from '@playwright/test';
 import type { SmtpSink } from '../../auth-server/test/support/smtp-sink.ts';
 
-export const SCREENSHOTS = path.join(import.meta.dirname, '..', 'screenshots');
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(import.meta.dirname, '..', 'screenshots')
+  : path.join(import.meta.dirname, '..', 'test-results', 'screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });

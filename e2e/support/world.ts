@@ -2,12 +2,10 @@
 //   a fresh Postgres database (migrated template) with the default catalog;
 //   a real SMTP server that captures mail (the sign-in links);
 //   the authorization server (auth-server/src/server.ts) sending mail to it over SMTP;
-//   the MCP server (createApp, wired as mcp-server/src/main.ts does: revocation watch, InFlow client)
-//   with its lifecycle worker on a fast interval and the real clock;
+//   the MCP server (startMcpServer, exactly as mcp-server/src/main.ts runs it) with its lifecycle
+//   worker and payment sync on a fast interval and the real clock;
 //   the InFlow sandbox, delivering signed webhooks to the MCP server's webhook route.
 // Only loopback traffic; nothing is mocked.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Db } from '@pictor/migrations/db';
 import { freePort } from '@pictor/migrations/local-postgres';
 import { createTestDatabase } from '@pictor/migrations/testing';
@@ -15,14 +13,9 @@ import { loadConfig as loadAuthConfig, type AuthConfig } from '@pictor/auth-serv
 import { startAuthServer, type AuthServer } from '@pictor/auth-server/server';
 import { startInflowSandbox, type InflowSandbox } from '@pictor/inflow-sandbox/sandbox';
 import { loadConfig as loadMcpConfig, type Config as McpConfig } from '@pictor/mcp-server/config';
-import { createApp } from '@pictor/mcp-server/http/app';
-import { createLogger } from '@pictor/mcp-server/http/logger';
-import { watchRevocations, type RevocationList } from '@pictor/mcp-server/http/revocations';
 import { seedCatalog } from '@pictor/mcp-server/pictor/catalog-seed';
 import { systemClock } from '@pictor/mcp-server/pictor/clock';
-import { inflowClientFromConfig } from '@pictor/mcp-server/pictor/inflow/client';
-import { startWorker } from '@pictor/mcp-server/worker/index';
-import type { LifecycleWorker } from '@pictor/mcp-server/worker/lifecycle';
+import { startMcpServer } from '@pictor/mcp-server/server';
 import { startSmtpSink, type SmtpSink } from '../../auth-server/test/support/smtp-sink.ts';
 
 /**
@@ -49,20 +42,6 @@ export interface World {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function stop(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
 export async function startWorld(): Promise<World> {
   const logLevel = process.env.LOG_LEVEL ?? 'silent';
   const database = await createTestDatabase();
@@ -74,10 +53,8 @@ export async function startWorld(): Promise<World> {
   };
 
   try {
-    // The MCP server's socket first: its URL is the token audience and the sandbox's webhook target.
-    const mcpHttp = createServer();
-    const mcpPort = await listen(mcpHttp);
-    closers.push(() => stop(mcpHttp));
+    // The MCP server's URL is the token audience and the sandbox's webhook target: fix its port first.
+    const mcpPort = await freePort();
     const mcpOrigin = `http://127.0.0.1:${mcpPort}`;
     const mcpUrl = `${mcpOrigin}/mcp`;
     const authPort = await freePort();
@@ -121,16 +98,8 @@ export async function startWorld(): Promise<World> {
       INFLOW_API_KEY,
       INFLOW_WEBHOOK_SECRET,
     });
-    const log = createLogger(mcpConfig);
-    const inflow = inflowClientFromConfig(mcpConfig.inflow, log);
-    const revocations: RevocationList = await watchRevocations({ db: database.db, databaseUrl: mcpConfig.databaseUrl, log });
-    closers.push(() => revocations.close());
-    const services = { db: database.db, clock: systemClock, log, inflow };
-    mcpHttp.on('request', createApp(mcpConfig, services, { revocations }).callback());
-    const worker: LifecycleWorker = startWorker({
-      db: database.db, clock: systemClock, log: log.child({ component: 'worker' }), intervalMs: mcpConfig.worker.intervalMs,
-    });
-    closers.push(() => worker.stop());
+    const mcp = await startMcpServer(mcpConfig, { db: database.db, clock: systemClock });
+    closers.push(() => mcp.close());
 
     for (const health of [`${issuer}/healthz`, `${mcpOrigin}/healthz`, `${sandbox.url}/healthz`]) {
       const res = await fetch(health);

@@ -1,0 +1,74 @@
+// The MCP server wired as it runs in production: token revocation watch, InFlow client, HTTP app,
+// and the background worker. main.ts (the process) and the end-to-end tests both start it here,
+// so what the tests run cannot drift from what is deployed.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createDb, type Db } from '@pictor/migrations/db';
+import type { Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { createLogger } from './http/logger.ts';
+import { watchRevocations } from './http/revocations.ts';
+import { systemClock, type Clock } from './pictor/clock.ts';
+import { inflowClientFromConfig } from './pictor/inflow/client.ts';
+import { startWorker } from './worker/index.ts';
+
+/** How long in-flight requests get to finish on stop before connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface McpServerOptions {
+  /** Default: a pool on config.databaseUrl, closed by close(). */
+  db?: Db;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface RunningMcpServer {
+  /** Where it listens (loopback form when bound to all interfaces). */
+  url: string;
+  db: Db;
+  log: Logger;
+  /** Stops taking requests, lets in-flight ones finish, stops the worker, closes what it opened. */
+  close(): Promise<void>;
+}
+
+export async function startMcpServer(config: Config, options: McpServerOptions = {}): Promise<RunningMcpServer> {
+  const log = options.log ?? createLogger(config);
+  const clock = options.clock ?? systemClock;
+  const db = options.db ?? createDb(config.databaseUrl, { applicationName: 'pictor-mcp' });
+  const inflow = inflowClientFromConfig(config.inflow, log);
+  const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log });
+  const app = createApp(config, { db, clock, log, inflow }, { revocations });
+
+  const server: Server = app.listen(config.port, config.host);
+  // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, mcpUrl: config.mcpUrl, issuer: config.authIssuer }, 'MCP server listening');
+
+  // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
+  const worker = config.worker.enabled
+    ? startWorker({ db, clock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs, inflow })
+    : undefined;
+  if (worker) log.info({ intervalMs: config.worker.intervalMs }, 'lifecycle worker started');
+
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    db,
+    log,
+    async close() {
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+      await Promise.allSettled([
+        new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)),
+        worker?.stop(),
+      ]);
+      await revocations.close();
+      server.closeIdleConnections();
+      if (!options.db) await db.destroy();
+    },
+  };
+}
