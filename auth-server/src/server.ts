@@ -22,7 +22,7 @@ import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
 import { createProvider } from './provider.ts';
 import type { SigninDeps } from './signin/flow.ts';
 import { outboxPage } from './views/outbox.ts';
-import { assets, health, pageErrors, requestLog, securityHeaders } from './web.ts';
+import { assets, health, markDatabaseOutage, pageErrors, requestLog, securityHeaders } from './web.ts';
 
 export interface AuthServerOptions {
   /** A database handle to use (tests); otherwise one is opened on config.databaseUrl and closed with the server. */
@@ -56,7 +56,8 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   const keys = await loadSigningKeys(db, keyPolicy(config, clock));
   const provider = createProvider({ config, db, clock, keys });
   provider.on('server_error', (ctx: { path?: string; state?: { requestId?: string } }, error: unknown) => {
-    log.error({ err: error, id: ctx?.state?.requestId, path: ctx?.path }, 'oidc-provider server error');
+    if (markDatabaseOutage(ctx, error)) log.warn({ err: error, id: ctx.state?.requestId, path: ctx.path }, 'database unavailable');
+    else log.error({ err: error, id: ctx?.state?.requestId, path: ctx?.path }, 'oidc-provider server error');
   });
 
   const signin: SigninDeps = {

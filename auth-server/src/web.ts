@@ -4,12 +4,20 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
+import { isDatabaseUnavailable } from '@pictor/mcp-server/tools/errors';
 import { HttpError, sendHtml } from './http.ts';
 import type { Logger } from './log.ts';
 import { POLL_SCRIPT, STYLESHEET } from './views/assets.ts';
 import { errorPage } from './views/errors.ts';
 
 type Middleware = (ctx: Context, next: Next) => Promise<void>;
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set when a request failed because Postgres could not be reached (see pageErrors). */
+    databaseUnavailable?: boolean;
+  }
+}
 
 /** One line per request, with the path only: query strings carry codes and link tokens. */
 export function requestLog(log: Logger): Middleware {
@@ -44,22 +52,52 @@ export function securityHeaders(https: boolean): Middleware {
 
 /**
  * Errors of our own pages become readable pages: an HttpError shows its text, anything else is
- * logged with the request id and shown as a generic error, never a stack.
+ * logged with the request id and shown as a generic error, never a stack. When the database
+ * cannot be reached, every answer — our pages, and oidc-provider's endpoints, which mark the
+ * request through markDatabaseOutage — is a 503 with Retry-After that says so, not a 500.
  */
 export function pageErrors(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) sendHtml(ctx, errorPage('not_found'), 404);
+      if (ctx.status === 500 && ctx.state.databaseUnavailable) databaseOutage(ctx);
     } catch (error) {
       if (error instanceof HttpError) {
         sendHtml(ctx, errorPage(error.code, error.description), error.status);
+        return;
+      }
+      if (isDatabaseUnavailable(error)) {
+        log.warn({ err: error, id: ctx.state.requestId, path: ctx.path }, 'database unavailable');
+        databaseOutage(ctx);
         return;
       }
       log.error({ err: error, id: ctx.state.requestId, path: ctx.path }, 'request failed');
       sendHtml(ctx, errorPage('server_error', `request id ${String(ctx.state.requestId)}`), 500);
     }
   };
+}
+
+/** For oidc-provider's 'server_error' event: a database outage, so pageErrors answers 503. */
+export function markDatabaseOutage(ctx: { state?: Record<string, unknown> }, error: unknown): boolean {
+  if (!isDatabaseUnavailable(error) || !ctx.state) return false;
+  ctx.state.databaseUnavailable = true;
+  return true;
+}
+
+// OAuth endpoints and API clients get JSON (RFC 6749 §5.2 shape, with the `temporarily_unavailable`
+// code of §4.1.2.1); a browser (Accept: text/html) gets a page. Nothing was changed, so the client
+// may simply retry.
+function databaseOutage(ctx: Context): void {
+  ctx.set('Retry-After', '5');
+  const json = typeof ctx.body === 'object' && ctx.body !== null && !Buffer.isBuffer(ctx.body) && 'error' in ctx.body;
+  if (json || !/text\/html/i.test(ctx.get('Accept'))) {
+    ctx.status = 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'the authorization server cannot reach its database; try again in a few seconds' };
+    return;
+  }
+  sendHtml(ctx, errorPage('temporarily_unavailable'), 503);
 }
 
 const ASSETS: Record<string, { type: string; body: string }> = {

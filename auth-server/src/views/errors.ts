@@ -33,6 +33,10 @@ const KNOWN: Record<string, { title: string; text: string }> = {
     text: 'The sign-in request timed out or was already finished in this browser. Start connecting again from the app.',
   },
   not_found: { title: 'Page not found', text: 'There is nothing at this address.' },
+  temporarily_unavailable: {
+    title: 'Pictor is temporarily unavailable',
+    text: 'The sign-in service cannot reach its database right now. Nothing was changed; try again in a few seconds.',
+  },
 };
 
 export function errorPage(error: string, description?: string): string {
