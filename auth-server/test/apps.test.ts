@@ -23,7 +23,7 @@ test('list, then disconnect: the app’s refresh token stops working at once', a
   assert.match(page.body, new RegExp(`Signed in as <strong>${email}</strong>`));
   assert.match(page.body, /Writer App/);
   assert.match(page.body, /Reader App/);
-  assert.match(page.body, /<span class="pill">instances:write<\/span>/);
+  assert.match(page.body, /<li title="instances:write">Create, start, stop, extend, rename and delete GPU instances \(spends credit\)<\/li>/);
   assert.match(page.body, /\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/); // last used
 
   // Without the form's CSRF token nothing happens.

@@ -1,5 +1,6 @@
 // The connected-apps page: each app connected to the account, what it may do, when it last got
 // a token, and a button that disconnects it at once.
+import { describe, MCP_SCOPES, type McpScope } from '../oauth/scopes.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
 
@@ -32,8 +33,8 @@ export function appsPage(v: AppsView): string {
         ${v.apps.map((app) => html`
         <tr>
           <td><strong>${app.name}</strong></td>
-          <td>${app.scopes.map((s) => html`<span class="pill">${s}</span>`)}</td>
-          <td class="muted small">${app.lastUsed ? formatDate(app.lastUsed) : 'never'}</td>
+          <td><ul class="perms">${app.scopes.map((s) => html`<li title="${s}">${describeScope(s)}</li>`)}</ul></td>
+          <td class="muted small nowrap">${app.lastUsed ? formatDate(app.lastUsed) : 'never'}</td>
           <td><form method="post" action="${v.revokeAction}">
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             <button type="submit" class="danger">Disconnect</button>
@@ -44,6 +45,11 @@ export function appsPage(v: AppsView): string {
     <form method="post" action="${v.signOutAction}" class="mt">
       ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
     </form>`);
+}
+
+// The same plain words the consent page used; the scope code stays in the tooltip.
+function describeScope(scope: string): string {
+  return (MCP_SCOPES as string[]).includes(scope) ? describe(scope as McpScope) : scope;
 }
 
 function formatDate(date: Date): string {

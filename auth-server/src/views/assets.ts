@@ -72,7 +72,9 @@ table.apps { width: 100%; border-collapse: collapse; font-size: 15px; }
 table.apps th { white-space: nowrap; text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; padding: 0 8px 8px 0; }
 table.apps td { border-top: 1px solid var(--line); padding: 12px 8px 12px 0; vertical-align: top; }
 table.apps td:last-child { text-align: right; padding-right: 0; }
-.pill { display: inline-block; font-size: 12px; padding: 1px 8px; margin: 2px 4px 2px 0; border-radius: 999px; background: var(--brand-soft); color: var(--brand-strong); }
+ul.perms { margin: 0; padding-left: 18px; font-size: 14px; }
+ul.perms li { margin: 2px 0; }
+.nowrap { white-space: nowrap; }
 .spinner { display: inline-block; width: 14px; height: 14px; border-radius: 50%; border: 2px solid var(--line); border-top-color: var(--brand); animation: spin 1s linear infinite; vertical-align: -2px; margin-right: 6px; }
 @keyframes spin { to { transform: rotate(360deg); } }
 .ok { color: var(--ok); font-weight: 600; }
