@@ -89,6 +89,7 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
   if (!(CURRENCIES as readonly string[]).includes(input.currency)) throw new InvalidInputError('currency', 'must be USD or EUR');
   const key = input.idempotencyKey.trim();
   if (key.length === 0 || key.length > 200) throw new InvalidInputError('idempotency_key', 'must be 1–200 characters');
+  if (key.includes('\u0000')) throw new InvalidInputError('idempotency_key', 'must not contain NUL characters');
   const accountId = await resolveAccountId(deps.db, actor);
   const email = actor.email ?? (await deps.db.selectFrom('users').select('email').where('id', '=', actor.userId).executeTakeFirst())?.email;
   if (!email) throw new NotFoundError('User', actor.userId);
@@ -141,6 +142,8 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
  * the actor cannot reach is not found.
  */
 export async function verifyTransaction(deps: InflowDeps, actor: Actor, id: string): Promise<VerifyResult> {
+  // No stored id holds a NUL, and Postgres cannot even compare text that does.
+  if (id.includes('\u0000')) throw new NotFoundError('InFlow transaction', id.replace(/\u0000/g, ''));
   const accountId = await resolveAccountId(deps.db, actor);
   const query = findRows(deps.db, accountId);
   const row = await (UUID.test(id) ? query.where('t.id', '=', id) : query.where('t.payment_id', '=', id)).executeTakeFirst();
