@@ -1,6 +1,7 @@
 // The MCP server's HTTP application. Read top to bottom, this is the whole request pipeline.
 import Koa from 'koa';
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import type { Services, ToolDefinition } from '../tools/define.ts';
 import { tools as registry } from '../tools/index.ts';
@@ -47,12 +48,11 @@ export function createApp(config: Config, services: Services, options: AppOption
     router.get(path, metadata);
     router.options(path, metadata);
   }
-  router.post(
-    mcpPath,
-    checkOrigin(originPolicy(config.mcpUrl)),
-    requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations }),
-    handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl }),
-  );
+  const origin = checkOrigin(originPolicy(config.mcpUrl));
+  const bearer = requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations });
+  const mcp = handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl });
+  const mcpPost = (ctx: Context) => origin(ctx, () => bearer(ctx, () => mcp(ctx)));
+  router.post(mcpPath, mcpPost);
   // Stateless server: no SSE stream to GET and no session to DELETE (seed: "Method not allowed").
   router.all(mcpPath, (ctx) => {
     ctx.set('Allow', 'POST');
@@ -60,6 +60,9 @@ export function createApp(config: Config, services: Services, options: AppOption
   });
 
   app.use(requestContext(services.log));
+  // POST to the exact MCP path is nearly all the traffic: straight to its chain, past the routers'
+  // matching (the router still takes the variants it accepts, such as a trailing slash).
+  app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === mcpPath ? mcpPost(ctx) : next()));
   app.use(inflowRoutes(services, config.inflow?.webhookSecret));
   app.use(router.routes());
   app.use((ctx) => {
