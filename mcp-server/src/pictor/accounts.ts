@@ -1,7 +1,7 @@
 // Accounts: a person's own and each team's. Every resource belongs to one account; the actor
 // reaches their own, or a team's when they are a member of it.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
 import type { Actor } from './actor.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
@@ -64,18 +64,49 @@ export async function ensureUser(db: Db, email: string): Promise<{ id: string; e
 }
 
 export async function createTeam(db: Db, ownerUserId: string, name: string): Promise<{ id: string; accountId: string }> {
-  return db.transaction().execute(async (trx) => {
+  const created = await db.transaction().execute(async (trx) => {
     const team = await trx.insertInto('teams').values({ name }).returning('id').executeTakeFirstOrThrow();
     await trx.insertInto('team_members').values({ team_id: team.id, user_id: ownerUserId, role: 'owner' }).execute();
     const account = await trx.insertInto('accounts').values({ team_id: team.id }).returning('id').executeTakeFirstOrThrow();
     return { id: team.id, accountId: account.id };
   });
+  teamCopies.get(db)?.delete(ownerUserId);
+  return created;
 }
 
 export async function addTeamMember(db: Db, teamId: string, userId: string, role: TeamRole = 'member'): Promise<void> {
   const result = await db.insertInto('team_members').values({ team_id: teamId, user_id: userId, role })
     .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).executeTakeFirst();
   if (result.numInsertedOrUpdatedRows === 0n) throw new ConflictError('that user is already a member of the team');
+  teamCopies.get(db)?.delete(userId);
+}
+
+type TeamView = { id: string; name: string; role: TeamRole };
+
+const USER_TEAMS: Statement = {
+  name: 'pictor_user_teams',
+  text: `SELECT t.id, t.name, m.role FROM team_members m JOIN teams t ON t.id = m.team_id
+    WHERE m.user_id = $1 ORDER BY t.created_at, t.id`,
+};
+
+// get-user-balance lists the person's teams only so they know which team_id they may pass; every
+// team action checks membership in the database itself. So that list comes from a per-process
+// copy at most a second old (dropped at once when this process changes the user's teams).
+const TEAMS_TTL_MS = 1000;
+const TEAMS_CACHE_SIZE = 10_000;
+const teamCopies = new WeakMap<object, Map<string, { at: number; teams: Promise<TeamView[]> }>>();
+
+/** The user's teams, as of at most a second ago (see above); listTeams reads them now. */
+export function recentTeams(db: Db, userId: string): Promise<TeamView[]> {
+  let copies = teamCopies.get(db);
+  if (!copies) teamCopies.set(db, (copies = new Map()));
+  const copy = copies.get(userId);
+  if (copy && performance.now() - copy.at < TEAMS_TTL_MS) return copy.teams;
+  if (copies.size >= TEAMS_CACHE_SIZE) copies.delete(copies.keys().next().value!);
+  const teams = runPrepared<TeamView>(db, USER_TEAMS, [userId]);
+  copies.set(userId, { at: performance.now(), teams });
+  teams.catch(() => copies.delete(userId)); // a failed read is retried by the next call
+  return teams;
 }
 
 /** Teams the user belongs to, for showing which team ids they can pass. */

@@ -1,7 +1,7 @@
 // The account's money as a person sees it, and promotional credit granted by operators.
 import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
-import { ensureUser, resolveAccountId } from './accounts.ts';
+import { ensureUser, recentTeams, resolveAccountId } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { getFunds, postCredit } from './ledger.ts';
@@ -19,19 +19,13 @@ export interface BalanceView {
   teams: Array<{ id: string; name: string; role: TeamRole }>;
 }
 
-// Every get-user-balance runs this: a prepared statement (see runPrepared).
-const BALANCE: Statement = {
-  name: 'pictor_balance',
-  text: `SELECT a.balance, a.credit, coalesce((
-      SELECT json_agg(json_build_object('id', t.id, 'name', t.name, 'role', m.role) ORDER BY t.created_at, t.id)
-      FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $2), '[]') AS teams
-    FROM accounts a WHERE a.id = $1`,
-};
+// Every get-user-balance reads the funds: a prepared statement (see runPrepared), never cached.
+const FUNDS: Statement = { name: 'pictor_funds', text: 'SELECT balance, credit FROM accounts WHERE id = $1' };
 
-/** Funds (never cached: always the committed row) and the user's teams, in one query. */
+/** Funds, always the committed row, and the user's teams. */
 export async function getBalance(db: Db, actor: Actor): Promise<BalanceView> {
   const accountId = await resolveAccountId(db, actor);
-  const [row] = await runPrepared<{ balance: bigint; credit: bigint; teams: BalanceView['teams'] }>(db, BALANCE, [accountId, actor.userId]);
+  const [[row], teams] = await Promise.all([runPrepared<{ balance: bigint; credit: bigint }>(db, FUNDS, [accountId]), recentTeams(db, actor.userId)]);
   if (!row) throw new NotFoundError('Account', accountId);
   return {
     accountId,
@@ -39,7 +33,7 @@ export async function getBalance(db: Db, actor: Actor): Promise<BalanceView> {
     balance: row.balance,
     credit: row.credit,
     total: row.balance + row.credit,
-    teams: row.teams,
+    teams,
   };
 }
 
