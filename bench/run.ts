@@ -8,7 +8,7 @@
 // bench/results/latest.json and latest.png. Only ratios mean anything on a shared machine.
 //
 // Environment: BENCH_DURATION (s per measured run, default 10), BENCH_WARMUP (s, default 3),
-// BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 32), BENCH_RENEWALS (default 10000),
+// BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32), BENCH_RENEWALS (default 10000),
 // BENCH_PROFILE=1 (write .cpuprofile files of the services to bench/results/profiles/),
 // BENCH_ONLY (comma-separated scenario keys, e.g. get_user_balance), BENCH_SKIP (refresh,renewal).
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
@@ -26,7 +26,7 @@ import { startStack } from './lib/stack.ts';
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 10);
 const WARMUP = Number(env.BENCH_WARMUP ?? 3);
-const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const RENEWALS = Number(env.BENCH_RENEWALS ?? 10_000);
 const resultsDir = path.join(ROOT, 'bench', 'results');
@@ -133,24 +133,34 @@ try {
   }
 
   // ---- report ----
-  const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  // Medians over the rounds. A ratio compares each round's run with the baseline run just before
+  // it (same minute, same neighbours on a shared machine) and takes the median of those ratios.
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const round2 = (x: number) => Math.round(x * 100) / 100;
   const summary = Object.fromEntries(scenarios.map((s) => {
     const rs = runs[s.key]!;
     return [s.key, {
       label: s.label,
-      reqPerSec: mean(rs.map((r) => r.reqPerSec)),
-      p50: Math.max(...rs.map((r) => r.p50)),
-      p99: Math.max(...rs.map((r) => r.p99)),
+      reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
       non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
       errors: rs.reduce((n, r) => n + r.errors, 0),
-      cpuUsPerRequest: mean(rs.map((r) => r.cpuUsPerRequest ?? 0)),
+      cpuUsPerRequest: Math.round(median(rs.map((r) => r.cpuUsPerRequest ?? 0))),
       rounds: rs,
     }];
   }));
-  const base = summary.baseline_tools_call!;
+  const baseRuns = runs.baseline_tools_call!;
   const ratios = Object.fromEntries(scenarios.filter((s) => !s.baseline).map((s) => {
-    const o = summary[s.key]!;
-    return [s.key, { reqPerSec: Math.round((o.reqPerSec / base.reqPerSec) * 100) / 100, p99: Math.round((o.p99 / base.p99) * 100) / 100 }];
+    const rs = runs[s.key]!;
+    return [s.key, {
+      reqPerSec: round2(median(rs.map((r, i) => r.reqPerSec / baseRuns[i]!.reqPerSec))),
+      p99: round2(median(rs.map((r, i) => r.p99 / baseRuns[i]!.p99))),
+      perRound: rs.map((r, i) => round2(r.reqPerSec / baseRuns[i]!.reqPerSec)),
+    }];
   }));
   const dbCalls = ['get_user_balance', 'list_gpus'].filter((k) => ratios[k]);
   const report = {
@@ -175,12 +185,12 @@ try {
   };
 
   log('');
-  log(`Pictor vs bare MCP SDK — ${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds each, alternating`);
-  log(`${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}${'cpu µs/req'.padStart(12)}`);
+  log(`Pictor vs bare MCP SDK — ${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds each, alternating; medians, ratios per round`);
+  log(`${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}${'cpu µs/req'.padStart(12)}  × req/s each round`);
   for (const s of scenarios) {
     const o = summary[s.key]!;
     const r = ratios[s.key];
-    log(`${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}${String(o.cpuUsPerRequest).padStart(12)}`);
+    log(`${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}${String(o.cpuUsPerRequest).padStart(12)}  ${r ? r.perRound.map((x) => x.toFixed(2)).join(' ') : ''}`);
   }
   log(`JWKS fetches by the MCP server: ${report.jwksFetches}`);
   log(`Peak RSS: ${Object.entries(peaks).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
