@@ -206,7 +206,10 @@ try {
   let drawn = false;
   if (full) {
     await copyFile(jsonFile, path.join(resultsDir, 'latest.json'));
-    const bars = scenarios.map((s) => ({ label: s.label.replace('tools/call ', ''), reqPerSec: summary[s.key]!.reqPerSec, p99: summary[s.key]!.p99, baseline: s.baseline }));
+    const bars = scenarios.map((s) => ({
+      label: `${s.label.replace('tools/call ', '')}${ratios[s.key] ? ` (${ratios[s.key]!.reqPerSec.toFixed(2)}×)` : ''}`,
+      reqPerSec: summary[s.key]!.reqPerSec, p99: summary[s.key]!.p99, baseline: s.baseline,
+    }));
     drawn = await renderPng(chartHtml('Pictor MCP vs the bare MCP SDK (same run, same machine)',
       `${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds, ${report.generatedAt.slice(0, 16)}Z, commit ${report.commit ?? '?'}`, bars),
     path.join(resultsDir, 'latest.png'));
