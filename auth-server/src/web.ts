@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { isDatabaseUnavailable } from '@pictor/mcp-server/tools/errors';
+import { isDatabaseUnavailable } from '@pictor/migrations/db';
 import { HttpError, sendHtml } from './http.ts';
 import type { Logger } from './log.ts';
 import { POLL_SCRIPT, STYLESHEET } from './views/assets.ts';

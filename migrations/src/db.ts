@@ -52,3 +52,18 @@ export async function runPrepared<R>(db: Db, statement: Statement, values: unkno
   if (!pool) return (await db.executeQuery(CompiledQuery.raw(statement.text, values))).rows as R[];
   return (await pool.query({ name: statement.name, text: statement.text, values })).rows as R[];
 }
+
+// Postgres SQLSTATEs for "the server is going away / not reachable" and the socket errors of the same.
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A connection-level database failure (Postgres down or restarting), not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code))) return true;
+    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
+  }
+  return false;
+}

@@ -5,6 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { DomainError } from '../pictor/errors.ts';
+import { isDatabaseUnavailable } from '@pictor/migrations/db';
 
 /** `_meta` key carrying the machine-readable error next to the text a model reads. */
 export const ERROR_META_KEY = 'network.pictor/error';
@@ -57,20 +58,6 @@ export class ServiceUnavailable extends Error {
     super(`Pictor is temporarily unavailable; try again in a few seconds (request id ${requestId})`);
     this.requestId = requestId;
   }
-}
-
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-
-/** A connection-level database failure (Postgres down or restarting), not a bug. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code))) return true;
-    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message)) return true;
-    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
-  }
-  return false;
 }
 
 export interface FailureContext {
