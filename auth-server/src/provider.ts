@@ -1,6 +1,6 @@
 // The oidc-provider configuration: every OAuth rule of this server in one place. OAuth mechanics
 // (codes, PKCE, token issuance, rotation, reuse detection, registration) stay oidc-provider's.
-import Provider, { type Client, type Configuration, type Grant, type OIDCContext, type RefreshToken } from 'oidc-provider';
+import Provider, { type Client, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
@@ -25,7 +25,7 @@ export interface ProviderDeps {
 
 export function createProvider({ config, db, clock, keys }: ProviderDeps): Provider {
   const secure = config.issuer.startsWith('https:');
-  const cookie = { httpOnly: true, sameSite: 'lax', secure };
+  const cookie = { httpOnly: true, sameSite: 'lax' as const, secure };
   const accounts = accountHooks(db);
 
   const configuration: Configuration = {
@@ -70,7 +70,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
         },
       },
       resourceIndicators: resourceIndicators({ mcpUrl: config.mcpUrl, scopes: MCP_SCOPES, accessTokenTtl: config.ttl.accessToken, keys }),
-      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: Client, token: { clientId: string }) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: Client, token: { clientId?: string }) => token.clientId === client.clientId },
       // Tokens are Bearer JWTs for the MCP server; no userinfo, logout, PAR or DPoP surface.
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
@@ -83,9 +83,9 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     expiresWithSession: async () => false,
     // RFC 9700 §4.14.2: public clients get rotated refresh tokens (reuse revokes the grant);
     // confidential ones authenticate each refresh and rotate only near expiry.
-    rotateRefreshToken(ctx: { oidc: { entities: { RefreshToken: RefreshToken; Client: Client } } }) {
+    rotateRefreshToken(ctx: KoaContextWithOIDC) {
       const { RefreshToken: token, Client: client } = ctx.oidc.entities;
-      if (client.clientAuthMethod === 'none') return true;
+      if (!token || client?.clientAuthMethod === 'none') return true;
       return token.ttlPercentagePassed() >= 70;
     },
     ttl: {
@@ -100,7 +100,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     loadExistingGrant: reconsentOnRefused,
     interactions: { url: async (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     clientBasedCORS: (_ctx: unknown, origin: string, client: Client) =>
-      origin !== 'null' && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+      origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     async renderError(ctx: Context, out: { error: string; error_description?: string }) {
       ctx.type = 'html';
       ctx.body = errorPage(out.error, out.error_description);
@@ -117,8 +117,9 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
  * in: a new request that asks again for a permission the person unticked gets a fresh grant, so
  * the consent page asks again, and reconnecting can widen a read-only connection.
  */
-async function reconsentOnRefused(ctx: { oidc: OIDCContext & { client: Client; session: NonNullable<OIDCContext['session']> } }): Promise<Grant | undefined> {
+async function reconsentOnRefused(ctx: KoaContextWithOIDC): Promise<Grant | undefined> {
   const { oidc } = ctx;
+  if (!oidc.client || !oidc.session) return undefined; // oidc-provider calls this with both set
   const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
   const grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
   if (!grant || oidc.result?.consent) return grant;

@@ -27,7 +27,7 @@ export interface ServiceOptions {
 
 /**
  * Starts `entry` (a .ts file under the repository) the way the Dockerfiles run the services in
- * production: plain `node` with Node 22's built-in type stripping, no loader.
+ * production: plain `node` with Node 24's built-in type stripping, no loader.
  */
 export function startService(name: string, entry: string, options: ServiceOptions): Service {
   const logFile = path.join(options.logDir, `${name}.log`);

@@ -3,7 +3,7 @@
 // a read-only connection is later widened).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionDetails } from 'oidc-provider';
+import type { Interaction as InteractionDetails } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 import type { Audit } from '../audit.ts';
 import type { Csrf } from '../csrf.ts';
@@ -44,7 +44,7 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
       const request = requestOf(details, deps.mcpUrl);
       const [client, user] = await Promise.all([provider.Client.find(request.clientId), userById(db, request.accountId)]);
       if (!client || !user) throw new HttpError(400, 'session_not_found');
-      const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris[0] ?? '';
+      const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris?.[0] ?? '';
       sendHtml(ctx, consentPage({
         action: `/interaction/${details.uid}/consent`,
         csrf: csrf.token(ctx),

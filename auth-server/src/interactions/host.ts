@@ -3,7 +3,7 @@
 // back to oidc-provider, which continues the authorization request (to consent, or the client).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionDetails } from 'oidc-provider';
+import type { Interaction as InteractionDetails } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import { seeOther } from '../http.ts';

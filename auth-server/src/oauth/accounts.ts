@@ -1,7 +1,7 @@
 // Accounts as oidc-provider sees them: the subject is the Pictor user id. Access tokens also
 // carry the email (the MCP server shows whose account it acts on); it is verified, since every
 // sign-in goes through a link mailed to it.
-import type { Account, IssuedToken } from 'oidc-provider';
+import type { AccessToken, Account, ClientCredentials } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,7 +18,7 @@ export function accountHooks(db: Db) {
       if (!user) return undefined;
       return { accountId: user.id, claims: () => ({ sub: user.id, email: user.email, email_verified: true }) };
     },
-    async extraTokenClaims(_ctx: unknown, token: IssuedToken): Promise<Record<string, unknown> | undefined> {
+    async extraTokenClaims(_ctx: unknown, token: AccessToken | ClientCredentials): Promise<Record<string, unknown> | undefined> {
       if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
       const user = await userById(db, token.accountId);
       return user ? { email: user.email } : undefined;

@@ -3,10 +3,11 @@
 // metadata. Claude's document is stored here, so connecting from Claude never depends on
 // fetching it; other documents are fetched, except from hosts that point inside a network.
 import { isIP } from 'node:net';
+import type { ClientMetadata } from 'oidc-provider';
 
 export const CLAUDE_CLIENT_ID = 'https://claude.ai/oauth/mcp-oauth-client-metadata';
 
-export const STATIC_CLIENTS = [
+export const STATIC_CLIENTS: readonly ClientMetadata[] = [
   {
     client_id: CLAUDE_CLIENT_ID,
     client_name: 'Claude',

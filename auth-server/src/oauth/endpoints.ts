@@ -1,7 +1,7 @@
 // Koa middleware around oidc-provider's endpoints, for the parts of this server's policy that
 // sit outside its configuration. Each one matches one endpoint and says why it exists.
 import type { Context, Next } from 'koa';
-import type { ProviderContext } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import type { Audit } from '../audit.ts';
@@ -84,9 +84,9 @@ export function recordConnections(deps: { db: Db; clock: Clock }): Middleware {
   return async (ctx, next) => {
     await next();
     if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
-    const { entities } = (ctx as ProviderContext).oidc;
+    const { entities } = (ctx as KoaContextWithOIDC).oidc;
     const grant = entities.Grant;
-    if (!grant?.accountId) return;
+    if (!grant?.accountId || !grant.clientId) return;
     const now = deps.clock.now();
     await deps.db.insertInto('auth_connections').values({
       user_id: grant.accountId,

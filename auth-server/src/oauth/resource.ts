@@ -1,6 +1,6 @@
 // Resource indicators (RFC 8707): the MCP server is the only resource. Every access token is a
 // JWT (RFC 9068: typ at+jwt) for it, with aud = MCP_URL exactly as the MCP server expects.
-import { errors, type ResourceServerInfo } from 'oidc-provider';
+import { errors, type ResourceServer } from 'oidc-provider';
 import type { SigningKeys } from '../keys.ts';
 import { SIGNING_ALG } from '../keys.ts';
 
@@ -22,7 +22,7 @@ export function resourceIndicators(policy: ResourcePolicy) {
     enabled: true,
     // A client that names no resource gets the MCP server (RFC 8707 §2: the server may use a
     // default). At the token endpoint `oneOf` lists the granted ones; ours is always the MCP URL.
-    async defaultResource(_ctx: unknown, _client: unknown, oneOf?: string[]) {
+    async defaultResource(_ctx: unknown, _client: unknown, oneOf?: readonly string[]) {
       if (oneOf) return oneOf.find((r) => isMcpResource(r, policy.mcpUrl)) ?? oneOf;
       return policy.mcpUrl;
     },
@@ -30,7 +30,7 @@ export function resourceIndicators(policy: ResourcePolicy) {
     async useGrantedResource() {
       return true;
     },
-    async getResourceServerInfo(_ctx: unknown, indicator: string): Promise<ResourceServerInfo> {
+    async getResourceServerInfo(_ctx: unknown, indicator: string): Promise<ResourceServer> {
       if (!isMcpResource(indicator, policy.mcpUrl)) {
         throw new errors.InvalidTarget(`unknown resource; the only resource is ${policy.mcpUrl}`);
       }
