@@ -12,15 +12,7 @@ import { startTestServer } from '../mcp-server/test/harness.ts';
 const root = path.resolve(import.meta.dirname, '..');
 
 /** The 22 tools the connector's public description promises (seed: "Available Tools"). */
-const SEED_TOOLS = [
-  'list-gpus', 'check-gpu-availability',
-  'list-my-instances', 'get-instance-detail', 'create-instance', 'start-instance', 'stop-instance',
-  'enable-instance-auto-renew', 'disable-instance-auto-renew', 'add-instance-hours', 'rename-instance',
-  'delete-instance', 'get-instance-logs', 'add-ssh-keys-to-instance',
-  'list-ssh-keys', 'create-ssh-key', 'update-ssh-key', 'delete-ssh-key',
-  'get-user-balance',
-  'create-inflow-checkout', 'verify-inflow-transaction', 'sync-pending-inflow-transactions',
-];
+const SEED_TOOLS = (JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
 
 interface Run {
   code: number;

@@ -1,33 +1,32 @@
 // Registry-wide rules every tool declaration must follow, and a snapshot of each tool's public
-// JSON so that any change to what clients see is a visible diff in review.
-// Regenerate the snapshot after an intended change: UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts
+// JSON, one file per tool, so that any change to what clients see is a visible diff in review.
+// Regenerate the snapshots after an intended change: UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SCOPES } from '../src/tools/define.ts';
 import { scopesSupported, tools } from '../src/tools/index.ts';
 import { compileTools } from '../src/tools/public.ts';
+import { checkSnapshots } from './snapshot-files.ts';
 
-const SNAPSHOT = path.join(import.meta.dirname, 'snapshots', 'tools.json');
+const SNAPSHOTS = path.join(import.meta.dirname, 'snapshots', 'tools');
+const UPDATE = 'UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts';
 const compiled = compileTools(tools);
 
-// The seed's tool names (../shared/seed/pictor-mcp-connector.txt): no tool may be named otherwise.
-const SEED_NAMES = new Set([
-  'list-gpus', 'check-gpu-availability', 'list-my-instances', 'get-instance-detail', 'create-instance',
-  'start-instance', 'stop-instance', 'enable-instance-auto-renew', 'disable-instance-auto-renew',
-  'add-instance-hours', 'rename-instance', 'delete-instance', 'get-instance-logs', 'add-ssh-keys-to-instance',
-  'list-ssh-keys', 'create-ssh-key', 'update-ssh-key', 'delete-ssh-key', 'get-user-balance',
-  'create-inflow-checkout', 'verify-inflow-transaction', 'sync-pending-inflow-transactions',
-]);
+// The seed's tool names (a copy of the connector description's list): no tool may be named otherwise.
+const SEED_NAMES: readonly string[] = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
 
-test('tool names are unique, kebab-case and from the seed', () => {
+test('tool names are unique, kebab-case and from the seed; every seed tool is declared', () => {
   const names = tools.map((t) => t.name);
   assert.equal(new Set(names).size, names.length, `duplicate names: ${names.filter((n, i) => names.indexOf(n) !== i)}`);
   for (const name of names) {
     assert.match(name, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, `${name} is not kebab-case`);
-    assert.ok(SEED_NAMES.has(name), `${name} is not a tool the seed lists`);
+    assert.ok(SEED_NAMES.includes(name), `${name} is not a tool the seed lists`);
   }
+  assert.equal(SEED_NAMES.length, 22);
+  assert.deepEqual(SEED_NAMES.filter((name) => !names.includes(name)), [], 'seed tools with no declaration');
 });
 
 test('every tool has a title and a description written for a model', () => {
@@ -69,14 +68,31 @@ test('every input field is described, and schemas are objects', () => {
   }
 });
 
-test('tool JSON matches the committed snapshot', () => {
-  const current = `${JSON.stringify(compiled.list.tools, null, 2)}\n`;
-  if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(SNAPSHOT)) {
-    mkdirSync(path.dirname(SNAPSHOT), { recursive: true });
-    writeFileSync(SNAPSHOT, current);
-    return;
+test('each tool\'s JSON matches its snapshot file, and every snapshot file names a tool', () => {
+  const current = new Map(compiled.list.tools.map((json) => [json.name, json]));
+  const problems = checkSnapshots(SNAPSHOTS, current, { update: process.env.UPDATE_SNAPSHOTS === '1' });
+  for (const problem of problems) {
+    if (problem.kind === 'changed') assert.deepEqual(problem.actual, problem.expected, `${problem.file}: the tool's public JSON changed. If intended, run ${UPDATE} and commit the file`);
   }
-  const committed = JSON.parse(readFileSync(SNAPSHOT, 'utf8')) as unknown;
-  assert.deepEqual(JSON.parse(current), committed,
-    'The tools\' public JSON changed. If intended, run UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.test.ts and commit mcp-server/test/snapshots/tools.json');
+  assert.deepEqual(problems.map((p) => `${p.kind}: ${p.file}`), [], `run ${UPDATE} and commit mcp-server/test/snapshots/tools/`);
+});
+
+test('snapshot files: written only on request; a missing, changed or leftover one is reported', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pictor-snapshots-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const values = new Map<string, unknown>([['a', { x: 1 }], ['b', { y: [1, 2] }]]);
+  assert.deepEqual(checkSnapshots(dir, values, { update: false }).map((p) => `${p.kind}: ${p.file}`), ['missing: a.json', 'missing: b.json']);
+  assert.deepEqual(checkSnapshots(dir, values, { update: true }), []);
+  assert.deepEqual(checkSnapshots(dir, values, { update: false }), []);
+  assert.equal(readFileSync(path.join(dir, 'a.json'), 'utf8'), '{\n  "x": 1\n}\n');
+
+  writeFileSync(path.join(dir, 'b.json'), '{ "y": [1, 3] }');
+  writeFileSync(path.join(dir, 'gone.json'), '{}');
+  assert.deepEqual(checkSnapshots(dir, values, { update: false }), [
+    { kind: 'changed', file: 'b.json', actual: { y: [1, 2] }, expected: { y: [1, 3] } },
+    { kind: 'leftover', file: 'gone.json' },
+  ]);
+  // updating rewrites the changed file and removes the one whose tool is gone
+  assert.deepEqual(checkSnapshots(dir, values, { update: true }), []);
+  assert.deepEqual(checkSnapshots(dir, values, { update: false }), []);
 });
