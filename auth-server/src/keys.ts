@@ -1,5 +1,6 @@
 // Access-token signing keys (ES256), generated at first start and kept in Postgres with the
-// private half sealed under KEY_ENCRYPTION_SECRET.
+// private half sealed under KEY_ENCRYPTION_SECRET (a JWE, see sealing.ts; keys sealed in the
+// earlier format are re-sealed at start).
 //
 // Rotation (RFC 7517 §5 key sets; the resource server caches our JWKS):
 //   1. a new key is created `publishLead` ahead of its activation and published at once,
@@ -13,7 +14,7 @@ import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import type { AuthConfig } from './config.ts';
-import { seal, unseal } from './secrets.ts';
+import { isLegacySealed, seal, unseal } from './sealing.ts';
 
 export const SIGNING_ALG = 'ES256';
 const SEAL_PURPOSE = 'signing-key';
@@ -81,7 +82,7 @@ export async function rotateIfDue(db: Db, policy: KeyPolicy): Promise<string | n
       kid,
       alg: SIGNING_ALG,
       public_jwk: JSON.stringify(publicJwk),
-      private_jwk_sealed: seal(policy.secret, SEAL_PURPOSE, JSON.stringify(privateJwk), kid),
+      private_jwk_sealed: await seal(policy.secret, SEAL_PURPOSE, JSON.stringify(privateJwk), kid),
       created_at: now,
       activates_at: activatesAt,
     }).execute();
@@ -92,12 +93,14 @@ export async function rotateIfDue(db: Db, policy: KeyPolicy): Promise<string | n
 /** Loads (creating or rotating first if due) the keys this process signs with. */
 export async function loadSigningKeys(db: Db, policy: KeyPolicy): Promise<SigningKeys> {
   await rotateIfDue(db, policy);
-  const rows = publishedAt(await allKeys(db), policy.clock.now(), policy.accessTokenTtl);
-  const loaded = rows.map((row) => ({
+  const all = await allKeys(db);
+  await resealLegacy(db, policy, all);
+  const rows = publishedAt(all, policy.clock.now(), policy.accessTokenTtl);
+  const loaded = await Promise.all(rows.map(async (row) => ({
     kid: row.kid,
     activatesAt: row.activates_at,
-    jwk: JSON.parse(unseal(policy.secret, SEAL_PURPOSE, row.private_jwk_sealed, row.kid)) as JWK,
-  }));
+    jwk: JSON.parse(await openPrivateKey(policy, row)) as JWK,
+  })));
   const byActivation = [...loaded].sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
   // oidc-provider signs anything without an explicit kid (ID tokens) with the first key: put the
   // active one first.
@@ -132,6 +135,28 @@ function publishedAt(rows: KeyRow[], now: Date, accessTokenTtl: number): KeyRow[
   const current = rows.filter((r) => r.activates_at <= now).sort((a, b) => b.activates_at.getTime() - a.activates_at.getTime())[0];
   const recentlySigned = now.getTime() - (accessTokenTtl + RETIRE_MARGIN_SECONDS) * 1000;
   return rows.filter((r) => r.activates_at > now || r === current || (r.last_signed_at?.getTime() ?? -Infinity) > recentlySigned);
+}
+
+async function openPrivateKey(policy: KeyPolicy, row: KeyRow): Promise<string> {
+  try {
+    return await unseal(policy.secret, SEAL_PURPOSE, row.private_jwk_sealed, row.kid);
+  } catch (cause) {
+    throw new Error(`signing key ${row.kid} does not open with KEY_ENCRYPTION_SECRET (another secret, or the stored value was altered)`, { cause });
+  }
+}
+
+/**
+ * Re-seals keys stored in the pre-JWE format (every key, published or not, so the legacy format
+ * can later be dropped). Replicas starting together may all try: the write is conditional on the
+ * old value, and either result opens.
+ */
+async function resealLegacy(db: Db, policy: KeyPolicy, rows: KeyRow[]): Promise<void> {
+  for (const row of rows) {
+    if (!isLegacySealed(row.private_jwk_sealed)) continue;
+    const resealed = await seal(policy.secret, SEAL_PURPOSE, await openPrivateKey(policy, row), row.kid);
+    await db.updateTable('auth_signing_keys').set({ private_jwk_sealed: resealed })
+      .where('kid', '=', row.kid).where('private_jwk_sealed', '=', row.private_jwk_sealed).execute();
+  }
 }
 
 async function allKeys(db: Db): Promise<KeyRow[]> {

@@ -1,6 +1,6 @@
-// Small cryptographic helpers shared by keys, magic links and CSRF: random tokens, hashing,
-// constant-time comparison and sealing data at rest.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+// Small cryptographic helpers shared by magic links, CSRF and rate limits: random tokens, hashing
+// and constant-time comparison (sealing data at rest is in sealing.ts).
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 /** A URL-safe random token of `bytes` random bytes (magic links use 32, i.e. 256 bits). */
 export function randomToken(bytes = 32): string {
@@ -29,30 +29,4 @@ const CODE_ALPHABET = '234679ACDEFGHJKMNPQRTUVWXYZ';
 export function shortCode(): string {
   const pick = () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
   return `${pick()}${pick()}${pick()}-${pick()}${pick()}${pick()}`;
-}
-
-/**
- * Seals with AES-256-GCM under a key derived (HKDF-SHA256) from `secret` for one `purpose`, so one
- * configured secret can serve several uses without key reuse. `context` is bound as associated
- * data: a sealed value copied to another row does not open.
- */
-export function seal(secret: string, purpose: string, plaintext: string, context: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, purpose), iv);
-  cipher.setAAD(Buffer.from(context));
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
-}
-
-export function unseal(secret: string, purpose: string, sealed: string, context: string): string {
-  const [version, iv, body, tag] = sealed.split('.');
-  if (version !== 'v1' || !iv || !body || !tag) throw new Error('unknown sealed value format');
-  const decipher = createDecipheriv('aes-256-gcm', deriveKey(secret, purpose), Buffer.from(iv, 'base64url'));
-  decipher.setAAD(Buffer.from(context));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
-}
-
-function deriveKey(secret: string, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'pictor-auth', purpose, 32));
 }

@@ -212,7 +212,7 @@ export interface AuthSigningKeysTable {
   kid: string;
   alg: string;
   public_jwk: unknown;
-  /** The private JWK sealed with AES-256-GCM under KEY_ENCRYPTION_SECRET. */
+  /** The private JWK sealed under KEY_ENCRYPTION_SECRET: a compact JWE (dir + A256GCM), or `v1.…` from before it. */
   private_jwk_sealed: string;
   created_at: Date;
   activates_at: Date;
