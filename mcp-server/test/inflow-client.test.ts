@@ -1,11 +1,15 @@
-// The InFlow HTTP client against the sandbox on loopback, the Svix signature check, and the
-// settlement rules as a pure function.
+// The InFlow HTTP client against the sandbox on loopback, the Svix signature check (also against
+// the standardwebhooks package, an independent implementation), and the settlement rules as a
+// pure function.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import pino from 'pino';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { startInflowSandbox } from '@pictor/inflow-sandbox/sandbox';
+import { signWebhook } from '@pictor/inflow-sandbox/webhooks';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../src/pictor/errors.ts';
 import { InflowClient, type InflowPayment } from '../src/pictor/inflow/client.ts';
 import { verifyWebhookSignature, webhookKey } from '../src/pictor/inflow/signature.ts';
@@ -114,6 +118,53 @@ test('signature: valid, several in one header, forged, tampered, stale both ways
   assert.deepEqual(verifyWebhookSignature({ id: 'msg_1', timestamp: '12e3', signature: 'v1,x', rawBody: body }, key, now), { ok: false, reason: 'bad_timestamp' });
   assert.throws(() => webhookKey('whsec_short'), /too short/);
   assert.throws(() => webhookKey('whsec_not base64!'), /base64/);
+});
+
+test('signature: ours and standardwebhooks (an independent implementation) accept each other\'s, and refuse the same tampering', () => {
+  const theirs = new Webhook(WEBHOOK_SECRET);
+  const key = webhookKey(WEBHOOK_SECRET);
+  const now = new Date(); // standardwebhooks checks the timestamp against the real clock
+  const ts = Math.floor(now.getTime() / 1000);
+  const id = 'msg_2Lx9hH1fYQzY4kG8tP3aN7cR5eW';
+  const body = '{"data":[{"eventType":"payment_status_updated","payload":{"id":"pay_1","note":"café ☕ 💳"}}]}';
+  const headers = (signature: string, o: { id?: string; t?: number } = {}) =>
+    ({ 'webhook-id': o.id ?? id, 'webhook-timestamp': String(o.t ?? ts), 'webhook-signature': signature });
+  const ours = (signature: string, o: { id?: string; t?: number; b?: string } = {}) =>
+    verifyWebhookSignature({ id: o.id ?? id, timestamp: String(o.t ?? ts), signature, rawBody: Buffer.from(o.b ?? body) }, key, now);
+
+  // what the sandbox signs (as InFlow does) verifies with standardwebhooks, and the reverse
+  const signed = signWebhook(WEBHOOK_SECRET, id, ts, body);
+  assert.deepEqual(theirs.verify(body, headers(signed)), JSON.parse(body));
+  const theirSignature = theirs.sign(id, now, body);
+  assert.equal(theirSignature, signed);
+  assert.deepEqual(ours(theirSignature), { ok: true, id, timestamp: ts });
+  assert.equal(ours(`v1,AAAA ${theirSignature}`).ok, true);
+  assert.doesNotThrow(() => theirs.verify(body, headers(`v1,AAAA ${signed}`)));
+
+  // tampered: body, id, timestamp, signature bytes; and stale
+  const mac = Buffer.from(signed.slice('v1,'.length), 'base64');
+  mac[0]! ^= 1;
+  const cases: Array<{ what: string; signature: string; b?: string; id?: string; t?: number; reason: string }> = [
+    { what: 'body', signature: signed, b: body.replace('pay_1', 'pay_2'), reason: 'bad_signature' },
+    { what: 'id', signature: signed, id: 'msg_other', reason: 'bad_signature' },
+    { what: 'timestamp', signature: signed, t: ts - 1, reason: 'bad_signature' },
+    { what: 'signature', signature: `v1,${mac.toString('base64')}`, reason: 'bad_signature' },
+    { what: 'stale', signature: signWebhook(WEBHOOK_SECRET, id, ts - 301, body), t: ts - 301, reason: 'stale' },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(ours(c.signature, c), { ok: false, reason: c.reason }, c.what);
+    assert.throws(() => theirs.verify(c.b ?? body, headers(c.signature, c)), WebhookVerificationError, c.what);
+  }
+  assert.throws(() => theirs.verify(body, headers(theirs.sign(id, now, body), { id: 'msg_other' })), WebhookVerificationError);
+  assert.deepEqual(ours(new Webhook(`whsec_${Buffer.from('another secret, sixteen+ bytes').toString('base64')}`).sign(id, now, body)), { ok: false, reason: 'bad_signature' });
+
+  // any id and body (full Unicode): the two implementations sign alike and accept each other
+  fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 300 }), (anyId, anyBody) => {
+    const mine = signWebhook(WEBHOOK_SECRET, anyId, ts, anyBody);
+    assert.equal(theirs.sign(anyId, now, anyBody), mine);
+    assert.equal(ours(mine, { id: anyId, b: anyBody }).ok, true);
+    theirs.verify(anyBody, headers(mine, { id: anyId }), { jsonParse: false });
+  }), { numRuns: 300 });
 });
 
 const stored = (over: Partial<StoredState> = {}): StoredState => ({
