@@ -102,6 +102,8 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     clientBasedCORS: (_ctx: unknown, origin: string, client: Client) =>
       origin !== 'null' && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
     async renderError(ctx: Context, out: { error: string; error_description?: string }) {
+      // prompt=none errors carry a 303 meant for the redirect; shown here, they are a bad request.
+      if (ctx.status < 400) ctx.status = 400;
       ctx.type = 'html';
       ctx.body = errorPage(out.error, out.error_description);
     },
