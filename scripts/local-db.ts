@@ -24,7 +24,7 @@ export class LocalDatabaseError extends Error {
   override name = 'LocalDatabaseError';
 }
 
-const SAME_SETTINGS = 'run this with the same PICTOR_DATA_DIR and PICTOR_PG_PORT as `npm start`, or set DATABASE_URL to use another Postgres';
+const SAME_SETTINGS = 'run this command with the same PICTOR_DATA_DIR and PICTOR_PG_PORT as `npm start`, or set DATABASE_URL to use another Postgres';
 
 export async function localDatabase(env: NodeJS.ProcessEnv = process.env, options: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
   const dataDir = path.resolve(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg');
