@@ -18,6 +18,12 @@ const authPort = Number(setting('AUTH_PORT') ?? 4000);
 const sandboxPort = Number(setting('INFLOW_SANDBOX_PORT') ?? 4100);
 const mcpUrl = setting('MCP_URL') ?? `http://localhost:${mcpPort}/mcp`;
 const authIssuer = setting('AUTH_ISSUER') ?? `http://localhost:${authPort}`;
+// The services listen on 127.0.0.1 unless AUTH_HOST/MCP_HOST say otherwise (their config.ts);
+// this script reaches each one where it listens.
+const reachAt = (host: string | undefined): string =>
+  !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+const authAt = reachAt(setting('AUTH_HOST'));
+const mcpAt = reachAt(setting('MCP_HOST'));
 // A fixed dev webhook secret: the sandbox signs with it and the MCP server verifies with it.
 const DEV_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
 const DEV_INFLOW_KEY = 'sandbox-dev-api-key';
@@ -96,7 +102,7 @@ if (!env.INFLOW_API_URL) {
     INFLOW_SANDBOX_PUBLIC_URL: `http://localhost:${sandboxPort}`,
     INFLOW_API_KEY: DEV_INFLOW_KEY,
     INFLOW_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
-    INFLOW_WEBHOOK_URL: `http://127.0.0.1:${mcpPort}/webhooks/inflow`,
+    INFLOW_WEBHOOK_URL: `http://${mcpAt}:${mcpPort}/webhooks/inflow`,
   });
 }
 const shared = { DATABASE_URL: databaseUrl, MCP_URL: mcpUrl, AUTH_ISSUER: authIssuer };
@@ -105,8 +111,8 @@ service('mcp', 'mcp-server/src/main.ts', { ...shared, MCP_PORT: String(mcpPort),
 
 try {
   await Promise.all([
-    waitHealthy(`http://127.0.0.1:${authPort}/healthz`),
-    waitHealthy(`http://127.0.0.1:${mcpPort}/healthz`),
+    waitHealthy(`http://${authAt}:${authPort}/healthz`),
+    waitHealthy(`http://${mcpAt}:${mcpPort}/healthz`),
     ...(env.INFLOW_API_URL ? [] : [waitHealthy(`http://127.0.0.1:${sandboxPort}/healthz`)]),
   ]);
 } catch (error) {
@@ -119,14 +125,16 @@ Pictor MCP is running.
 
   Add to Claude (Settings → Connectors → Add custom connector):  ${mcpUrl}
   Authorization server:   ${authIssuer}
-  Dev outbox (sign-in mails): ${authIssuer}/dev/outbox
+  Dev outbox (sign-in mails): ${env.SMTP_URL ? 'off (SMTP_URL is set)' : `http://localhost:${authPort}/dev/outbox (this machine's browser only; mails also appear in this terminal)`}
   Connected apps:         ${authIssuer}/account
   Database:               ${cluster ? `local Postgres on port ${cluster.port} (data in ${setting('PICTOR_DATA_DIR') ?? '.data'}/pg)` : 'DATABASE_URL'}
+  Listening on:           ${setting('AUTH_HOST') || setting('MCP_HOST') ? `${setting('AUTH_HOST') ?? '127.0.0.1'} (auth), ${setting('MCP_HOST') ?? '127.0.0.1'} (MCP)` : '127.0.0.1 only (AUTH_HOST and MCP_HOST change it)'}
   Payments:               ${env.INFLOW_API_URL ? env.INFLOW_API_URL : `InFlow sandbox at http://localhost:${sandboxPort}`}
   GPU catalog:            ${seeded ? 'default catalog seeded' : 'kept as it was'}
 
 Claude connects from the internet: for claude.ai, expose both services over https (a tunnel or a
 proxy) and set MCP_URL and AUTH_ISSUER to the public URLs. Grant yourself credit with
   npm run admin -- credit <email> <amount>
+(in another terminal with the same PICTOR_DATA_DIR and PICTOR_PG_PORT as this one, if you set them).
 Press Ctrl+C to stop.
 `);

@@ -35,3 +35,13 @@ for (const service of ['mcp-server', 'auth-server', 'inflow-sandbox']) {
     assert.match(dockerfile, new RegExp(`CMD \\["node", "${service}/src/main.ts"\\]`));
   });
 }
+
+// The services default to 127.0.0.1 (npm start); in a container the published port decides who connects.
+for (const [service, variable] of [['mcp-server', 'MCP_HOST'], ['auth-server', 'AUTH_HOST']] as const) {
+  test(`${service}'s image listens on every interface (${variable}=0.0.0.0) and compose sends its mail out`, async () => {
+    const dockerfile = await readFile(path.join(root, service, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, new RegExp(`^ENV ${variable}=0\\.0\\.0\\.0$`, 'm'));
+    const compose = await readFile(path.join(root, 'docker-compose.yml'), 'utf8');
+    assert.match(compose, /SMTP_URL: \$\{SMTP_URL:-smtp:\/\/mailpit:1025\}/); // never the dev outbox
+  });
+}

@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../migrations/src/local-postgres.ts';
 
@@ -56,10 +57,24 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
   assert.ok(as.registration_endpoint);
   assert.equal((await fetch(`http://127.0.0.1:${sandboxPort}/healthz`)).status, 200);
 
+  // only this machine can reach the services (AUTH_HOST/MCP_HOST unset): not via another address
+  assert.match(start.output(), /Listening on: +127\.0\.0\.1 only/);
+  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  for (const port of lan ? [authPort, mcpPort] : []) {
+    assert.equal(await fetch(`http://${lan}:${port}/healthz`).then(() => 'reachable', () => 'refused'), 'refused', `${lan}:${port}`);
+  }
+
   // the admin CLI finds the running local database
   const admin = run('scripts/admin.ts', ['plan:list'], env);
   assert.equal(await admin.exited, 0, admin.output());
   assert.match(admin.output(), /H100/);
+  // ... and with another (stopped) data directory on the port npm start's Postgres holds, it says
+  // what to set instead of failing to start a second Postgres there
+  await mkdir(path.join(dataDir, 'other', 'pg'), { recursive: true });
+  await writeFile(path.join(dataDir, 'other', 'pg', 'PG_VERSION'), '18\n');
+  const elsewhere = run('scripts/admin.ts', ['plan:list'], { ...env, PICTOR_DATA_DIR: path.join(dataDir, 'other') });
+  assert.equal(await elsewhere.exited, 2, elsewhere.output());
+  assert.match(elsewhere.output(), new RegExp(`Port ${pgPort} \\(PICTOR_PG_PORT\\) is in use .*same PICTOR_DATA_DIR and PICTOR_PG_PORT as \`npm start\`.*DATABASE_URL`, 's'));
 
   start.child.kill('SIGINT');
   assert.equal(await start.exited, 0);
@@ -76,3 +91,28 @@ async function waitFor(ready: () => boolean, proc: { output(): string; exited: P
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+test('npm run admin without a usable local database says which variables to set, and creates nothing', { timeout: 60_000 }, async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'pictor-admin-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PICTOR_DATA_DIR: dataDir, PICTOR_PG_PORT: String(port), DATABASE_URL: '' };
+
+  // nothing was ever started with these settings: no empty cluster is created for the CLI
+  const none = run('scripts/admin.ts', ['plan:list'], env);
+  assert.equal(await none.exited, 2, none.output());
+  assert.match(none.output(), /No local database in .*`npm start` creates it.*same PICTOR_DATA_DIR and PICTOR_PG_PORT as `npm start`.*DATABASE_URL/s);
+  assert.deepEqual(await readdir(dataDir), []);
+
+  // a database that is not running, and its port taken by something else (another npm start's
+  // Postgres, another app): said before any Postgres is started
+  await mkdir(path.join(dataDir, 'pg'));
+  await writeFile(path.join(dataDir, 'pg', 'PG_VERSION'), '18\n');
+  const squatter = createServer().listen(port, '127.0.0.1');
+  t.after(() => { squatter.close(); });
+  await new Promise((resolve) => squatter.once('listening', resolve));
+  const taken = run('scripts/admin.ts', ['plan:list'], env);
+  assert.equal(await taken.exited, 2, taken.output());
+  assert.match(taken.output(), new RegExp(`Port ${port} \\(PICTOR_PG_PORT\\) is in use .*PICTOR_DATA_DIR and PICTOR_PG_PORT .*DATABASE_URL`, 's'));
+  assert.deepEqual(await readdir(path.join(dataDir, 'pg')), ['PG_VERSION']);
+});

@@ -27,8 +27,8 @@ const envSchema = z.object({
   AUTH_ISSUER: httpUrl('AUTH_ISSUER').default('http://localhost:4000'),
   /** TCP port. Default 4000. */
   AUTH_PORT: int('AUTH_PORT', 'port number', 0, 65535).default(4000),
-  /** Interface to listen on. Default 0.0.0.0. */
-  AUTH_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Interface to listen on. Default 127.0.0.1 (this machine only); the image sets 0.0.0.0. */
+  AUTH_HOST: z.string().min(1).default('127.0.0.1'),
   /** The MCP endpoint: the only resource (RFC 8707) and the `aud` of every access token. */
   MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
   DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })

@@ -9,7 +9,7 @@ import type { AuthConfig } from './config.ts';
 import type { SigningKeys } from './keys.ts';
 import { SIGNING_ALG } from './keys.ts';
 import { accountHooks } from './oauth/accounts.ts';
-import { isPublicHost, STATIC_CLIENTS } from './oauth/clients.ts';
+import { isPublicHost, isVerifiedClient, STATIC_CLIENTS } from './oauth/clients.ts';
 import { POLICY_PROPERTY, registrationPolicy } from './oauth/registration-policy.ts';
 import { resourceIndicators } from './oauth/resource.ts';
 import { MCP_SCOPES, SUPPORTED_SCOPES } from './oauth/scopes.ts';
@@ -102,6 +102,8 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     clientBasedCORS: (_ctx: unknown, origin: string, client: Client) =>
       origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     async renderError(ctx: Context, out: { error: string; error_description?: string }) {
+      // prompt=none errors carry a 303 meant for the redirect; shown here, they are a bad request.
+      if (ctx.status < 400) ctx.status = 400;
       ctx.type = 'html';
       ctx.body = errorPage(out.error, out.error_description);
     },
@@ -109,7 +111,22 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  provider.on('authorization.error', keepEarlyErrorsOnPictor);
   return provider;
+}
+
+/**
+ * RFC 9700 §4.11.2: an error at the authorization endpoint itself redirects to the client before
+ * anyone has signed in, which would make Pictor an open redirector for whoever registers a
+ * client. So for a self-registered client such errors (bad scope, missing PKCE, unknown resource)
+ * show Pictor's error page. Errors after the person took part (the `resume` route: consent
+ * denied) still go back to the app, which needs them, and Claude's are redirected as always.
+ * oidc-provider emits this event just before it chooses between redirecting and renderError.
+ */
+function keepEarlyErrorsOnPictor(ctx: { oidc?: OIDCContext }, error: unknown): void {
+  const client = ctx.oidc?.client;
+  if (ctx.oidc?.route !== 'authorization' || !client || isVerifiedClient(client.clientId)) return;
+  if (error instanceof Error) (error as Error & { allow_redirect?: boolean }).allow_redirect = false;
 }
 
 /**

@@ -11,7 +11,7 @@ import { accountRoutes } from './account/routes.ts';
 import { createAudit } from './audit.ts';
 import type { AuthConfig } from './config.ts';
 import { createCsrf } from './csrf.ts';
-import { sendHtml } from './http.ts';
+import { devOutbox } from './dev-outbox.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { keyPolicy, loadSigningKeys } from './keys.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -21,8 +21,7 @@ import { defaultScope, jwksFromDatabase, recordConnections, registrationGuard } 
 import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
 import { createProvider } from './provider.ts';
 import type { SigninDeps } from './signin/flow.ts';
-import { outboxPage } from './views/outbox.ts';
-import { assets, health, markDatabaseOutage, pageErrors, requestLog, securityHeaders } from './web.ts';
+import { assets, health, markDatabaseOutage, pageErrors, pinIssuer, requestLog, securityHeaders } from './web.ts';
 
 export interface AuthServerOptions {
   /** A database handle to use (tests); otherwise one is opened on config.databaseUrl and closed with the server. */
@@ -67,6 +66,7 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   };
 
   // provider.use() puts middleware in front of oidc-provider's own routes, in this order.
+  provider.use(pinIssuer(config.issuer));
   provider.use(requestLog(log));
   provider.use(securityHeaders(https));
   provider.use(pageErrors(log));
@@ -77,10 +77,7 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   provider.use(registrationGuard({ db, clock, limit: config.limits.registrationPerIp, audit }));
   provider.use(recordConnections({ db, clock }));
   for (const router of [interactionRoutes(provider, signin), accountRoutes(provider, signin)]) provider.use(router.routes());
-  const outbox = mailer.outbox;
-  if (outbox && config.nodeEnv !== 'production') {
-    provider.use(async (ctx, next) => (ctx.method === 'GET' && ctx.path === '/dev/outbox' ? sendHtml(ctx, outboxPage(outbox())) : next()));
-  }
+  provider.use(devOutbox(config, mailer.outbox));
 
   const maintain = () => runMaintenance({ db, clock, config, audit, log });
   const timer = options.maintenance === false ? undefined : setInterval(() => void maintain(), config.maintenanceInterval * 1000);

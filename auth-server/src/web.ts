@@ -19,6 +19,28 @@ declare module 'koa' {
   }
 }
 
+/**
+ * Every URL this server writes (metadata, registration_client_uri, redirects, the resume URL of
+ * an interaction) is built by oidc-provider from the request's protocol and host. Those come from
+ * the client (Host, X-Forwarded-Host/Proto, or an absolute request target), so a forged one would
+ * put its own host in the metadata a cache may keep. Here they always read AUTH_ISSUER's; the
+ * server still answers under any name, such as the internal one the MCP server fetches /jwks by.
+ */
+export function pinIssuer(issuer: string): Middleware {
+  const { protocol, host, hostname } = new URL(issuer);
+  const pinned = { protocol: { value: protocol.slice(0, -1) }, host: { value: host }, hostname: { value: hostname } };
+  return async (ctx, next) => {
+    if (/^https?:\/\//i.test(ctx.originalUrl)) {
+      const target = URL.parse(ctx.originalUrl);
+      ctx.url = ctx.originalUrl = ctx.request.originalUrl = target ? `${target.pathname}${target.search}` : '/';
+    }
+    // Koa's getters for these (and href, secure and URL, which derive from them) live on the
+    // request's prototype; own properties take precedence for this request only.
+    Object.defineProperties(ctx.request, pinned);
+    await next();
+  };
+}
+
 /** One line per request, with the path only: query strings carry codes and link tokens. */
 export function requestLog(log: Logger): Middleware {
   return async (ctx, next) => {

@@ -18,8 +18,8 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// connection URL' }),
   /** TCP port to listen on. Default 3000. */
   MCP_PORT: z.coerce.number({ error: 'MCP_PORT must be a port number' }).int().min(0).max(65535).default(3000),
-  /** Interface to listen on. Default 0.0.0.0 (all). */
-  MCP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Interface to listen on. Default 127.0.0.1 (this machine only); the image sets 0.0.0.0. */
+  MCP_HOST: z.string().min(1).default('127.0.0.1'),
   /** The public, canonical resource URL of the MCP endpoint: token audience and metadata `resource`. */
   MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
   /** The authorization server's issuer identifier; tokens must carry exactly this `iss`. */

@@ -72,7 +72,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
 }
 
 /** The postmaster of this data directory if it is alive; a stale postmaster.pid (killed run) is removed. */
-async function runningPostmaster(dataDir: string): Promise<{ port: number } | null> {
+export async function runningPostmaster(dataDir: string): Promise<{ port: number } | null> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   let lines: string[];
   try {
@@ -105,6 +105,16 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Whether something already listens on this port of 127.0.0.1 (another Postgres, another app). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+  });
 }
 
 export function freePort(): Promise<number> {

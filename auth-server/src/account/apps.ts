@@ -46,11 +46,15 @@ function knownName(clientId: string): string {
   return STATIC_CLIENTS.find((c) => c.client_id === clientId)?.client_name ?? clientId;
 }
 
-/** The name the person saw for an app they connected (after disconnecting, for the notice). */
-export async function connectedAppName(db: Db, userId: string, clientId: string): Promise<string> {
-  const row = await db.selectFrom('auth_connections').select('client_name')
+/**
+ * The name the person saw for an app they connected (after disconnecting, for the notice), from
+ * the database only: the client id comes from the URL, so one that is not among the person's apps
+ * names nothing rather than echoing text someone put in a link.
+ */
+export async function connectedAppName(db: Db, userId: string, clientId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('auth_connections').select(['client_id', 'client_name'])
     .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
-  return row?.client_name ?? knownName(clientId);
+  return row ? row.client_name ?? knownName(row.client_id) : undefined;
 }
 
 /** Ends every grant of `clientId` for the person. False when the app was not connected. */
