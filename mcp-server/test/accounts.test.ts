@@ -8,8 +8,8 @@ test('accounts', async (t) => {
   assert.equal(a.id, a2.id);
   const b = await ensureUser(db, 'b@x.com');
   const team = await createTeam(db, a.id, 'T');
-  assert.equal(await resolveAccountId(db, { userId: a.id, teamId: team.id }), team.accountId);
-  await assert.rejects(resolveAccountId(db, { userId: b.id, teamId: team.id }), /Team not found/);
+  assert.equal(await resolveAccountId(db, { userId: a.id, teamId: team.id }, 'read'), team.accountId);
+  await assert.rejects(resolveAccountId(db, { userId: b.id, teamId: team.id }, 'read'), /Team not found/);
   await addTeamMember(db, team.id, b.id);
-  assert.equal(await resolveAccountId(db, { userId: b.id, teamId: team.id }), team.accountId);
+  assert.equal(await resolveAccountId(db, { userId: b.id, teamId: team.id }, 'read'), team.accountId);
 });

@@ -52,8 +52,8 @@ before(async () => {
   token = me.token;
   const actor = { userId: me.user.id, email: me.user.email };
   const otherActor = { userId: other.user.id };
-  await fund(server.db, await resolveAccountId(server.db, actor), { balance: '1000000' });
-  await fund(server.db, await resolveAccountId(server.db, otherActor), { balance: '100' });
+  await fund(server.db, await resolveAccountId(server.db, actor, 'read'), { balance: '1000000' });
+  await fund(server.db, await resolveAccountId(server.db, otherActor, 'read'), { balance: '100' });
   const team = await createTeam(server.db, me.user.id, 'Fuzz Lab');
   await fund(server.db, team.accountId, { balance: '1000' });
   const strangers = await createTeam(server.db, other.user.id, 'Not mine');

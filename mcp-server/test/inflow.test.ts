@@ -24,7 +24,7 @@ let users = 0;
 async function person(): Promise<{ actor: Actor; accountId: string }> {
   users += 1;
   const user = await ensureUser(world.db, `payer-${users}-${Date.now()}@example.com`);
-  return { actor: { userId: user.id, email: user.email }, accountId: await resolveAccountId(world.db, { userId: user.id }) };
+  return { actor: { userId: user.id, email: user.email }, accountId: await resolveAccountId(world.db, { userId: user.id }, 'read') };
 }
 
 const key = () => `key-${Math.random().toString(36).slice(2)}`;
