@@ -133,7 +133,7 @@ describe('each role × each tool on the team\'s account', () => {
       const allowed = RANK(role) >= RANK(LEAST[c.kind]);
       const label = `${role} ${allowed ? 'may' : 'may not'} ${c.tool}${c.tool === 'create-instance' || c.tool === 'add-instance-hours' ? ' (one of two cases)' : ''}`;
       test(label, async () => {
-        const args = { team_id: teamId, ...(await c.args()) };
+        const args: Record<string, unknown> = { team_id: teamId, ...(await c.args()) };
         const before = await stateFingerprint(server.db);
         const result = await call(role, c.tool, args);
         if (allowed) {

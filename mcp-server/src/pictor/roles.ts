@@ -14,7 +14,7 @@ export const TEAM_ROLES = ['viewer', 'member', 'admin', 'owner'] as const satisf
  * team's SSH keys and top-ups. `doing` names the action in a refusal.
  */
 export const ACTIONS = {
-  read: { needs: 'viewer', doing: 'reading the team\'s resources' },
+  read: { needs: 'viewer', doing: 'reading the team\'s instances, logs, SSH keys, balance and top-ups' },
   'instance:create': { needs: 'member', doing: 'creating instances' },
   'instance:start': { needs: 'member', doing: 'starting instances' },
   'instance:stop': { needs: 'member', doing: 'stopping instances' },
