@@ -6,7 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { sql } from 'kysely';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { TeamRole } from '@pictor/migrations/schema';
 import { startInflowSandbox, type InflowSandbox } from '@pictor/inflow-sandbox/sandbox';
@@ -211,4 +213,21 @@ test('a role change applies to the very next call', async () => {
     await setTeamRole(server.db, teamId, userId, 'viewer');
   }
   assert.equal((await call('viewer', 'create-instance', dryRun)).isError, true);
+});
+
+test('a call without team_id never reads team membership (the hot path stays one query); one with team_id does', async () => {
+  let teamCall: Promise<CallToolResult> | undefined;
+  let teamCallDone = false;
+  await server.db.transaction().execute(async (trx) => {
+    // Hold team memberships locked: anything that reads them waits until this transaction ends.
+    await sql`LOCK TABLE team_members IN ACCESS EXCLUSIVE MODE`.execute(trx);
+    teamCall = call('member', 'list-ssh-keys', { team_id: teamId }).finally(() => { teamCallDone = true; });
+    for (const [name, args] of [['list-ssh-keys', {}], ['list-my-instances', {}], ['create-ssh-key', { name: 'hot path', public_key: keyLine() }]] as const) {
+      // Were it to wait on the lock, it would wait for ever: fail after a few seconds instead.
+      const personal = await Promise.race([call('member', name, args), setTimeout(5_000).then(() => assert.fail(`${name} waited on team_members`))]);
+      assert.ok(!personal.isError, `${name}: ${text(personal)}`);
+    }
+    assert.equal(teamCallDone, false, 'the team call waits for the membership it must read');
+  });
+  assert.ok(!(await teamCall!).isError);
 });
