@@ -3,13 +3,16 @@
 import { pathToFileURL } from 'node:url';
 import { createDb, type Db } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
-import { addTeamMember, createTeam, ensureUser } from './pictor/accounts.ts';
+import { addTeamMember, createTeam, ensureUser, findUser, setTeamRole } from './pictor/accounts.ts';
 import { grantPromotionCredit } from './pictor/balance.ts';
 import { parsePlanFields, PLAN_KEYS, setCapacity, upsertPlan } from './pictor/catalog-admin.ts';
 import { listPlans } from './pictor/catalog.ts';
 import { seedCatalog } from './pictor/catalog-seed.ts';
 import { DomainError, InvalidInputError, NotFoundError } from './pictor/errors.ts';
 import { formatCredits, parseCredits } from './pictor/money.ts';
+import { isTeamRole, TEAM_ROLES } from './pictor/roles.ts';
+
+const ROLE_LIST = TEAM_ROLES.join(', ');
 
 export const USAGE = `Usage: npm run admin -- <command>
 
@@ -20,7 +23,10 @@ export const USAGE = `Usage: npm run admin -- <command>
                                       (prices in credits, allowed_gpu_counts as 1,2,4,8)
   capacity:set <region> <plan> <total>  Set a region's GPUs for a plan; free GPUs move by the same delta
   team:create <owner-email> <name>    Create a team owned by that user
-  team:add <team-id> <email> [role]   Add a user to a team (role: owner, admin or member; default member)
+  team:add <team-id> <email> [role]   Add a user to a team (role: ${ROLE_LIST}; default member)
+  team:role <team-id> <email> <role>  Change a member's role (a team always keeps an owner)
+                                      viewer: reads only; member: also runs the team's instances
+                                      (spends its money); admin, owner: also SSH keys and top-ups
   seed                                Fill an empty catalog with the default plans, regions and capacity
 
 Reads DATABASE_URL (postgres://…).`;
@@ -36,7 +42,18 @@ function arg(args: string[], index: number, name: string): string {
   return value;
 }
 
-const ROLES: readonly TeamRole[] = ['owner', 'admin', 'member'];
+
+function roleArg(value: string): TeamRole {
+  if (!isTeamRole(value)) throw new InvalidInputError('role', `expected one of ${ROLE_LIST}, got "${value}"`);
+  return value;
+}
+
+async function findTeam(db: Db, teamId: string): Promise<{ id: string; name: string }> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(teamId)) throw new NotFoundError('Team', teamId);
+  const team = await db.selectFrom('teams').select(['id', 'name']).where('id', '=', teamId).executeTakeFirst();
+  if (!team) throw new NotFoundError('Team', teamId);
+  return team;
+}
 
 /** Runs one admin command against the database, writing human-readable lines to `out`. */
 export async function runAdmin(db: Db, argv: string[], out: (line: string) => void): Promise<void> {
@@ -86,16 +103,26 @@ export async function runAdmin(db: Db, argv: string[], out: (line: string) => vo
       return;
     }
     case 'team:add': {
-      const teamId = arg(args, 0, 'team-id');
+      const team = await findTeam(db, arg(args, 0, 'team-id'));
       const email = arg(args, 1, 'email');
-      const role = (args[2] ?? 'member') as TeamRole;
-      if (!ROLES.includes(role)) throw new InvalidInputError('role', `expected one of ${ROLES.join(', ')}`);
-      if (!/^[0-9a-f-]{36}$/i.test(teamId)) throw new NotFoundError('Team', teamId);
-      const team = await db.selectFrom('teams').select(['id', 'name']).where('id', '=', teamId).executeTakeFirst();
-      if (!team) throw new NotFoundError('Team', teamId);
+      const role = roleArg(args[2] ?? 'member');
       const user = await ensureUser(db, email);
       await addTeamMember(db, team.id, user.id, role);
       out(`Added ${user.email} to "${team.name}" as ${role}.`);
+      return;
+    }
+    case 'team:role': {
+      const team = await findTeam(db, arg(args, 0, 'team-id'));
+      const email = arg(args, 1, 'email');
+      const role = roleArg(arg(args, 2, 'role'));
+      const user = await findUser(db, email);
+      const notMember = new InvalidInputError('email', `${email.trim()} is not a member of "${team.name}"; add them with team:add`);
+      if (!user) throw notMember;
+      const { previous } = await setTeamRole(db, team.id, user.id, role).catch((error: unknown) => {
+        throw error instanceof NotFoundError && error.details.resource === 'Team member' ? notMember : error;
+      });
+      out(previous === role ? `${user.email} already is ${role} in "${team.name}"; nothing changed.`
+        : `${user.email} is now ${role} in "${team.name}" (was ${previous}).`);
       return;
     }
     case 'seed': {

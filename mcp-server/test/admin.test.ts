@@ -73,6 +73,28 @@ test('admin commands: seed, plans, capacity, credit, teams', async (t) => {
   await assert.rejects(admin('team:add', teamId, 'colleague@example.test'), ConflictError);
   await assert.rejects(admin('team:add', teamId, 'x@example.test', 'boss'), InvalidInputError);
   await assert.rejects(admin('team:add', '00000000-0000-4000-8000-000000000000', 'x@example.test'), NotFoundError);
+
+  // Roles: viewer on team:add, and team:role to change one; the last owner stays owner.
+  await admin('team:add', teamId, 'watcher@example.test', 'viewer');
+  assert.equal(lines.pop(), 'Added watcher@example.test to "GPU Lab" as viewer.');
+  await admin('team:role', teamId, 'WATCHER@example.test', 'member');
+  assert.equal(lines.pop(), 'watcher@example.test is now member in "GPU Lab" (was viewer).');
+  await admin('team:role', teamId, 'watcher@example.test', 'member');
+  assert.equal(lines.pop(), 'watcher@example.test already is member in "GPU Lab"; nothing changed.');
+  const watcher = await newUser(db, 'watcher@example.test');
+  assert.deepEqual((await listTeams(db, watcher.id)).map((t) => t.role), ['member']);
+  await assert.rejects(admin('team:role', teamId, user.email, 'admin'), (err: unknown) => err instanceof ConflictError
+    && /only owner of team GPU Lab, and a team always keeps an owner: make another member owner first/.test(err.message));
+  await admin('team:role', teamId, 'watcher@example.test', 'owner');
+  await admin('team:role', teamId, user.email, 'admin');
+  assert.equal(lines.pop(), `${user.email} is now admin in "GPU Lab" (was owner).`);
+  await assert.rejects(admin('team:role', teamId, 'stranger@example.test', 'member'), { message: 'email: stranger@example.test is not a member of "GPU Lab"; add them with team:add' });
+  await newUser(db, 'outside@example.test');
+  await assert.rejects(admin('team:role', teamId, 'outside@example.test', 'member'), { message: 'email: outside@example.test is not a member of "GPU Lab"; add them with team:add' });
+  assert.equal((await db.selectFrom('users').select('id').where('email', '=', 'stranger@example.test').execute()).length, 0, 'team:role creates no user');
+  await assert.rejects(admin('team:role', teamId, 'watcher@example.test', 'boss'), { message: 'role: expected one of viewer, member, admin, owner, got "boss"' });
+  await assert.rejects(admin('team:role', teamId, 'watcher@example.test'), UsageError);
+  await assert.rejects(admin('team:role', 'nope', 'watcher@example.test', 'member'), NotFoundError);
   await assert.rejects(admin('frobnicate'), UsageError);
   await admin('help');
   assert.match(lines.pop()!, /^Usage: npm run admin/);

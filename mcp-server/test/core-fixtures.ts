@@ -45,7 +45,7 @@ export interface TestUser {
 
 export async function newUser(db: Db, email = `u-${randomBytes(4).toString('hex')}@example.test`): Promise<TestUser> {
   const user = await ensureUser(db, email);
-  const accountId = await resolveAccountId(db, { userId: user.id });
+  const accountId = await resolveAccountId(db, { userId: user.id }, 'read');
   return { id: user.id, email: user.email, accountId, actor: { userId: user.id } };
 }
 

@@ -28,7 +28,7 @@ before(async () => {
   await seedCatalog(server.db);
   const me = await server.signIn();
   token = me.token;
-  await fund(server.db, await resolveAccountId(server.db, { userId: me.user.id }), { balance: '100' });
+  await fund(server.db, await resolveAccountId(server.db, { userId: me.user.id }, 'read'), { balance: '100' });
   instanceId = (await createInstance(server.db, { userId: me.user.id },
     { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50, rentalHours: 1, name: 'kept' }, server.clock)).id;
   fingerprint = await stateFingerprint(server.db);

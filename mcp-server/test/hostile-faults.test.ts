@@ -42,7 +42,7 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   await migrateToLatest(db);
   await seedCatalog(db);
   const user = await ensureUser(db, 'outage@example.test');
-  const accountId = await resolveAccountId(db, { userId: user.id });
+  const accountId = await resolveAccountId(db, { userId: user.id }, 'read');
   await fund(db, accountId, { balance: '5000' });
   await db.updateTable('region_capacity').set({ total_gpus: 100_000, free_gpus: 100_000 })
     .where('region_id', '=', 'us-east').where('plan_id', '=', 'rtx4090-24gb').execute();

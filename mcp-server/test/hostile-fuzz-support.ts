@@ -151,7 +151,7 @@ export interface Answer {
 
 // Codes a person can act on; anything else (notably "internal") is a bug.
 export const REFUSAL_CODES = new Set(['invalid_arguments', 'invalid_input', 'not_found', 'insufficient_balance', 'capacity_unavailable',
-  'invalid_state', 'conflict', 'unavailable', 'insufficient_scope']);
+  'invalid_state', 'conflict', 'unavailable', 'insufficient_scope', 'insufficient_role']);
 
 export interface FuzzStats {
   runs: number;

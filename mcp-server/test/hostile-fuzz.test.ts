@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { createTeam, resolveAccountId } from '../src/pictor/accounts.ts';
+import { addTeamMember, createTeam, resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { createInstance, deleteInstance } from '../src/pictor/instances.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
@@ -52,11 +52,14 @@ before(async () => {
   token = me.token;
   const actor = { userId: me.user.id, email: me.user.email };
   const otherActor = { userId: other.user.id };
-  await fund(server.db, await resolveAccountId(server.db, actor), { balance: '1000000' });
-  await fund(server.db, await resolveAccountId(server.db, otherActor), { balance: '100' });
+  await fund(server.db, await resolveAccountId(server.db, actor, 'read'), { balance: '1000000' });
+  await fund(server.db, await resolveAccountId(server.db, otherActor, 'read'), { balance: '100' });
   const team = await createTeam(server.db, me.user.id, 'Fuzz Lab');
   await fund(server.db, team.accountId, { balance: '1000' });
   const strangers = await createTeam(server.db, other.user.id, 'Not mine');
+  // A team where this person only views: every write there is refused by role and changes nothing.
+  const watched = await createTeam(server.db, other.user.id, 'Watched');
+  await addTeamMember(server.db, watched.id, me.user.id, 'viewer');
   const key = await createSshKey(server.db, actor, { name: 'fuzz key', publicKey: keyLine() });
   const otherKey = await createSshKey(server.db, otherActor, { name: 'theirs', publicKey: keyLine() });
   const small = { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50, rentalHours: 1 };
@@ -71,7 +74,7 @@ before(async () => {
 
   interesting = {
     // mostly values that exist (so calls reach the core and some succeed), some that do not
-    team_id: [team.id, team.id, strangers.id, randomUUID()],
+    team_id: [team.id, team.id, watched.id, strangers.id, randomUUID()],
     plan: ['rtx4090-24gb', 'rtx4090-24gb', 'h100-80gb', 'H100', 'rtx', 'tpu-v5'],
     gpu: ['rtx4090-24gb', 'H100', 'rtx 4090', 'a100', 'rtx', 'tpu-v5'],
     region: ['us-east', 'us-east', 'eu-west', 'EU-WEST', 'atlantis'],

@@ -26,7 +26,7 @@ const SMALL_COST = rentalCost(RATE, 1).total;
 
 async function person(balanceMicro: bigint) {
   const { user, token } = await server.signIn();
-  const accountId = await resolveAccountId(server.db, { userId: user.id });
+  const accountId = await resolveAccountId(server.db, { userId: user.id }, 'read');
   if (balanceMicro > 0n) await fund(server.db, accountId, { balance: (Number(balanceMicro) / 1e6).toFixed(6) });
   return { user, token, accountId };
 }

@@ -9,6 +9,7 @@ import { createDb } from '@pictor/migrations/db';
 import { loadConfig } from '../src/config.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
+import { createTeam } from '../src/pictor/accounts.ts';
 import { ManualClock } from '../src/pictor/clock.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 import { testTools } from './fixtures/test-tools.ts';
@@ -213,15 +214,29 @@ describe('MCP over HTTP', () => {
   });
 
   describe('tool calls', () => {
-    test('the handler gets the verified actor, the team id from the input, and the request id', async () => {
+    test('the handler gets the verified actor, the team resolved once with the role, and the request id; never team_id', async () => {
       const client = await server.connect(token);
-      const result = await server.callTool(client, 'test-whoami', { team_id: '0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a' });
-      const structured = result.structuredContent as Record<string, string>;
+      const team = await createTeam(server.db, userId, 'Echo Lab');
+      const result = await server.callTool(client, 'test-whoami', { team_id: team.id, note: 'hi' });
+      const structured = result.structuredContent as Record<string, unknown>;
       assert.equal(structured.user_id, userId);
       assert.equal(structured.email, 'http@example.test');
-      assert.equal(structured.team_id, '0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a');
+      assert.equal(structured.team_id, team.id);
+      assert.equal(structured.role, 'owner');
+      assert.deepEqual(structured.input_keys, ['note'], 'the handler never sees team_id');
       assert.ok(structured.request_id);
       assert.deepEqual(result.content, [{ type: 'text', text: `You are ${userId}` }]);
+      // Personal: no team, no role.
+      const personal = (await server.callTool(client, 'test-whoami', {})).structuredContent as Record<string, unknown>;
+      assert.deepEqual([personal.team_id, personal.role, personal.input_keys], [null, null, []]);
+      // A team the person is not in, and one that does not exist, answer the same, before the handler runs.
+      const stranger = await server.createUser();
+      const theirs = await createTeam(server.db, stranger.id, 'Not yours');
+      for (const teamId of [theirs.id, '0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a']) {
+        const refused = await server.callTool(client, 'test-whoami', { team_id: teamId });
+        assert.equal(refused.isError, true);
+        assert.deepEqual(refused.content, [{ type: 'text', text: 'Team not found' }]);
+      }
     });
 
     test('X-Request-Id is echoed, or made up when absent or unsafe', async () => {

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addTeamMember, createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
-import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../src/pictor/errors.ts';
+import { ConflictError, InsufficientRoleError, InvalidInputError, NotFoundError, UnavailableError } from '../src/pictor/errors.ts';
 import { applyPaymentSnapshot } from '../src/pictor/inflow/settle.ts';
 import {
   createCheckout, listTransactions, syncAllPendingPayments, syncPending, verifyTransaction,
@@ -24,7 +24,7 @@ let users = 0;
 async function person(): Promise<{ actor: Actor; accountId: string }> {
   users += 1;
   const user = await ensureUser(world.db, `payer-${users}-${Date.now()}@example.com`);
-  return { actor: { userId: user.id, email: user.email }, accountId: await resolveAccountId(world.db, { userId: user.id }) };
+  return { actor: { userId: user.id, email: user.email }, accountId: await resolveAccountId(world.db, { userId: user.id }, 'read') };
 }
 
 const key = () => `key-${Math.random().toString(36).slice(2)}`;
@@ -239,7 +239,11 @@ test('a team top-up credits the team; someone outside the team can neither see n
     assert.deepEqual((await syncPending(world.deps, outsider.actor)).results, []);
     assert.equal((await paymentEntries(world.db, t.paymentId)).length, 0);
 
-    const verified = await verifyTransaction(world.deps, { ...member.actor, teamId: team.id }, t.id);
+    // A plain member may not verify the team's top-ups (admin or owner may); nothing is credited.
+    await assert.rejects(verifyTransaction(world.deps, { ...member.actor, teamId: team.id }, t.id), InsufficientRoleError);
+    assert.equal((await paymentEntries(world.db, t.paymentId)).length, 0);
+
+    const verified = await verifyTransaction(world.deps, { ...owner.actor, teamId: team.id }, t.id);
     assert.equal(verified.creditedNow, true);
     assert.equal((await getFunds(world.db, team.accountId)).balance, 100_000_000n);
     assert.equal((await getFunds(world.db, owner.accountId)).balance, 0n);

@@ -51,7 +51,9 @@ describe('bearer tokens on /mcp', () => {
   test('a valid token works through the SDK client', async () => {
     const client = await server.connect(await server.issueToken({ userId, email: 'auth@example.test' }));
     const result = await server.callTool(client, 'test-whoami', {});
-    assert.deepEqual(result.structuredContent, { user_id: userId, email: 'auth@example.test', team_id: null, request_id: (result.structuredContent as { request_id: string }).request_id });
+    assert.deepEqual(result.structuredContent, {
+      user_id: userId, email: 'auth@example.test', team_id: null, role: null, input_keys: [], request_id: (result.structuredContent as { request_id: string }).request_id,
+    });
   });
 
   test('no token: 401 with resource_metadata and scope, and no error code (RFC 6750 §3.1)', async () => {

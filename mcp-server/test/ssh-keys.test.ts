@@ -69,7 +69,7 @@ describe('create', () => {
     assert.deepEqual(Object.keys(created).sort(), ['createdAt', 'fingerprint', 'id', 'name', 'type', 'updatedAt']);
     const row = await db.selectFrom('ssh_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
     assert.equal(row.public_key, key.pub.trim());
-    assert.equal(row.account_id, await resolveAccountId(db, alice));
+    assert.equal(row.account_id, await resolveAccountId(db, alice, 'read'));
     assert.equal(row.created_by, alice.userId);
   });
 
@@ -160,7 +160,7 @@ describe('list', () => {
   test('pages through every key once, oldest first, ties broken by id', async () => {
     const owner = await ensureUser(db, `pager-${randomUUID()}@example.com`);
     const actor = { userId: owner.id };
-    const accountId = await resolveAccountId(db, actor);
+    const accountId = await resolveAccountId(db, actor, 'read');
     const sameInstant = new Date('2026-03-01T12:00:00.123Z');
     for (let i = 0; i < 4; i++) {
       const blob = sshBlob(cryptoKey('ed25519').publicKey);
@@ -285,7 +285,7 @@ describe('get, update and delete across accounts', () => {
   });
 
   test('delete detaches the key from instances and reports the live ones', async () => {
-    const accountId = await resolveAccountId(db, alice);
+    const accountId = await resolveAccountId(db, alice, 'read');
     await db.insertInto('regions').values({ id: 'test-ssh-region', name: 'Test', location: 'Nowhere' }).execute();
     await db.insertInto('gpu_plans').values({
       id: 'test-ssh-plan', gpu_model: 'Test GPU', vram_gb: 24, vcpu_per_gpu: 8, ram_gb_per_gpu: 32, price_per_gpu_hour: 1_000_000n,

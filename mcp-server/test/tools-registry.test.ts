@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SCOPES } from '../src/tools/define.ts';
 import { scopesSupported, tools } from '../src/tools/index.ts';
-import { compileTools } from '../src/tools/public.ts';
+import { z } from 'zod';
+import { compileTools, TEAM_ID_FIELD } from '../src/tools/public.ts';
 import { checkSnapshots } from './snapshot-files.ts';
 
 const SNAPSHOTS = path.join(import.meta.dirname, 'snapshots', 'tools');
@@ -66,6 +67,22 @@ test('every input field is described, and schemas are objects', () => {
       assert.ok(schema.description && schema.description.trim().length > 0, `${json.name}: input field ${field} has no description`);
     }
   }
+});
+
+test('every workspace tool publishes team_id, added by the registry, and no other tool does', () => {
+  const workspaceTools = tools.filter((t) => t.workspace);
+  assert.ok(workspaceTools.length >= 20, `${workspaceTools.length} workspace tools`);
+  for (const tool of tools) {
+    assert.equal(typeof tool.workspace, 'boolean', `${tool.name}: workspace must be declared`);
+    assert.ok(!Object.hasOwn(tool.input, TEAM_ID_FIELD), `${tool.name} declares team_id itself`);
+    const properties = compiled.byName.get(tool.name)!.public.inputSchema.properties as Record<string, { format?: string }>;
+    assert.equal(Object.hasOwn(properties, TEAM_ID_FIELD), tool.workspace, `${tool.name}: workspace ${tool.workspace}`);
+    if (tool.workspace) assert.equal(properties[TEAM_ID_FIELD]!.format, 'uuid', tool.name);
+  }
+  // Only the catalog is not an account's.
+  assert.deepEqual(tools.filter((t) => !t.workspace).map((t) => t.name), ['list-gpus', 'check-gpu-availability']);
+  const sneaky = { ...tools[0]!, name: 'sneaky', workspace: true, input: { [TEAM_ID_FIELD]: z.string().describe('x') } };
+  assert.throws(() => compileTools([sneaky]), /sneaky declares team_id/);
 });
 
 test('each tool\'s JSON matches its snapshot file, and every snapshot file names a tool', () => {

@@ -18,7 +18,8 @@ export interface TeamsTable {
   created_at: CreatedAt;
 }
 
-export type TeamRole = 'owner' | 'admin' | 'member';
+/** Least to most: what each may do is the table in mcp-server/src/pictor/roles.ts. */
+export type TeamRole = 'owner' | 'admin' | 'member' | 'viewer';
 
 export interface TeamMembersTable {
   team_id: string;

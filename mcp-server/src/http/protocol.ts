@@ -31,7 +31,8 @@ export const SERVER_INFO = { name: 'pictor', title: 'Pictor GPU Cloud', version:
 
 export const INSTRUCTIONS = [
   'Pictor rents GPU cloud instances, prepaid from the account balance.',
-  'Tools act on the signed-in person\'s own account unless team_id names a team they belong to.',
+  'Tools act on the signed-in person\'s own account unless team_id names a team they belong to; there, their role limits what they may do '
+    + '(get-user-balance lists their teams and roles).',
   'Before create-instance or add-instance-hours, call it with dry_run: true, show the exact cost, and ask the person to confirm.',
   'Ask before anything destructive: stopping or deleting an instance, deleting an SSH key.',
 ].join(' ');

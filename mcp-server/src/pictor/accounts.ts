@@ -3,8 +3,9 @@
 import { sql } from 'kysely';
 import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
-import type { Actor } from './actor.ts';
+import type { Actor, Membership } from './actor.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
+import { assertRoleAllows, type Action } from './roles.ts';
 
 type Executor = Pick<Db, 'selectFrom' | 'insertInto'>;
 
@@ -32,22 +33,46 @@ export async function ensureUserAccount(db: Executor, userId: string): Promise<s
   return row.id;
 }
 
-/**
- * The account the actor acts on: their own, or the team's when `actor.teamId` is set and they
- * are a member. A team they do not belong to is reported exactly like a missing one.
- */
-export async function resolveAccountId(db: Executor, actor: Actor): Promise<string> {
-  if (actor.teamId === undefined) return ensureUserAccount(db, actor.userId);
-  if (!UUID.test(actor.teamId)) throw new NotFoundError('Team', actor.teamId);
+// Memberships this process read from the database (resolveMembership). The core trusts an
+// actor's membership only if it is one of these, so a hand-built actor is always checked again.
+const readMemberships = new WeakSet<Membership>();
+
+/** The user's membership of a team, read now; a team they are not in is reported exactly like a missing one. */
+export async function resolveMembership(db: Executor, userId: string, teamId: string): Promise<Membership> {
+  if (!UUID.test(teamId)) throw new NotFoundError('Team', teamId);
   const row = await db
     .selectFrom('team_members')
+    .innerJoin('teams', 'teams.id', 'team_members.team_id')
     .innerJoin('accounts', 'accounts.team_id', 'team_members.team_id')
-    .select('accounts.id')
-    .where('team_members.team_id', '=', actor.teamId)
-    .where('team_members.user_id', '=', actor.userId)
+    .select(['accounts.id', 'teams.name', 'team_members.role'])
+    .where('team_members.team_id', '=', teamId)
+    .where('team_members.user_id', '=', userId)
     .executeTakeFirst();
-  if (!row) throw new NotFoundError('Team', actor.teamId);
-  return row.id;
+  if (!row) throw new NotFoundError('Team', teamId);
+  const membership: Membership = Object.freeze({ userId, teamId, teamName: row.name, role: row.role, accountId: row.id });
+  readMemberships.add(membership);
+  return membership;
+}
+
+/** The actor acting in a team they belong to, with their role: what a workspace tool's handler gets. */
+export async function actInTeam(db: Executor, actor: Actor, teamId: string): Promise<Actor> {
+  const membership = await resolveMembership(db, actor.userId, teamId);
+  return { ...actor, teamId, membership };
+}
+
+/**
+ * The account the actor acts on, for `action`: their own (where they may do anything), or the
+ * team's when `actor.teamId` is set, they are a member and their role allows the action
+ * (roles.ts). A team they do not belong to is reported exactly like a missing one.
+ */
+export async function resolveAccountId(db: Executor, actor: Actor, action: Action): Promise<string> {
+  if (actor.teamId === undefined) return ensureUserAccount(db, actor.userId);
+  const given = actor.membership;
+  const membership = given && readMemberships.has(given) && given.teamId === actor.teamId && given.userId === actor.userId
+    ? given
+    : await resolveMembership(db, actor.userId, actor.teamId);
+  assertRoleAllows(membership, action);
+  return membership.accountId;
 }
 
 /** Finds or creates the user for an email (case-insensitive); the auth server calls this at sign-in. */
@@ -79,6 +104,42 @@ export async function addTeamMember(db: Db, teamId: string, userId: string, role
     .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).executeTakeFirst();
   if (result.numInsertedOrUpdatedRows === 0n) throw new ConflictError('that user is already a member of the team');
   teamCopies.get(db)?.delete(userId);
+}
+
+/**
+ * Changes a member's role. A team always keeps an owner, so its last owner cannot become anything
+ * else; the team row is locked so that two demotions at once cannot both pass that check.
+ */
+export async function setTeamRole(db: Db, teamId: string, userId: string, role: TeamRole): Promise<{ teamName: string; previous: TeamRole }> {
+  if (!UUID.test(teamId)) throw new NotFoundError('Team', teamId);
+  const changed = await db.transaction().execute(async (trx) => {
+    const team = await trx.selectFrom('teams').select('name').where('id', '=', teamId).forUpdate().executeTakeFirst();
+    if (!team) throw new NotFoundError('Team', teamId);
+    const member = await trx.selectFrom('team_members').select('role')
+      .where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
+    if (!member) throw new NotFoundError('Team member', userId);
+    if (member.role === 'owner' && role !== 'owner') {
+      const { owners } = await trx.selectFrom('team_members').select((eb) => eb.fn.countAll<string>().as('owners'))
+        .where('team_id', '=', teamId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+      if (Number(owners) <= 1) {
+        throw new ConflictError(`this person is the only owner of team ${team.name}, and a team always keeps an owner: make another member owner first`, {
+          team_id: teamId, role: member.role,
+        });
+      }
+    }
+    if (member.role !== role) {
+      await trx.updateTable('team_members').set({ role }).where('team_id', '=', teamId).where('user_id', '=', userId).execute();
+    }
+    return { teamName: team.name, previous: member.role };
+  });
+  teamCopies.get(db)?.delete(userId);
+  return changed;
+}
+
+/** The user with this email (case-insensitive), without creating one. */
+export async function findUser(db: Db, email: string): Promise<{ id: string; email: string } | undefined> {
+  return db.selectFrom('users').select(['id', 'email'])
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.trim().toLowerCase())).executeTakeFirst();
 }
 
 type TeamView = { id: string; name: string; role: TeamRole };

@@ -1,7 +1,7 @@
 // The account's money as a person sees it, and promotional credit granted by operators.
 import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
-import { ensureUser, recentTeams, resolveAccountId } from './accounts.ts';
+import { ensureUser, ensureUserAccount, recentTeams, resolveAccountId } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { getFunds, postCredit } from './ledger.ts';
@@ -24,7 +24,7 @@ const FUNDS: Statement = { name: 'pictor_funds', text: 'SELECT balance, credit F
 
 /** Funds, always the committed row, and the user's teams. */
 export async function getBalance(db: Db, actor: Actor): Promise<BalanceView> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   const [[row], teams] = await Promise.all([runPrepared<{ balance: bigint; credit: bigint }>(db, FUNDS, [accountId]), recentTeams(db, actor.userId)]);
   if (!row) throw new NotFoundError('Account', accountId);
   return {
@@ -49,7 +49,7 @@ export async function grantPromotionCredit(db: Db, email: string, amount: bigint
   if (!/^[^\s@]+@[^\s@]+$/.test(email.trim())) throw new InvalidInputError('email', 'expected an email address');
   if (amount <= 0n) throw new InvalidInputError('amount', 'must be more than 0');
   const user = await ensureUser(db, email);
-  const accountId = await resolveAccountId(db, { userId: user.id });
+  const accountId = await ensureUserAccount(db, user.id);
   return db.transaction().execute(async (trx) => {
     await postCredit(trx, { accountId, kind: 'promotion', bucket: 'credit', amount, description: note });
     const funds = await getFunds(trx, accountId);

@@ -9,6 +9,7 @@ export type DomainErrorCode =
   | 'conflict'
   | 'capacity_unavailable'
   | 'invalid_input'
+  | 'insufficient_role'
   | 'unavailable';
 
 export abstract class DomainError extends Error {
@@ -60,6 +61,14 @@ export class InvalidInputError extends DomainError {
   constructor(field: string, message: string, details: Record<string, unknown> = {}) {
     super(`${field}: ${message}`, { field, ...details });
   }
+}
+
+/**
+ * The person is in the team, but their role there does not allow the action (see roles.ts).
+ * Only members get this; to anyone else the team does not exist (NotFoundError).
+ */
+export class InsufficientRoleError extends DomainError {
+  readonly code = 'insufficient_role';
 }
 
 /** A dependency outside the product (payment network, hardware driver) is unreachable. */

@@ -11,17 +11,23 @@ import { validateName } from './instance-create.ts';
 import { detailFor, type InstanceDetail } from './instance-read.ts';
 import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './instance-records.ts';
 import { assertAllowed, type Operation } from './instance-state.ts';
+import type { Action } from './roles.ts';
 
 export interface ChangeResult extends InstanceDetail {
   /** False when the instance already was as asked (the call was a no-op). */
   changed: boolean;
 }
 
+type ChangeOperation = Extract<Operation, 'start' | 'stop' | 'auto_renew' | 'rename'>;
+const ACTION_OF: Record<ChangeOperation, Action> = {
+  start: 'instance:start', stop: 'instance:stop', auto_renew: 'instance:auto-renew', rename: 'instance:rename',
+};
+
 type Change = (row: InstanceRecord, now: Date) => { set: InstanceUpdate; log: Omit<LogLine, 'instanceId' | 'at'>[] } | null;
 
 /** Locks the instance, checks the operation is allowed, applies the change (null = no-op) and logs it. */
-async function change(db: Db, actor: Actor, instanceId: string, clock: Clock, op: Operation, fn: Change): Promise<ChangeResult> {
-  const accountId = await resolveAccountId(db, actor);
+async function change(db: Db, actor: Actor, instanceId: string, clock: Clock, op: ChangeOperation, fn: Change): Promise<ChangeResult> {
+  const accountId = await resolveAccountId(db, actor, ACTION_OF[op]);
   return db.transaction().execute(async (trx: Trx) => {
     const row = await lockInstance(trx, accountId, instanceId);
     assertAllowed(op, row.state);

@@ -136,7 +136,7 @@ export interface CreateQuote {
 
 /** create-instance with dry_run: the exact cost and whether it would succeed; changes nothing. */
 export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateInstanceInput): Promise<CreateQuote> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:create');
   const v = await validateCreate(db, accountId, input);
   const funds = await getFunds(db, accountId);
   const { free_gpus: free } = await capacityRow(db, v, false);
@@ -156,7 +156,7 @@ export interface Created extends InstanceDetail {
 }
 
 export async function createInstance(db: Db, actor: Actor, input: CreateInstanceInput, clock: Clock): Promise<Created> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:create');
   const created = await db.transaction().execute(async (trx) => {
     const v = await validateCreate(trx, accountId, input);
     // Lock order: account, then region_capacity, then instance.

@@ -42,7 +42,7 @@ export interface AttachResult extends InstanceDetail {
 
 /** Attaches keys; attaching a key that is already attached is a no-op. */
 export async function attachSshKeys(db: Db, actor: Actor, instanceId: string, sshKeyIds: string[], clock: Clock): Promise<AttachResult> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:attach-keys');
   if (sshKeyIds.length === 0) throw new InvalidInputError('ssh_key_ids', 'give at least one SSH key id (see list-ssh-keys)');
   return db.transaction().execute(async (trx) => {
     const row = await lockInstance(trx, accountId, instanceId);

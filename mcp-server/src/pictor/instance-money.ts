@@ -43,7 +43,7 @@ function quoteFor(row: InstanceRecord, hours: number, funds: Funds): AddHoursQuo
 /** add-instance-hours with dry_run: the exact cost and new expiry; changes nothing. */
 export async function quoteAddInstanceHours(db: Db, actor: Actor, instanceId: string, hours: number): Promise<AddHoursQuote> {
   validateRentalHours(hours, 'hours');
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:add-hours');
   const row = await findInstance(db, accountId, instanceId);
   assertAllowed('add_hours', row.state);
   return quoteFor(row, hours, await getFunds(db, accountId));
@@ -57,7 +57,7 @@ export interface HoursAdded extends InstanceDetail {
 /** Charges for `hours` more and moves expires_at out by as much; provisioning, running or stopped. */
 export async function addInstanceHours(db: Db, actor: Actor, instanceId: string, hours: number, clock: Clock): Promise<HoursAdded> {
   validateRentalHours(hours, 'hours');
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:add-hours');
   return db.transaction().execute(async (trx) => {
     const funds = await lockAccount(trx, accountId);
     const row = await lockInstance(trx, accountId, instanceId);
@@ -102,7 +102,7 @@ async function refundableToBalance(trx: Trx, instanceId: string): Promise<bigint
  * instance paid from balance net of earlier refunds, the rest to credit.
  */
 export async function deleteInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<Deleted> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'instance:delete');
   // Region and plan never change, so they can be read before taking the locks in order.
   const peek = await findInstance(db, accountId, instanceId);
   const deleted = await db.transaction().execute(async (trx) => {

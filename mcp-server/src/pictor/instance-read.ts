@@ -49,7 +49,7 @@ function decodeCursor(cursor: string, arity: number): string[] {
 
 /** The account's instances, newest first, in a stable order (created_at, id). */
 export async function listInstances(db: Db, actor: Actor, input: ListInstancesInput = {}): Promise<Page<InstanceView>> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   const limit = pageSize(input.limit);
   let query = selectRecord(db).where('instances.account_id', '=', accountId);
   query = input.state === undefined
@@ -113,7 +113,7 @@ export async function detailFor(db: Reader, row: InstanceRecord): Promise<Instan
 }
 
 export async function getInstanceDetail(db: Db, actor: Actor, instanceId: string): Promise<InstanceDetail> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   return detailFor(db, await findInstance(db, accountId, instanceId));
 }
 
@@ -130,7 +130,7 @@ export interface LogsInput {
 
 /** The instance's log lines, oldest first (newest last), continuing after `cursor`. */
 export async function getInstanceLogs(db: Db, actor: Actor, instanceId: string, input: LogsInput = {}): Promise<Page<LogEntry>> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   const limit = pageSize(input.limit);
   const instance = await findInstance(db, accountId, instanceId);
   let query = db.selectFrom('instance_logs').select(['id', 'at', 'source', 'message']).where('instance_id', '=', instance.id);

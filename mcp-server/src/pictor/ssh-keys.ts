@@ -104,7 +104,7 @@ export async function listSshKeys(db: Db, actor: Actor, input: ListSshKeysInput 
     throw new InvalidInputError('limit', `must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }
   const after = input.cursor === undefined ? null : decodeCursor(input.cursor);
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   let query = db.selectFrom('ssh_keys')
     .select(VIEW_COLUMNS)
     .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_key'))
@@ -121,7 +121,7 @@ export async function listSshKeys(db: Db, actor: Actor, input: ListSshKeysInput 
 
 export async function getSshKey(db: Db, actor: Actor, id: string): Promise<SshKeyView> {
   if (!UUID.test(id)) throw notFound();
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   const row = await db.selectFrom('ssh_keys').select(VIEW_COLUMNS)
     .where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
   if (!row) throw notFound();
@@ -137,7 +137,7 @@ export interface CreateSshKeyInput {
 export async function createSshKey(db: Db, actor: Actor, input: CreateSshKeyInput): Promise<SshKeyView> {
   const name = normalizeKeyName(input.name);
   const key = parsePublicKey(input.publicKey);
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'ssh-key:create');
   const conflict = await findConflict(db, accountId, { name, fingerprint: key.fingerprint });
   if (conflict) throw conflict;
   try {
@@ -173,7 +173,7 @@ export async function updateSshKey(db: Db, actor: Actor, id: string, input: Upda
   const name = input.name === undefined ? undefined : normalizeKeyName(input.name);
   const key = input.publicKey === undefined ? undefined : parsePublicKey(input.publicKey);
   if (!UUID.test(id)) throw notFound();
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'ssh-key:update');
   const wanted = { name, fingerprint: key?.fingerprint };
   try {
     return await db.transaction().execute(async (trx) => {
@@ -213,7 +213,7 @@ export interface DeletedSshKey {
  */
 export async function deleteSshKey(db: Db, actor: Actor, id: string, clock: Clock = systemClock): Promise<DeletedSshKey> {
   if (!UUID.test(id)) throw notFound();
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'ssh-key:delete');
   return db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('ssh_keys').select(VIEW_COLUMNS)
       .where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();

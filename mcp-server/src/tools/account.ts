@@ -1,7 +1,8 @@
 // The account tool: balance and credit of the person's own account or a team's.
 import { z } from 'zod';
 import { getBalance } from '../pictor/balance.ts';
-import { money, moneyOutput, teamIdField } from './common.ts';
+import { TEAM_ROLES } from '../pictor/roles.ts';
+import { money, moneyOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 
 export const getUserBalanceTool = defineTool({
@@ -11,7 +12,8 @@ export const getUserBalanceTool = defineTool({
     + '(spent first) and their total, in credits (1 credit = 1 USD), plus the teams the person belongs to with their ids. Use it before creating '
     + 'an instance or adding hours to see what can be afforded, and to find a team_id. Read-only and free.',
   scope: 'pictor:read',
-  input: { team_id: teamIdField },
+  workspace: true,
+  input: {},
   output: {
     account: z.enum(['personal', 'team']).describe('Whose account this is.'),
     team_id: z.string().nullable().describe('The team whose account this is; null for the personal account.'),
@@ -21,7 +23,8 @@ export const getUserBalanceTool = defineTool({
     teams: z.array(z.object({
       id: z.string().describe('Team id: pass as team_id to act on the team\'s resources.'),
       name: z.string().describe('Team name.'),
-      role: z.enum(['owner', 'admin', 'member']).describe('The person\'s role in the team.'),
+      role: z.enum(TEAM_ROLES).describe('The person\'s role in the team: viewer (reads only), member (also runs the team\'s instances, spending its money), '
+        + 'admin or owner (also the team\'s SSH keys and top-ups).'),
     })).describe('Teams the person belongs to.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

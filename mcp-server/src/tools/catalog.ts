@@ -48,6 +48,7 @@ export const listGpusTool = defineTool({
     + 'are there and what do they cost" and to pick the plan, count and region for create-instance. Prices are in credits (1 credit = 1 USD). '
     + 'Read-only and free.',
   scope: 'pictor:read',
+  workspace: false,
   input: {
     region: regionField.optional().describe('Only plans offered in this region, e.g. "eu-west". Omit for all regions.'),
     gpu: z.string().max(100).optional().describe('Only plans whose id or GPU model contains this, e.g. "H100" or "4090". Omit for all.'),
@@ -79,6 +80,7 @@ export const checkGpuAvailabilityTool = defineTool({
     + 'When the region asked for is short, alternatives lists other regions that can host it. Use it before create-instance; availability can change '
     + 'until the instance is created. Read-only and free.',
   scope: 'pictor:read',
+  workspace: false,
   input: {
     gpu: z.string().max(100).describe('Plan id (e.g. "h100-80gb") or GPU model (e.g. "H100", "RTX 4090").'),
     gpu_count: z.number().int().min(1).describe('How many GPUs in one instance; must be one of the plan\'s allowed counts (e.g. 1, 2, 4, 8).'),

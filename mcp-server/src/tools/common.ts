@@ -2,10 +2,6 @@
 import { z } from 'zod';
 import { formatCredits } from '../pictor/money.ts';
 
-export const teamIdField = z.uuid({ error: 'team_id must be a team id (a UUID) from your Pictor teams' })
-  .optional()
-  .describe('Act on this team\'s resources instead of your own. Omit for your personal account. You must be a member of the team.');
-
 export const cursorField = z.string().max(200).optional()
   .describe('Opaque cursor from a previous page\'s next_cursor; omit for the first page.');
 

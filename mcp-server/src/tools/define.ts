@@ -26,6 +26,11 @@ export interface Services {
 }
 
 export interface ToolContext extends Services {
+  /**
+   * Who acts. For a workspace tool called with team_id, the registry has already checked that the
+   * person is in the team and set `teamId` and `membership` (with their role); the core checks
+   * the role against each action (pictor/roles.ts).
+   */
   actor: Actor;
   requestId: string;
 }
@@ -50,6 +55,13 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   /** Written for a model: when to use it, what it costs, what to confirm with the person first. */
   description: string;
   scope: Scope;
+  /**
+   * Acts on an account's resources, the person's own or a team's. The registry then publishes an
+   * optional `team_id` input and resolves it to the actor before the handler runs; the handler
+   * never sees team_id. Declared explicitly on every tool, like the annotations.
+   */
+  workspace: boolean;
+  /** The tool's own fields; never team_id (see workspace). */
   input: I;
   output: O;
   annotations: ToolAnnotations;

@@ -1,5 +1,7 @@
 // Tool errors are mapped here, once. A DomainError is something a person can act on and is
-// answered with its own message; bad arguments name each field and what was expected; anything
+// answered with its own message and code (e.g. insufficient_role: "your role in team Acme is
+// viewer; creating instances needs member or above", with the team, role and needed role in
+// details); bad arguments name each field and what was expected; anything
 // else is logged with the request id and answered generically, so internals never reach a client.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';

@@ -1,11 +1,13 @@
 // Runs one tools/call: validate the arguments, build the handler's context from the verified
-// identity, run the handler, validate its output against the declared schema, map failures.
+// identity (and, for a workspace tool, the team it names), run the handler, validate its output
+// against the declared schema, map failures.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import { actInTeam } from '../pictor/accounts.ts';
 import type { Actor } from '../pictor/actor.ts';
 import type { Services, ToolContext } from './define.ts';
 import { internalError, invalidArguments, toolError, toolFailure } from './errors.ts';
-import type { CompiledTool } from './public.ts';
+import { TEAM_ID_FIELD, type CompiledTool } from './public.ts';
 
 export interface Caller {
   userId: string;
@@ -30,20 +32,26 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
     });
   }
   const parsed = tool.input.safeParse(args ?? {});
-  if (!parsed.success) return invalidArguments(name, parsed.error, Object.keys(tool.definition.input));
+  if (!parsed.success) return invalidArguments(name, parsed.error, Object.keys(tool.input.shape));
 
-  const input = parsed.data as Record<string, unknown>;
-  const actor: Actor = { userId: call.caller.userId };
+  let input = parsed.data as Record<string, unknown>;
+  let actor: Actor = { userId: call.caller.userId };
   if (call.caller.email !== undefined) actor.email = call.caller.email;
-  if (typeof input.team_id === 'string') actor.teamId = input.team_id;
   // The tool's child logger is made only if the handler or the error mapping logs.
   let child: Logger | undefined;
-  const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
-  Object.defineProperty(ctx, 'log', { get: () => (child ??= call.log.child({ tool: name })), enumerable: true });
-  const log = (): Logger => ctx.log;
+  const log = (): Logger => (child ??= call.log.child({ tool: name }));
 
   let result: Awaited<ReturnType<typeof tool.definition.handler>>;
   try {
+    // The one place team_id is read: membership and role, resolved once (a non-member gets
+    // "Team not found"); the handler gets the actor, never the field. No team_id, no query.
+    if (tool.workspace && TEAM_ID_FIELD in input) {
+      const { [TEAM_ID_FIELD]: teamId, ...rest } = input;
+      input = rest;
+      if (typeof teamId === 'string') actor = await actInTeam(call.services.db, actor, teamId);
+    }
+    const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
+    Object.defineProperty(ctx, 'log', { get: log, enumerable: true });
     result = await tool.definition.handler(input, ctx);
   } catch (error) {
     return toolFailure(error, { toolName: name, requestId: call.requestId, log: log() });

@@ -9,7 +9,7 @@ import {
   CURRENCIES, MAX_TOP_UP_CREDITS, MIN_TOP_UP_CREDITS, createCheckout, syncPending, verifyTransaction,
   type InflowDeps, type InflowTransactionView, type VerifyResult,
 } from '../pictor/inflow/payments.ts';
-import { money, moneyOutput, teamIdField } from './common.ts';
+import { money, moneyOutput } from './common.ts';
 import { defineTool, type ToolContext, type ToolDefinition } from './define.ts';
 
 const transactionOutput = {
@@ -76,8 +76,8 @@ export const createInflowCheckoutTool = defineTool({
     + 'Choose a fresh idempotency_key for each new top-up and reuse it only when retrying this same request (e.g. after an error or timeout): '
     + 'the same key returns the same checkout instead of creating a second one.',
   scope: 'billing:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     amount: z.union([z.string().max(20), z.number()])
       .describe(`Credits to add, at most 2 decimals, e.g. "25" or "25.50"; minimum ${MIN_TOP_UP_CREDITS}, maximum ${MAX_TOP_UP_CREDITS}. The person pays the same number of currency units.`),
     currency: z.enum(CURRENCIES).default('USD').describe('Currency the person pays in: USD (default) or EUR.'),
@@ -113,8 +113,8 @@ export const verifyInflowTransactionTool = defineTool({
     + 'A refund after crediting is taken back from the balance and reported. '
     + 'Tell the person their credit has arrived only when the result says credited: true. Pass team_id if the top-up was for a team.',
   scope: 'billing:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     transaction_id: z.string().min(1).max(100)
       .describe('The transaction_id from create-inflow-checkout, or InFlow\'s payment id (pay_…) from the person\'s receipt.'),
   },
@@ -136,9 +136,8 @@ export const syncPendingInflowTransactionsTool = defineTool({
     + 'or to see which checkouts are still open. Pictor also does this in the background. '
     + 'Tell the person credit has arrived only for transactions reported with credited: true.',
   scope: 'billing:write',
-  input: {
-    team_id: teamIdField,
-  },
+  workspace: true,
+  input: {},
   output: {
     checked: z.number().int().describe('How many pending top-ups were checked with InFlow.'),
     credited_now: z.number().int().describe('How many of them were credited by this call.'),

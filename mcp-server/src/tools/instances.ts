@@ -8,7 +8,7 @@ import {
   MAX_KEYS_PER_CALL, MAX_NAME_LENGTH, quoteAddInstanceHours, quoteCreateInstance, renameInstance, setAutoRenew, startInstance, stopInstance,
   type ChangeResult,
 } from '../pictor/instances.ts';
-import { cursorField, limitField, money, moneyOutput, nextCursorOutput, teamIdField } from './common.ts';
+import { cursorField, limitField, money, moneyOutput, nextCursorOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 import {
   costOut, costOutput, describeInstance, detailText, instanceDetailOut, instanceDetailOutput, instanceDetailShape,
@@ -45,8 +45,8 @@ export const listMyInstancesTool = defineTool({
     + 'prepaid-until time, auto-renew, SSH address and hourly cost. Newest first, paged: when next_cursor is not null, pass it back as cursor. '
     + 'Deleted instances are hidden unless state is "deleted". Use it to find an instance id for the other instance tools. Read-only and free.',
   scope: 'pictor:read',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     state: z.enum(ALL_STATES).optional().describe('Only instances in this state. Omit for every instance that is not deleted.'),
     cursor: cursorField,
     limit: limitField,
@@ -72,7 +72,8 @@ export const getInstanceDetailTool = defineTool({
     + 'cost per hour and per renewal. When SSH is not possible yet (no key attached, still provisioning, stopped) ssh_hint says what to do. '
     + 'An id of another account, or of a deleted instance, answers "Instance not found". Read-only and free.',
   scope: 'pictor:read',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: instanceDetailShape,
   annotations: READ,
   async handler(input, ctx) {
@@ -100,8 +101,8 @@ export const createInstanceTool = defineTool({
     + 'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it '
     + 'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free.',
   scope: 'instances:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     plan: z.string().max(100).describe('GPU plan id from list-gpus (e.g. "h100-80gb"), or an unambiguous GPU model such as "H100".'),
     gpu_count: z.number().int().describe('Number of GPUs; must be one of the plan\'s allowed_gpu_counts (e.g. 1, 2, 4, 8).'),
     region: z.string().max(100).describe('Region id from list-gpus, e.g. "us-east".'),
@@ -152,7 +153,8 @@ export const startInstanceTool = defineTool({
   description: 'Powers on a stopped instance; it boots in a few seconds and SSH answers again. Costs nothing extra: the prepaid period kept running '
     + 'while it was stopped. Starting a running instance changes nothing. Not possible while provisioning, or after expiry.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
@@ -167,7 +169,8 @@ export const stopInstanceTool = defineTool({
     + 'Stopping does not pause billing or refund anything: the prepaid period keeps running and the GPUs stay reserved, so start-instance works at any time '
     + 'before expiry. To end the rental and get unused whole hours back, use delete-instance instead. Stopping a stopped instance changes nothing.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
@@ -182,7 +185,8 @@ export const enableAutoRenewTool = defineTool({
     + '(otherwise it expires and its GPUs are released). This commits the person to future charges: tell them the renewal cost and period '
     + '(from get-instance-detail) and confirm first. Enabling it twice changes nothing.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
@@ -197,7 +201,8 @@ export const disableAutoRenewTool = defineTool({
   description: 'Stops the instance from renewing itself: at expires_at it ends, its GPUs are released and its disk is wiped. Nothing is charged or refunded now. '
     + 'Mention the expiry time to the person. Disabling it twice changes nothing.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
@@ -213,8 +218,8 @@ export const addInstanceHoursTool = defineTool({
     + '(GPU plus storage for the added hours). Call first with dry_run: true, tell the person the exact cost and the new expiry, and ask them to '
     + 'confirm; then call with dry_run: false. Works while provisioning, running or stopped, not after expiry. Refused with the shortfall when the balance is short.',
   scope: 'instances:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     instance_id: instanceIdField,
     hours: hoursField.describe(`Hours to add, ${MIN_RENTAL_HOURS}–${MAX_RENTAL_HOURS}.`),
     dry_run: dryRunField,
@@ -258,7 +263,8 @@ export const renameInstanceTool = defineTool({
   title: 'Rename a GPU instance',
   description: 'Changes an instance\'s display name. Free; nothing else changes. Works on any instance that is not deleted.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField, name: nameField.describe(`New display name, 1–${MAX_NAME_LENGTH} characters after trimming.`) },
+  workspace: true,
+  input: { instance_id: instanceIdField, name: nameField.describe(`New display name, 1–${MAX_NAME_LENGTH} characters after trimming.`) },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
@@ -274,7 +280,8 @@ export const deleteInstanceTool = defineTool({
     + 'period are refunded (GPU and storage; a started hour is not), to the balance or credit they were paid from. This cannot be undone: name the '
     + 'instance and say that its data will be lost, and get the person\'s explicit confirmation first. Also removes an expired instance from the list.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField },
+  workspace: true,
+  input: { instance_id: instanceIdField },
   output: {
     id: z.string().describe('The deleted instance\'s id.'),
     name: z.string().describe('Its name.'),
@@ -305,7 +312,8 @@ export const getInstanceLogsTool = defineTool({
     + 'machine\'s boot output (kernel, NVIDIA driver, nvidia-smi, sshd). Oldest first, newest last, paged: when next_cursor is not null, pass it back '
     + 'as cursor for newer lines. Use it to see why an instance expired or whether it booted. Read-only and free.',
   scope: 'pictor:read',
-  input: { team_id: teamIdField, instance_id: instanceIdField, cursor: cursorField, limit: limitField },
+  workspace: true,
+  input: { instance_id: instanceIdField, cursor: cursorField, limit: limitField },
   output: {
     lines: z.array(z.object({
       at: z.string().describe('Time of the line (ISO 8601, UTC).'),
@@ -332,7 +340,8 @@ export const addSshKeysToInstanceTool = defineTool({
   description: 'Attaches saved SSH keys (ids from list-ssh-keys, same account or team) to an instance so their owners can log in as the instance\'s SSH user. '
     + 'Keys already attached are skipped. Free. To add a new key first, use create-ssh-key. Works while provisioning, running or stopped.',
   scope: 'instances:write',
-  input: { team_id: teamIdField, instance_id: instanceIdField, ssh_key_ids: sshKeyIdsField.min(1, 'ssh_key_ids: give at least one SSH key id') },
+  workspace: true,
+  input: { instance_id: instanceIdField, ssh_key_ids: sshKeyIdsField.min(1, 'ssh_key_ids: give at least one SSH key id') },
   output: {
     attached: z.array(z.object({
       id: z.string().describe('SSH key id.'),

@@ -18,6 +18,8 @@ export interface PublicTool {
 export interface CompiledTool {
   definition: ToolDefinition;
   scope: Scope;
+  /** Takes team_id, resolved to the actor before the handler runs (execute.ts). */
+  workspace: boolean;
   /** Strict: an unknown argument is refused by name rather than silently dropped. */
   input: z.ZodObject;
   output: z.ZodObject;
@@ -56,12 +58,23 @@ function tidy(node: unknown): unknown {
   return out;
 }
 
+/** The input field every workspace tool publishes, added here and nowhere else. */
+export const TEAM_ID_FIELD = 'team_id';
+const teamIdField = z.uuid({ error: 'team_id must be a team id (a UUID) from your Pictor teams' })
+  .optional()
+  .describe('Act on this team\'s resources instead of your own. Omit for your personal account. You must be a member of the team.');
+
 export function compileTool(definition: ToolDefinition): CompiledTool {
-  const input = z.strictObject(definition.input);
+  if (Object.hasOwn(definition.input, TEAM_ID_FIELD)) {
+    throw new Error(`${definition.name} declares ${TEAM_ID_FIELD}: set workspace: true instead, and the registry adds it`);
+  }
+  // First, as the declarations used to list it, so the published JSON keeps its field order.
+  const input = z.strictObject(definition.workspace ? { [TEAM_ID_FIELD]: teamIdField, ...definition.input } : definition.input);
   const output = z.object(definition.output);
   return {
     definition,
     scope: definition.scope,
+    workspace: definition.workspace,
     input,
     output,
     public: {

@@ -1,13 +1,12 @@
 // The SSH key tools: thin declarations over pictor/ssh-keys.ts. Only public keys travel here;
 // a private key is refused by the core without being stored, logged or echoed.
 import { z } from 'zod';
-import type { Actor } from '../pictor/actor.ts';
 import { SSH_KEY_TYPES } from '../pictor/ssh-key-format.ts';
 import {
   createSshKey, deleteSshKey, listSshKeys, MAX_KEY_NAME_LENGTH, updateSshKey, type SshKeyView,
 } from '../pictor/ssh-keys.ts';
-import { cursorField, limitField, nextCursorOutput, teamIdField } from './common.ts';
-import { defineTool, type ToolContext, type ToolDefinition } from './define.ts';
+import { cursorField, limitField, nextCursorOutput } from './common.ts';
+import { defineTool, type ToolDefinition } from './define.ts';
 
 /** Comfortably above any public key line; private keys of every size still reach the core's refusal. */
 const MAX_PUBLIC_KEY_INPUT = 20_000;
@@ -42,11 +41,6 @@ function describeKey(key: SshKeyView): string {
   return `"${key.name}" (${key.type}, ${key.fingerprint}, id ${key.id})`;
 }
 
-/** The actor for this call: the token's user, acting on the team's account when team_id is given. */
-function actorFor(ctx: ToolContext, teamId: string | undefined): Actor {
-  return teamId === undefined ? ctx.actor : { ...ctx.actor, teamId };
-}
-
 export const listSshKeysTool = defineTool({
   name: 'list-ssh-keys',
   title: 'List SSH keys',
@@ -55,8 +49,8 @@ export const listSshKeysTool = defineTool({
     + 'to check whether a key is already saved before adding one, and to find the id before renaming or deleting a key. '
     + 'Oldest first, paged: when next_cursor is not null, pass it back as cursor for the next page. Read-only and free.',
   scope: 'pictor:read',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     cursor: cursorField,
     limit: limitField,
   },
@@ -66,8 +60,8 @@ export const listSshKeysTool = defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
-    const page = await listSshKeys(ctx.db, actorFor(ctx, input.team_id), { cursor: input.cursor, limit: input.limit });
-    const where = input.team_id === undefined ? 'your account' : 'the team\'s account';
+    const page = await listSshKeys(ctx.db, ctx.actor, { cursor: input.cursor, limit: input.limit });
+    const where = ctx.actor.teamId === undefined ? 'your account' : 'the team\'s account';
     const text = page.items.length === 0
       ? (input.cursor === undefined ? `No SSH keys in ${where} yet. Add one with create-ssh-key (the contents of ~/.ssh/id_ed25519.pub).` : 'No more SSH keys.')
       : [`SSH keys in ${where}:`, ...page.items.map((key) => `- ${describeKey(key)}`),
@@ -87,15 +81,15 @@ export const createSshKeyTool = defineTool({
     + 'Names are unique in the account and the same key cannot be saved twice (the error names the existing key). '
     + 'The returned fingerprint matches what `ssh-keygen -lf ~/.ssh/id_ed25519.pub` prints. Free.',
   scope: 'ssh_keys:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     name: nameField,
     public_key: publicKeyField,
   },
   output: sshKeyOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(input, ctx) {
-    const key = await createSshKey(ctx.db, actorFor(ctx, input.team_id), { name: input.name, publicKey: input.public_key });
+    const key = await createSshKey(ctx.db, ctx.actor, { name: input.name, publicKey: input.public_key });
     return {
       structured: keyOutput(key),
       text: `Saved SSH key ${describeKey(key)}. Attach it when creating an instance, or to an existing one with add-ssh-keys-to-instance.`,
@@ -111,8 +105,8 @@ export const updateSshKeyTool = defineTool({
     + 'Replacing the public key overwrites the old one and changes which private key can log in to those instances: confirm with the person first. '
     + 'The same rules as create-ssh-key apply: only the one-line PUBLIC key from a .pub file, never a private key; names and keys stay unique in the account. Free.',
   scope: 'ssh_keys:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     ssh_key_id: sshKeyIdField,
     name: nameField.optional().describe(`New name, 1–${MAX_KEY_NAME_LENGTH} characters, unique in the account. Omit to keep the current name.`),
     public_key: publicKeyField.optional().describe('New OpenSSH PUBLIC key line (the contents of a .pub file such as ~/.ssh/id_ed25519.pub). '
@@ -122,7 +116,7 @@ export const updateSshKeyTool = defineTool({
   // Replacing the public key overwrites the old one; repeating the same call changes nothing more.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
-    const key = await updateSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id, { name: input.name, publicKey: input.public_key }, ctx.clock);
+    const key = await updateSshKey(ctx.db, ctx.actor, input.ssh_key_id, { name: input.name, publicKey: input.public_key }, ctx.clock);
     return { structured: keyOutput(key), text: `Updated SSH key ${describeKey(key)}.` };
   },
 });
@@ -135,8 +129,8 @@ export const deleteSshKeyTool = defineTool({
     + 'An instance whose only key this was needs another key attached (add-ssh-keys-to-instance) before it can be reached over SSH with a Pictor key. '
     + 'This cannot be undone, though the same public key can be added again later with create-ssh-key. Free.',
   scope: 'ssh_keys:write',
+  workspace: true,
   input: {
-    team_id: teamIdField,
     ssh_key_id: sshKeyIdField,
   },
   output: {
@@ -148,7 +142,7 @@ export const deleteSshKeyTool = defineTool({
   // Deleting loses the key; a repeat of the same call finds nothing and changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
-    const { key, detachedInstances } = await deleteSshKey(ctx.db, actorFor(ctx, input.team_id), input.ssh_key_id, ctx.clock);
+    const { key, detachedInstances } = await deleteSshKey(ctx.db, ctx.actor, input.ssh_key_id, ctx.clock);
     const detached = detachedInstances === 0 ? 'It was not attached to any live instance.'
       : `It was detached from ${detachedInstances} instance${detachedInstances === 1 ? '' : 's'}.`;
     return {

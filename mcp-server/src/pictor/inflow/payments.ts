@@ -90,7 +90,7 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
   const key = input.idempotencyKey.trim();
   if (key.length === 0 || key.length > 200) throw new InvalidInputError('idempotency_key', 'must be 1–200 characters');
   if (key.includes('\u0000')) throw new InvalidInputError('idempotency_key', 'must not contain NUL characters');
-  const accountId = await resolveAccountId(deps.db, actor);
+  const accountId = await resolveAccountId(deps.db, actor, 'billing:checkout');
   const email = actor.email ?? (await deps.db.selectFrom('users').select('email').where('id', '=', actor.userId).executeTakeFirst())?.email;
   if (!email) throw new NotFoundError('User', actor.userId);
   const now = deps.clock.now();
@@ -144,7 +144,7 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
 export async function verifyTransaction(deps: InflowDeps, actor: Actor, id: string): Promise<VerifyResult> {
   // No stored id holds a NUL, and Postgres cannot even compare text that does.
   if (id.includes('\u0000')) throw new NotFoundError('InFlow transaction', id.replace(/\u0000/g, ''));
-  const accountId = await resolveAccountId(deps.db, actor);
+  const accountId = await resolveAccountId(deps.db, actor, 'billing:verify');
   const query = findRows(deps.db, accountId);
   const row = await (UUID.test(id) ? query.where('t.id', '=', id) : query.where('t.payment_id', '=', id)).executeTakeFirst();
   if (!row) throw new NotFoundError('InFlow transaction', id);
@@ -153,7 +153,7 @@ export async function verifyTransaction(deps: InflowDeps, actor: Actor, id: stri
 
 /** Re-checks the actor's account's pending transactions (newest first, at most `limit`). */
 export async function syncPending(deps: InflowDeps, actor: Actor, limit = 50): Promise<{ results: VerifyResult[]; unreachable: number }> {
-  const accountId = await resolveAccountId(deps.db, actor);
+  const accountId = await resolveAccountId(deps.db, actor, 'billing:sync');
   const rows = await findRows(deps.db, accountId)
     .where((eb) => eb.or([
       eb('t.status', 'in', PENDING_STATUSES),
@@ -245,7 +245,7 @@ export async function syncAllPendingPayments(deps: InflowDeps, options: SyncAllO
 
 /** The account's recent top-ups, newest first. */
 export async function listTransactions(db: Db, actor: Actor, limit = 20): Promise<InflowTransactionView[]> {
-  const accountId = await resolveAccountId(db, actor);
+  const accountId = await resolveAccountId(db, actor, 'read');
   const rows = await findRows(db, accountId).orderBy('t.created_at', 'desc').limit(limit).execute();
   return rows.map(toView);
 }
