@@ -123,7 +123,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
  * denied) still go back to the app, which needs them, and Claude's are redirected as always.
  * oidc-provider emits this event just before it chooses between redirecting and renderError.
  */
-function keepEarlyErrorsOnPictor(ctx: { oidc?: OIDCContext }, error: unknown): void {
+function keepEarlyErrorsOnPictor(ctx: Pick<KoaContextWithOIDC, 'oidc'>, error: unknown): void {
   const client = ctx.oidc?.client;
   if (ctx.oidc?.route !== 'authorization' || !client || isVerifiedClient(client.clientId)) return;
   if (error instanceof Error) (error as Error & { allow_redirect?: boolean }).allow_redirect = false;

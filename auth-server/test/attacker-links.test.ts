@@ -28,10 +28,11 @@ test('errors at /auth for a self-registered client show Pictor\'s page; Claude\'
 
   // Claude is known to Pictor: its errors go back to it, which shows them in its own interface.
   const claude = STATIC_CLIENTS.find((c) => c.client_id === CLAUDE_CLIENT_ID);
-  assert.ok(claude);
-  const refused = await h.browser().get(authorizeUrl(h, { client: claude, pkce: null }));
+  assert.ok(claude?.redirect_uris);
+  const claudeClient = { client_id: CLAUDE_CLIENT_ID, redirect_uris: [...claude.redirect_uris] };
+  const refused = await h.browser().get(authorizeUrl(h, { client: claudeClient, pkce: null }));
   const back = new URL(refused.leftTo ?? 'x:/');
-  assert.equal(`${back.origin}${back.pathname}`, claude.redirect_uris[0]);
+  assert.equal(`${back.origin}${back.pathname}`, claudeClient.redirect_uris[0]);
   assert.equal(back.searchParams.get('error'), 'invalid_request');
   // After sign-in a refusal (consent denied) still goes back to the app: tokens.test.ts.
 });
