@@ -9,7 +9,7 @@ import { REVOCATION_CHANNEL } from '@pictor/migrations/revocations';
 
 export interface RevocationList {
   /** True when the person disconnected this app at or after the moment the token was issued. */
-  isRevoked(userId: string, clientId: string | undefined, issuedAtSeconds: number | undefined): boolean;
+  isRevoked(userId: string, clientId: string, issuedAtSeconds: number): boolean;
   close(): Promise<void>;
 }
 
@@ -75,10 +75,9 @@ export async function watchRevocations(options: RevocationOptions): Promise<Revo
 
   return {
     isRevoked(userId, clientId, issuedAtSeconds) {
-      if (clientId === undefined) return false;
       const at = revokedAt.get(`${userId} ${clientId}`);
       // iat has whole seconds: a token from the same second as the revocation counts as revoked
-      return at !== undefined && (issuedAtSeconds === undefined || issuedAtSeconds <= at);
+      return at !== undefined && issuedAtSeconds <= at;
     },
     async close() {
       closed = true;
