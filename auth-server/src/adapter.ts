@@ -8,7 +8,8 @@ export interface AdapterOptions {
   /**
    * Seconds during which a consumed artifact still reads as unconsumed, per model. For rotated
    * refresh tokens this is the grace for two parallel refreshes presenting the same token: the
-   * second gets a fresh token too instead of tripping reuse detection (which revokes the grant).
+   * second is answered with the first one's successor (see recordSuccessor) instead of tripping
+   * reuse detection (which revokes the grant).
    */
   consumeGraceSeconds?: Partial<Record<string, number>>;
 }
@@ -82,6 +83,35 @@ class PostgresAdapter implements Adapter {
     const payload = row.payload as AdapterPayload;
     return row.consumed === null ? payload : { ...payload, consumed: row.consumed };
   }
+}
+
+/**
+ * Records `minted` as the one successor of the rotated refresh token `presented`, unless another
+ * rotation was recorded first (a conditional update on the presented token's row: one winner
+ * across every request and replica). Returns the successor in effect: `minted` when it won,
+ * otherwise the newest token of the chain (a client may have refreshed again since), or
+ * undefined when the presented token is gone (its grant was revoked meanwhile). The link lives
+ * in the payload under `rotatedTo`, which oidc-provider ignores.
+ */
+export async function recordSuccessor(db: Db, presented: string, minted: string): Promise<string | undefined> {
+  const claimed = await db.updateTable('auth_oidc_payloads')
+    .set({ payload: sql`payload || jsonb_build_object('rotatedTo', ${minted}::text)`, consumed_at: sql`coalesce(consumed_at, now())` })
+    .where('model', '=', 'RefreshToken').where('id', '=', presented)
+    .where(sql<string>`payload->>'rotatedTo'`, 'is', null)
+    .executeTakeFirst();
+  if (claimed.numUpdatedRows === 1n) return minted;
+  // A new statement sees the winner's committed link (READ COMMITTED).
+  const { rows } = await sql<{ id: string; depth: number }>`
+    WITH RECURSIVE chain(id, next, depth) AS (
+      SELECT id, payload->>'rotatedTo', 0 FROM auth_oidc_payloads WHERE model = 'RefreshToken' AND id = ${presented}
+      UNION ALL
+      SELECT p.id, p.payload->>'rotatedTo', c.depth + 1 FROM chain c
+        JOIN auth_oidc_payloads p ON p.model = 'RefreshToken' AND p.id = c.next
+      WHERE c.depth < 20
+    )
+    SELECT id, depth FROM chain ORDER BY depth DESC LIMIT 1`.execute(db);
+  const head = rows[0];
+  return head && head.depth > 0 ? head.id : undefined;
 }
 
 /** Deletes expired artifacts in batches, so a large backlog never holds long locks. */

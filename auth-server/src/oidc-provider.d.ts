@@ -100,7 +100,15 @@ declare module 'oidc-provider' {
     kind: string;
   }
 
-  export interface RefreshToken extends IssuedToken {
+  /** A stored, opaque artifact: its value is its jti. */
+  export interface StoredToken extends IssuedToken {
+    jti: string;
+    grantId?: string;
+    consumed?: unknown;
+    destroy(): Promise<void>;
+  }
+
+  export interface RefreshToken extends StoredToken {
     totalLifetime(): number;
     ttlPercentagePassed(): number;
     isSenderConstrained(): boolean;
@@ -118,6 +126,8 @@ declare module 'oidc-provider' {
       Client?: Client;
       Grant?: Grant;
       RefreshToken?: RefreshToken;
+      /** The refresh token presented, when the request rotated it. */
+      RotatedRefreshToken?: RefreshToken;
       Account?: Account;
       [name: string]: unknown;
     };
@@ -131,6 +141,7 @@ declare module 'oidc-provider' {
     constructor(issuer: string, configuration: Configuration);
     readonly issuer: string;
     readonly Grant: GrantConstructor;
+    readonly AuthorizationCode: { find(value: string, options?: { ignoreExpiration?: boolean }): Promise<StoredToken | undefined> };
     readonly Client: { find(id: string): Promise<Client | undefined> };
     readonly Session: { get(ctx: Koa.Context): Promise<Session> };
     readonly Interaction: { find(uid: string): Promise<{ uid: string } | undefined> };

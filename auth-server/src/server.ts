@@ -19,6 +19,7 @@ import { createDevOutbox, createSmtpMailer, type Mailer } from './mail.ts';
 import { runMaintenance } from './maintenance.ts';
 import { defaultScope, jwksFromDatabase, recordConnections, registrationGuard } from './oauth/endpoints.ts';
 import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
+import { singleRefreshChain } from './oauth/token-lifecycle.ts';
 import { createProvider } from './provider.ts';
 import type { SigninDeps } from './signin/flow.ts';
 import { outboxPage } from './views/outbox.ts';
@@ -76,6 +77,7 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   provider.use(defaultScope(MCP_SCOPES, DEFAULT_SCOPE));
   provider.use(registrationGuard({ db, clock, limit: config.limits.registrationPerIp, audit }));
   provider.use(recordConnections({ db, clock }));
+  provider.use(singleRefreshChain(db)); // inside recordConnections: it may still refuse the request
   for (const router of [interactionRoutes(provider, signin), accountRoutes(provider, signin)]) provider.use(router.routes());
   const outbox = mailer.outbox;
   if (outbox && config.nodeEnv !== 'production') {

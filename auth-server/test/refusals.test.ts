@@ -77,30 +77,47 @@ test('an unknown resource is invalid_target at both endpoints (RFC 8707 §2)', a
   assert.equal(res.body.error, 'invalid_target');
 });
 
-test('refresh token reuse after rotation revokes the grant; the same token twice at once is tolerated', async (t) => {
+test('parallel refreshes of one token continue one chain; reuse after the grace revokes the grant (RFC 9700 §4.14.2)', async (t) => {
   const h = await startHarness(t, { tweak: (c) => { c.ttl.refreshReuseGrace = 1; } });
-  const client = await h.register(); // public: rotated on every use
-  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
-  const issued = await exchangeCode(h, client, callback, p.verifier);
-  const original = issued.body.refresh_token ?? '';
+  for (const method of ['none', 'client_secret_basic']) { // public and confidential clients rotate alike
+    const client = await h.register({ token_endpoint_auth_method: method });
+    const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+    const issued = await exchangeCode(h, client, callback, p.verifier);
+    const original = issued.body.refresh_token ?? '';
+    const grantId = (await h.db.selectFrom('auth_oidc_payloads').select('grant_id')
+      .where('model', '=', 'RefreshToken').where('id', '=', original).executeTakeFirstOrThrow()).grant_id!;
+    const liveRefreshTokens = async () => (await h.db.selectFrom('auth_oidc_payloads').select('id')
+      .where('model', '=', 'RefreshToken').where('grant_id', '=', grantId).where('consumed_at', 'is', null).execute()).map((r) => r.id);
 
-  // Two parallel refreshes with the same token (two tabs, a retry): both succeed.
-  const [a, b] = await Promise.all([refresh(h, client, original), refresh(h, client, original)]);
-  assert.equal(a.status, 200, JSON.stringify(a.body));
-  assert.equal(b.status, 200, JSON.stringify(b.body));
-  assert.notEqual(a.body.refresh_token, original);
-  // Presented once more right after (a retry that lost its response): still within the grace.
-  const retry = await refresh(h, client, original);
-  assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    // Three parallel refreshes with the same token (tabs, a retry): all succeed, with one successor.
+    const parallel = await Promise.all([1, 2, 3].map(() => refresh(h, client, original)));
+    for (const r of parallel) assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.body)}`);
+    const successor = parallel[0]!.body.refresh_token ?? '';
+    assert.notEqual(successor, original, method);
+    assert.deepEqual(parallel.map((r) => r.body.refresh_token), [successor, successor, successor], method);
+    assert.equal(new Set(parallel.map((r) => r.body.access_token)).size, 3, 'each gets a fresh access token');
+    assert.deepEqual(await liveRefreshTokens(), [successor], `${method}: the grant has one live refresh token`);
+    // Presented once more right after (a retry that lost its response): still the same successor.
+    const retry = await refresh(h, client, original);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal(retry.body.refresh_token, successor);
+    assert.deepEqual(await liveRefreshTokens(), [successor]);
 
-  // After the grace, presenting the rotated token again is reuse (RFC 9700 §4.14.2).
-  await sleep(1500);
-  const reused = await refresh(h, client, original);
-  assert.equal(reused.status, 400);
-  assert.equal(reused.body.error, 'invalid_grant');
-  // ... and the whole grant is gone, including the legitimate newest token.
-  const newest = await refresh(h, client, a.body.refresh_token ?? '');
-  assert.equal(newest.body.error, 'invalid_grant');
+    // The chain continues from the successor.
+    const next = await refresh(h, client, successor);
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.notEqual(next.body.refresh_token, successor);
+    assert.deepEqual(await liveRefreshTokens(), [next.body.refresh_token]);
+
+    // After the grace, presenting a rotated token again is reuse ...
+    await sleep(1500);
+    const reused = await refresh(h, client, original);
+    assert.equal(reused.status, 400);
+    assert.equal(reused.body.error, 'invalid_grant');
+    // ... and the whole grant is gone, including the legitimate newest token.
+    assert.equal((await refresh(h, client, next.body.refresh_token ?? '')).body.error, 'invalid_grant');
+    assert.deepEqual(await liveRefreshTokens(), []);
+  }
 });
 
 test('a form without its CSRF token is refused with a page, and nothing is sent', async (t) => {
