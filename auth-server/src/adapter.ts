@@ -1,8 +1,10 @@
 // oidc-provider's storage on Postgres: one table for every model (see migration 0003_auth).
 // All times come from the database clock, so replicas on different machines agree on expiry.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
+import type { Database } from '@pictor/migrations/schema';
+import { recordTokenRevocations } from '@pictor/migrations/revocations';
 
 export interface AdapterOptions {
   /**
@@ -62,6 +64,11 @@ class PostgresAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    // oidc-provider destroys a grant only to revoke it (revocation endpoint, refresh token reuse,
+    // a replayed code): its access tokens must end too, as when the person disconnects the app.
+    // (It revokes the grant's codes and tokens itself, in parallel: deleting them here as well
+    // could deadlock with it.)
+    if (this.#model === 'Grant') return revokeGrants(this.#db, [id], { artifacts: false });
     await this.#db.deleteFrom('auth_oidc_payloads').where('model', '=', this.#model).where('id', '=', id).execute();
   }
 
@@ -167,12 +174,20 @@ export async function grantsOfAccount(db: Db, accountId: string): Promise<Stored
   });
 }
 
-/** Ends grants at once: the grants and every code and refresh token issued under them. */
-export async function revokeGrants(db: Db, grantIds: string[]): Promise<void> {
+/**
+ * Ends grants at once, the one way every grant ends: the grants and every code and refresh token
+ * issued under them go, and the access tokens already issued (JWTs the MCP server checks itself)
+ * are cut off on every MCP replica through the recorded revocation of each person's app.
+ */
+export async function revokeGrants(db: Db, grantIds: string[], options: { artifacts?: boolean } = {}): Promise<void> {
   if (grantIds.length === 0) return;
-  await db.deleteFrom('auth_oidc_payloads')
-    .where((eb) => eb.or([
-      eb('grant_id', 'in', grantIds),
-      eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]),
-    ])).execute();
+  const grants = (eb: ExpressionBuilder<Database, 'auth_oidc_payloads'>) => eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]);
+  await db.transaction().execute(async (trx) => {
+    const ended = await trx.deleteFrom('auth_oidc_payloads')
+      .where((eb) => (options.artifacts === false ? grants(eb) : eb.or([eb('grant_id', 'in', grantIds), grants(eb)])))
+      .returning(['model', sql<string | null>`payload->>'accountId'`.as('accountId'), sql<string | null>`payload->>'clientId'`.as('clientId')])
+      .execute();
+    await recordTokenRevocations(trx, ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId
+      ? [{ userId: row.accountId, clientId: row.clientId }] : [])));
+  });
 }

@@ -97,13 +97,13 @@ declare module 'oidc-provider' {
   export interface IssuedToken {
     accountId?: string;
     clientId?: string;
+    grantId?: string;
     kind: string;
   }
 
   /** A stored, opaque artifact: its value is its jti. */
   export interface StoredToken extends IssuedToken {
     jti: string;
-    grantId?: string;
     consumed?: unknown;
     destroy(): Promise<void>;
   }

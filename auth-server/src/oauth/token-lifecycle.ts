@@ -1,9 +1,13 @@
 // Koa middleware around oidc-provider's token endpoints for how tokens end, where its own
 // behaviour falls short of this server's rules. Each one says which rule it adds.
 import type { Context, Next } from 'koa';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { ProviderContext } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
-import { recordSuccessor } from '../adapter.ts';
+import { recordTokenRevocation } from '@pictor/migrations/revocations';
+import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import { recordSuccessor, revokeGrants } from '../adapter.ts';
+import { publishedJwks, SIGNING_ALG } from '../keys.ts';
 
 type Middleware = (ctx: Context, next: Next) => Promise<void>;
 
@@ -32,4 +36,56 @@ export function singleRefreshChain(db: Db): Middleware {
     }
     (ctx.body as { refresh_token?: string }).refresh_token = successor;
   };
+}
+
+export interface AccessTokenRevocationDeps {
+  db: Db;
+  clock: Clock;
+  issuer: string;
+  accessTokenTtl: number;
+}
+
+/**
+ * Access tokens can be revoked (RFC 7009 §2.1). Ours are JWTs, which oidc-provider refuses at
+ * /token/revocation with unsupported_token_type after authenticating the client. Such a token,
+ * when it verifies against this server's own keys and belongs to the authenticated client, ends
+ * the grant it came from (grant_id claim), and is voided on every MCP replica like every token
+ * of an ended grant (see revokeGrants). An invalid, expired or another client's token is answered
+ * 200 and changes nothing (§2.2); a JWT that is not an access token (an ID token) stays unsupported.
+ */
+export function revocableAccessTokens(deps: AccessTokenRevocationDeps): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== '/token/revocation' || ctx.status !== 400) return;
+    if ((ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
+    const { client, params } = (ctx as ProviderContext).oidc;
+    const token = params?.token;
+    if (!client || typeof token !== 'string' || !isAccessTokenJwt(token)) return;
+    ctx.status = 200;
+    ctx.body = '';
+    const claims = await verifyOwnAccessToken(deps, token);
+    if (!claims || claims.client_id !== client.clientId) return;
+    await revokeGrants(deps.db, typeof claims.grant_id === 'string' ? [claims.grant_id] : []);
+    await recordTokenRevocation(deps.db, claims.sub, claims.client_id); // also when its grant had already ended
+  };
+}
+
+function isAccessTokenJwt(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).typ?.toLowerCase().replace(/^application\//, '') === 'at+jwt';
+  } catch {
+    return false;
+  }
+}
+
+async function verifyOwnAccessToken(deps: AccessTokenRevocationDeps, token: string): Promise<(JWTPayload & { sub: string; client_id: string }) | undefined> {
+  const keys = createLocalJWKSet(await publishedJwks(deps.db, deps.clock.now(), deps.accessTokenTtl));
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: deps.issuer, typ: 'at+jwt', algorithms: [SIGNING_ALG], requiredClaims: ['sub', 'client_id'],
+    });
+    return typeof payload.sub === 'string' && typeof payload.client_id === 'string' ? payload as JWTPayload & { sub: string; client_id: string } : undefined;
+  } catch {
+    return undefined;
+  }
 }
