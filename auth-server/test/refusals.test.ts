@@ -43,13 +43,24 @@ test('PKCE is required for every client, and only S256 (RFC 7636, OAuth 2.1 §4.
   assert.match(error.get('error_description') ?? '', /code_challenge_method/);
 });
 
-test('a wrong code_verifier is refused (RFC 7636 §4.6)', async (t) => {
+test('a wrong code_verifier is refused (RFC 7636 §4.6) and spends the code', async (t) => {
   const h = await startHarness(t);
   const client = await h.register();
-  const { callback } = await connect(h, { client, email: randomEmail() });
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
   const res = await exchangeCode(h, client, callback, pkce().verifier);
   assert.equal(res.status, 400);
   assert.equal(res.body.error, 'invalid_grant');
+  // The right verifier afterwards gets nothing: guessing is one try per code.
+  const after = await exchangeCode(h, client, callback, p.verifier);
+  assert.equal(after.status, 400);
+  assert.equal(after.body.error, 'invalid_grant');
+  assert.equal(after.body.access_token, undefined);
+
+  // Another client presenting it cannot spend someone else's code.
+  const other = await h.register();
+  const second = await connect(h, { client, email: randomEmail() });
+  assert.equal((await exchangeCode(h, other, second.callback, second.pkce.verifier)).body.error, 'invalid_grant');
+  assert.equal((await exchangeCode(h, client, second.callback, second.pkce.verifier)).status, 200);
 });
 
 test('a replayed code is refused and revokes what the first use issued (RFC 6749 §4.1.2)', async (t) => {

@@ -38,6 +38,24 @@ export function singleRefreshChain(db: Db): Middleware {
   };
 }
 
+/**
+ * An authorization code is spent by any failed attempt to redeem it (RFC 9700 §2.1.1, RFC 7636
+ * §4.6), not only by a successful one: oidc-provider checks the PKCE verifier before it consumes
+ * the code, so whoever holds a stolen code could otherwise keep guessing verifiers, and the same
+ * code would still work afterwards with the right one.
+ */
+export function spendCodeOnFailure(): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 400) return;
+    if ((ctx.body as { error?: string } | undefined)?.error !== 'invalid_grant') return;
+    const { client, params, provider } = (ctx as ProviderContext).oidc;
+    if (!client || params?.grant_type !== 'authorization_code' || typeof params.code !== 'string') return;
+    const code = await provider.AuthorizationCode.find(params.code, { ignoreExpiration: true });
+    if (code?.clientId === client.clientId) await code.destroy();
+  };
+}
+
 export interface AccessTokenRevocationDeps {
   db: Db;
   clock: Clock;
