@@ -34,7 +34,7 @@ export interface BearerOptions {
   resourceMetadata: string;
   /** Every scope the server knows, advertised on 401 so a client asks for them up front. */
   allScopes: readonly string[];
-  /** Apps the person disconnected; their earlier tokens are refused. */
+  /** Cut-offs of ended grants (see revocations.ts); earlier tokens of that person's app are refused. */
   revocations?: RevocationList;
 }
 
@@ -78,7 +78,7 @@ export function requireBearer({ verifier, resourceMetadata, allScopes, revocatio
     }
     const { userId, clientId, issuedAt } = result.identity;
     if (revocations?.isRevoked(userId, clientId, issuedAt)) {
-      return refuse(ctx, 'the app was disconnected from the Pictor account; connect it again', 'invalid_token');
+      return refuse(ctx, 'the access token was revoked: the app was disconnected or its authorization ended', 'invalid_token');
     }
     ctx.state.identity = result.identity;
     await next();
