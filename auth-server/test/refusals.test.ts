@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@pictor/migrations/local-postgres';
+import { startAuthServer } from '../src/server.ts';
 import { csrf, formAction } from './support/browser.ts';
 import {
   authorizeUrl, connect, exchangeCode, pkce, randomEmail, refresh, startHarness, tokenRequest,
@@ -129,6 +131,28 @@ test('parallel refreshes of one token continue one chain; reuse after the grace 
     assert.equal((await refresh(h, client, next.body.refresh_token ?? '')).body.error, 'invalid_grant');
     assert.deepEqual(await liveRefreshTokens(), []);
   }
+});
+
+test('two auth server replicas on one database still keep one chain per refresh token', async (t) => {
+  const h = await startHarness(t);
+  // a second replica: same configuration and database, another port (the issuer stays the same)
+  const replica = await startAuthServer({ ...h.config, port: await freePort() }, { db: h.db, maintenance: false });
+  t.after(replica.close);
+  const client = await h.register();
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const original = (await exchangeCode(h, client, callback, p.verifier)).body.refresh_token ?? '';
+  const viaReplica = async () => {
+    const res = await fetch(`${replica.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: original, client_id: client.client_id }),
+    });
+    return { status: res.status, body: await res.json() as { refresh_token?: string } };
+  };
+  const answers = await Promise.all([refresh(h, client, original), viaReplica(), refresh(h, client, original), viaReplica()]);
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(new Set(answers.map((a) => a.body.refresh_token)).size, 1);
+  assert.equal((await refresh(h, client, answers[1]!.body.refresh_token ?? '')).status, 200);
 });
 
 test('a form without its CSRF token is refused with a page, and nothing is sent', async (t) => {
