@@ -125,7 +125,7 @@ function invalid(description: string): VerifyResult {
 function toIdentity(payload: JWTPayload, maxLifetime: number): VerifyResult {
   const { sub, scope, client_id: clientId, jti, iat, exp } = payload;
   if (typeof sub !== 'string' || !UUID.test(sub)) return invalid('the token subject is not a Pictor user');
-  // Without the app's id the token cannot be matched against disconnected apps (revocations.ts).
+  // Without the app's id the token could not be matched against revocations (revocations.ts).
   if (typeof clientId !== 'string' || clientId === '') return invalid('the access token has no client_id');
   if (typeof jti !== 'string' || jti === '') return invalid('the access token has no jti');
   // presence and type checked by jwtVerify
