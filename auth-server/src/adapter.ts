@@ -1,14 +1,17 @@
 // oidc-provider's storage on Postgres: one table for every model (see migration 0003_auth).
 // All times come from the database clock, so replicas on different machines agree on expiry.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
+import type { Database } from '@pictor/migrations/schema';
+import { recordTokenRevocations } from '@pictor/migrations/revocations';
 
 export interface AdapterOptions {
   /**
    * Seconds during which a consumed artifact still reads as unconsumed, per model. For rotated
    * refresh tokens this is the grace for two parallel refreshes presenting the same token: the
-   * second gets a fresh token too instead of tripping reuse detection (which revokes the grant).
+   * second is answered with the first one's successor (see recordSuccessor) instead of tripping
+   * reuse detection (which revokes the grant).
    */
   consumeGraceSeconds?: Partial<Record<string, number>>;
 }
@@ -61,6 +64,11 @@ class PostgresAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    // oidc-provider destroys a grant only to revoke it (revocation endpoint, refresh token reuse,
+    // a replayed code): its access tokens must end too, as when the person disconnects the app.
+    // (It revokes the grant's codes and tokens itself, in parallel: deleting them here as well
+    // could deadlock with it.)
+    if (this.#model === 'Grant') return revokeGrants(this.#db, [id], { artifacts: false });
     await this.#db.deleteFrom('auth_oidc_payloads').where('model', '=', this.#model).where('id', '=', id).execute();
   }
 
@@ -82,6 +90,35 @@ class PostgresAdapter implements Adapter {
     const payload = row.payload as AdapterPayload;
     return row.consumed === null ? payload : { ...payload, consumed: row.consumed };
   }
+}
+
+/**
+ * Records `minted` as the one successor of the rotated refresh token `presented`, unless another
+ * rotation was recorded first (a conditional update on the presented token's row: one winner
+ * across every request and replica). Returns the successor in effect: `minted` when it won,
+ * otherwise the newest token of the chain (a client may have refreshed again since), or
+ * undefined when the presented token is gone (its grant was revoked meanwhile). The link lives
+ * in the payload under `rotatedTo`, which oidc-provider ignores.
+ */
+export async function recordSuccessor(db: Db, presented: string, minted: string): Promise<string | undefined> {
+  const claimed = await db.updateTable('auth_oidc_payloads')
+    .set({ payload: sql`payload || jsonb_build_object('rotatedTo', ${minted}::text)`, consumed_at: sql`coalesce(consumed_at, now())` })
+    .where('model', '=', 'RefreshToken').where('id', '=', presented)
+    .where(sql<string>`payload->>'rotatedTo'`, 'is', null)
+    .executeTakeFirst();
+  if (claimed.numUpdatedRows === 1n) return minted;
+  // A new statement sees the winner's committed link (READ COMMITTED).
+  const { rows } = await sql<{ id: string; depth: number }>`
+    WITH RECURSIVE chain(id, next, depth) AS (
+      SELECT id, payload->>'rotatedTo', 0 FROM auth_oidc_payloads WHERE model = 'RefreshToken' AND id = ${presented}
+      UNION ALL
+      SELECT p.id, p.payload->>'rotatedTo', c.depth + 1 FROM chain c
+        JOIN auth_oidc_payloads p ON p.model = 'RefreshToken' AND p.id = c.next
+      WHERE c.depth < 20
+    )
+    SELECT id, depth FROM chain ORDER BY depth DESC LIMIT 1`.execute(db);
+  const head = rows[0];
+  return head && head.depth > 0 ? head.id : undefined;
 }
 
 /** Deletes expired artifacts in batches, so a large backlog never holds long locks. */
@@ -137,12 +174,20 @@ export async function grantsOfAccount(db: Db, accountId: string): Promise<Stored
   });
 }
 
-/** Ends grants at once: the grants and every code and refresh token issued under them. */
-export async function revokeGrants(db: Db, grantIds: string[]): Promise<void> {
+/**
+ * Ends grants at once, the one way every grant ends: the grants and every code and refresh token
+ * issued under them go, and the access tokens already issued (JWTs the MCP server checks itself)
+ * are cut off on every MCP replica through the recorded revocation of each person's app.
+ */
+export async function revokeGrants(db: Db, grantIds: string[], options: { artifacts?: boolean } = {}): Promise<void> {
   if (grantIds.length === 0) return;
-  await db.deleteFrom('auth_oidc_payloads')
-    .where((eb) => eb.or([
-      eb('grant_id', 'in', grantIds),
-      eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]),
-    ])).execute();
+  const grants = (eb: ExpressionBuilder<Database, 'auth_oidc_payloads'>) => eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]);
+  await db.transaction().execute(async (trx) => {
+    const ended = await trx.deleteFrom('auth_oidc_payloads')
+      .where((eb) => (options.artifacts === false ? grants(eb) : eb.or([eb('grant_id', 'in', grantIds), grants(eb)])))
+      .returning(['model', sql<string | null>`payload->>'accountId'`.as('accountId'), sql<string | null>`payload->>'clientId'`.as('clientId')])
+      .execute();
+    await recordTokenRevocations(trx, ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId
+      ? [{ userId: row.accountId, clientId: row.clientId }] : [])));
+  });
 }

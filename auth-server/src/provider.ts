@@ -81,13 +81,10 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     // not tied to the browser session: the connection lives until the grant ends or is revoked.
     issueRefreshToken: async (_ctx: unknown, client: Client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    // RFC 9700 §4.14.2: public clients get rotated refresh tokens (reuse revokes the grant);
-    // confidential ones authenticate each refresh and rotate only near expiry.
-    rotateRefreshToken(ctx: KoaContextWithOIDC) {
-      const { RefreshToken: token, Client: client } = ctx.oidc.entities;
-      if (!token || client?.clientAuthMethod === 'none') return true;
-      return token.ttlPercentagePassed() >= 70;
-    },
+    // RFC 9700 §4.14.2: every refresh rotates, for public and confidential clients alike; a
+    // rotated token presented again after the reuse grace revokes the grant. Within the grace,
+    // oauth/token-lifecycle.ts singleRefreshChain keeps one successor per token.
+    rotateRefreshToken: true,
     ttl: {
       AccessToken: config.ttl.accessToken,
       AuthorizationCode: 60,

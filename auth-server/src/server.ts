@@ -19,6 +19,7 @@ import { createDevOutbox, createSmtpMailer, type Mailer } from './mail.ts';
 import { runMaintenance } from './maintenance.ts';
 import { defaultScope, jwksFromDatabase, recordConnections, registrationGuard } from './oauth/endpoints.ts';
 import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
+import { revocableAccessTokens, singleRefreshChain, spendCodeOnFailure } from './oauth/token-lifecycle.ts';
 import { createProvider } from './provider.ts';
 import type { SigninDeps } from './signin/flow.ts';
 import { assets, health, markDatabaseOutage, pageErrors, pinIssuer, requestLog, securityHeaders } from './web.ts';
@@ -76,6 +77,9 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   provider.use(defaultScope(MCP_SCOPES, DEFAULT_SCOPE));
   provider.use(registrationGuard({ db, clock, limit: config.limits.registrationPerIp, audit }));
   provider.use(recordConnections({ db, clock }));
+  provider.use(singleRefreshChain(db)); // inside recordConnections: it may still refuse the request
+  provider.use(spendCodeOnFailure());
+  provider.use(revocableAccessTokens({ db, clock, issuer: config.issuer, accessTokenTtl: config.ttl.accessToken }));
   for (const router of [interactionRoutes(provider, signin), accountRoutes(provider, signin)]) provider.use(router.routes());
   provider.use(devOutbox(config, mailer.outbox));
 

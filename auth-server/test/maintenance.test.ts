@@ -61,3 +61,22 @@ test('revoking grants removes them with every code and token issued under them',
   await factory('RefreshToken').revokeByGrantId('g2');
   assert.equal(await factory('RefreshToken').find('r2'), undefined);
 });
+
+test('an ended grant records the cut-off of its person\'s app, whichever way it ends', async (t) => {
+  const db = await setup(t);
+  const user = await db.insertInto('users').values({ email: 'grants@example.test' }).returning('id').executeTakeFirstOrThrow();
+  const factory = createAdapterFactory(db);
+  await factory('Grant').upsert('g1', { accountId: user.id, clientId: 'app-1' }, 60);
+  await factory('Grant').upsert('g2', { accountId: user.id, clientId: 'app-2' }, 60);
+  await factory('Grant').upsert('g3', { accountId: 'not-a-user', clientId: 'app-3' }, 60);
+  await factory('RefreshToken').upsert('r2', { grantId: 'g2' }, 60);
+  const cutOffs = () => db.selectFrom('token_revocations').select(['user_id', 'client_id']).orderBy('client_id').execute();
+
+  await revokeGrants(db, ['g1', 'g3']); // a person who does not exist is skipped, the rest still ends
+  assert.deepEqual(await cutOffs(), [{ user_id: user.id, client_id: 'app-1' }]);
+  // oidc-provider's own revocation destroys the grant through the adapter (it removes the tokens itself)
+  await factory('Grant').destroy('g2');
+  assert.deepEqual(await cutOffs(), [{ user_id: user.id, client_id: 'app-1' }, { user_id: user.id, client_id: 'app-2' }]);
+  const left = await db.selectFrom('auth_oidc_payloads').select(['model', 'id']).execute();
+  assert.deepEqual(left, [{ model: 'RefreshToken', id: 'r2' }]);
+});

@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@pictor/migrations/local-postgres';
+import { startAuthServer } from '../src/server.ts';
 import { csrf, formAction } from './support/browser.ts';
 import {
   authorizeUrl, connect, exchangeCode, pkce, randomEmail, refresh, startHarness, tokenRequest,
@@ -42,13 +44,24 @@ test('PKCE is required for every client, and only S256 (RFC 7636, OAuth 2.1 §4.
   assert.match(plain.body, /<code>invalid_request<\/code> — [^<]*code_challenge_method/);
 });
 
-test('a wrong code_verifier is refused (RFC 7636 §4.6)', async (t) => {
+test('a wrong code_verifier is refused (RFC 7636 §4.6) and spends the code', async (t) => {
   const h = await startHarness(t);
   const client = await h.register();
-  const { callback } = await connect(h, { client, email: randomEmail() });
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
   const res = await exchangeCode(h, client, callback, pkce().verifier);
   assert.equal(res.status, 400);
   assert.equal(res.body.error, 'invalid_grant');
+  // The right verifier afterwards gets nothing: guessing is one try per code.
+  const after = await exchangeCode(h, client, callback, p.verifier);
+  assert.equal(after.status, 400);
+  assert.equal(after.body.error, 'invalid_grant');
+  assert.equal(after.body.access_token, undefined);
+
+  // Another client presenting it cannot spend someone else's code.
+  const other = await h.register();
+  const second = await connect(h, { client, email: randomEmail() });
+  assert.equal((await exchangeCode(h, other, second.callback, second.pkce.verifier)).body.error, 'invalid_grant');
+  assert.equal((await exchangeCode(h, client, second.callback, second.pkce.verifier)).status, 200);
 });
 
 test('a replayed code is refused and revokes what the first use issued (RFC 6749 §4.1.2)', async (t) => {
@@ -77,30 +90,69 @@ test('an unknown resource is invalid_target at both endpoints (RFC 8707 §2)', a
   assert.equal(res.body.error, 'invalid_target');
 });
 
-test('refresh token reuse after rotation revokes the grant; the same token twice at once is tolerated', async (t) => {
+test('parallel refreshes of one token continue one chain; reuse after the grace revokes the grant (RFC 9700 §4.14.2)', async (t) => {
   const h = await startHarness(t, { tweak: (c) => { c.ttl.refreshReuseGrace = 1; } });
-  const client = await h.register(); // public: rotated on every use
+  for (const method of ['none', 'client_secret_basic']) { // public and confidential clients rotate alike
+    const client = await h.register({ token_endpoint_auth_method: method });
+    const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+    const issued = await exchangeCode(h, client, callback, p.verifier);
+    const original = issued.body.refresh_token ?? '';
+    const grantId = (await h.db.selectFrom('auth_oidc_payloads').select('grant_id')
+      .where('model', '=', 'RefreshToken').where('id', '=', original).executeTakeFirstOrThrow()).grant_id!;
+    const liveRefreshTokens = async () => (await h.db.selectFrom('auth_oidc_payloads').select('id')
+      .where('model', '=', 'RefreshToken').where('grant_id', '=', grantId).where('consumed_at', 'is', null).execute()).map((r) => r.id);
+
+    // Three parallel refreshes with the same token (tabs, a retry): all succeed, with one successor.
+    const parallel = await Promise.all([1, 2, 3].map(() => refresh(h, client, original)));
+    for (const r of parallel) assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.body)}`);
+    const successor = parallel[0]!.body.refresh_token ?? '';
+    assert.notEqual(successor, original, method);
+    assert.deepEqual(parallel.map((r) => r.body.refresh_token), [successor, successor, successor], method);
+    assert.equal(new Set(parallel.map((r) => r.body.access_token)).size, 3, 'each gets a fresh access token');
+    assert.deepEqual(await liveRefreshTokens(), [successor], `${method}: the grant has one live refresh token`);
+    // Presented once more right after (a retry that lost its response): still the same successor.
+    const retry = await refresh(h, client, original);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal(retry.body.refresh_token, successor);
+    assert.deepEqual(await liveRefreshTokens(), [successor]);
+
+    // The chain continues from the successor.
+    const next = await refresh(h, client, successor);
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.notEqual(next.body.refresh_token, successor);
+    assert.deepEqual(await liveRefreshTokens(), [next.body.refresh_token]);
+
+    // After the grace, presenting a rotated token again is reuse ...
+    await sleep(1500);
+    const reused = await refresh(h, client, original);
+    assert.equal(reused.status, 400);
+    assert.equal(reused.body.error, 'invalid_grant');
+    // ... and the whole grant is gone, including the legitimate newest token.
+    assert.equal((await refresh(h, client, next.body.refresh_token ?? '')).body.error, 'invalid_grant');
+    assert.deepEqual(await liveRefreshTokens(), []);
+  }
+});
+
+test('two auth server replicas on one database still keep one chain per refresh token', async (t) => {
+  const h = await startHarness(t);
+  // a second replica: same configuration and database, another port (the issuer stays the same)
+  const replica = await startAuthServer({ ...h.config, port: await freePort() }, { db: h.db, maintenance: false });
+  t.after(replica.close);
+  const client = await h.register();
   const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
-  const issued = await exchangeCode(h, client, callback, p.verifier);
-  const original = issued.body.refresh_token ?? '';
-
-  // Two parallel refreshes with the same token (two tabs, a retry): both succeed.
-  const [a, b] = await Promise.all([refresh(h, client, original), refresh(h, client, original)]);
-  assert.equal(a.status, 200, JSON.stringify(a.body));
-  assert.equal(b.status, 200, JSON.stringify(b.body));
-  assert.notEqual(a.body.refresh_token, original);
-  // Presented once more right after (a retry that lost its response): still within the grace.
-  const retry = await refresh(h, client, original);
-  assert.equal(retry.status, 200, JSON.stringify(retry.body));
-
-  // After the grace, presenting the rotated token again is reuse (RFC 9700 §4.14.2).
-  await sleep(1500);
-  const reused = await refresh(h, client, original);
-  assert.equal(reused.status, 400);
-  assert.equal(reused.body.error, 'invalid_grant');
-  // ... and the whole grant is gone, including the legitimate newest token.
-  const newest = await refresh(h, client, a.body.refresh_token ?? '');
-  assert.equal(newest.body.error, 'invalid_grant');
+  const original = (await exchangeCode(h, client, callback, p.verifier)).body.refresh_token ?? '';
+  const viaReplica = async () => {
+    const res = await fetch(`${replica.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: original, client_id: client.client_id }),
+    });
+    return { status: res.status, body: await res.json() as { refresh_token?: string } };
+  };
+  const answers = await Promise.all([refresh(h, client, original), viaReplica(), refresh(h, client, original), viaReplica()]);
+  for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+  assert.equal(new Set(answers.map((a) => a.body.refresh_token)).size, 1);
+  assert.equal((await refresh(h, client, answers[1]!.body.refresh_token ?? '')).status, 200);
 });
 
 test('a form without its CSRF token is refused with a page, and nothing is sent', async (t) => {

@@ -104,7 +104,7 @@ test("Claude's client is pre-stored: connecting never fetches its metadata docum
   assert.match(bad.body, /redirect_uri is not registered/);
 });
 
-test('refresh tokens: issued without offline_access, outliving the sign-in session; confidential ones are not rotated', async (t) => {
+test('refresh tokens: issued without offline_access, outliving the sign-in session; confidential ones rotate too', async (t) => {
   const h = await startHarness(t);
   const client = await h.register({ token_endpoint_auth_method: 'client_secret_basic' });
   const { callback, pkce: p, browser } = await connect(h, { client, email: randomEmail(), scope: 'pictor:read' });
@@ -118,9 +118,11 @@ test('refresh tokens: issued without offline_access, outliving the sign-in sessi
 
   const first = await refresh(h, client, tokens.body.refresh_token ?? '');
   assert.equal(first.status, 200, JSON.stringify(first.body));
-  assert.equal(first.body.refresh_token, tokens.body.refresh_token); // authenticated client: same token
-  const second = await refresh(h, client, tokens.body.refresh_token ?? '');
+  assert.ok(first.body.refresh_token);
+  assert.notEqual(first.body.refresh_token, tokens.body.refresh_token); // rotated, though the client authenticates
+  const second = await refresh(h, client, first.body.refresh_token ?? '');
   assert.equal(second.status, 200);
+  assert.notEqual(second.body.refresh_token, first.body.refresh_token);
 });
 
 test('ACCESS_TOKEN_TTL sets the access token lifetime', async (t) => {

@@ -26,6 +26,14 @@ const envSchema = z.object({
   AUTH_ISSUER: httpUrl('AUTH_ISSUER').default('http://localhost:4000'),
   /** Where the issuer's signing keys are published. Default `${AUTH_ISSUER}/jwks`. */
   AUTH_JWKS_URL: httpUrl('AUTH_JWKS_URL').optional(),
+  /**
+   * Longest access token lifetime (exp - iat) accepted, in seconds; 30 s of clock skew is added.
+   * Default 3600, the authorization server's ACCESS_TOKEN_TTL ceiling. Also how long a
+   * revocation is remembered.
+   */
+  ACCESS_TOKEN_MAX_TTL: z.coerce.number({ error: 'ACCESS_TOKEN_MAX_TTL must be a number of seconds' }).int()
+    .min(60, { error: 'ACCESS_TOKEN_MAX_TTL must be at least 60 seconds' })
+    .max(86_400, { error: 'ACCESS_TOKEN_MAX_TTL must be at most 86400 seconds' }).default(3600),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test'], {
     error: 'NODE_ENV must be development, production or test',
@@ -58,6 +66,8 @@ export interface Config {
   mcpUrl: string;
   authIssuer: string;
   authJwksUrl: string;
+  /** Seconds: the longest access token lifetime accepted (before skew). */
+  accessTokenMaxTtl: number;
   logLevel: (typeof LOG_LEVELS)[number];
   nodeEnv: 'development' | 'production' | 'test';
   trustProxy: boolean;
@@ -105,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mcpUrl: e.MCP_URL,
     authIssuer: e.AUTH_ISSUER,
     authJwksUrl: e.AUTH_JWKS_URL ?? `${issuer}/jwks`,
+    accessTokenMaxTtl: e.ACCESS_TOKEN_MAX_TTL,
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,

@@ -37,7 +37,8 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   const clock = options.clock ?? systemClock;
   const db = options.db ?? createDb(config.databaseUrl, { applicationName: 'pictor-mcp' });
   const inflow = inflowClientFromConfig(config.inflow, log);
-  const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log });
+  // a revocation matters as long as a token issued before it can live (plus skew)
+  const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log, windowMs: (config.accessTokenMaxTtl + 300) * 1000 });
   const app = createApp(config, { db, clock, log, inflow }, { revocations });
 
   const server: Server = app.listen(config.port, config.host);

@@ -11,6 +11,8 @@ test('defaults: local MCP URL and issuer, JWKS under the issuer, InFlow off', ()
   assert.equal(config.authJwksUrl, 'http://localhost:4000/jwks');
   assert.equal(config.port, 3000);
   assert.equal(config.inflow, null);
+  assert.equal(config.accessTokenMaxTtl, 3600, 'the authorization server\'s longest ACCESS_TOKEN_TTL');
+  assert.equal(loadConfig({ DATABASE_URL, ACCESS_TOKEN_MAX_TTL: '600' }).accessTokenMaxTtl, 600);
 });
 
 test('each bad variable is named with what was expected', () => {
@@ -18,6 +20,8 @@ test('each bad variable is named with what was expected', () => {
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_PORT: 'abc' }), /MCP_PORT must be a port number/);
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_URL: 'ftp://x/mcp' }), /MCP_URL must be an absolute http\(s\) URL/);
   assert.throws(() => loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:1' }), /INFLOW_API_KEY is required/);
+  assert.throws(() => loadConfig({ DATABASE_URL, ACCESS_TOKEN_MAX_TTL: '10' }), /ACCESS_TOKEN_MAX_TTL must be at least 60 seconds/);
+  assert.throws(() => loadConfig({ DATABASE_URL, ACCESS_TOKEN_MAX_TTL: 'an hour' }), /ACCESS_TOKEN_MAX_TTL must be a number of seconds/);
 });
 
 test('production refuses the localhost/http development defaults', () => {

@@ -2,7 +2,7 @@
 // Challenge Handling, RFC 6750 §3 (challenges), RFC 9068 (JWT access tokens), RFC 8707 (audience).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -13,6 +13,22 @@ import { testTools } from './fixtures/test-tools.ts';
 const TOOLS_CALL = (name: string, args: Record<string, unknown> = {}) =>
   ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } });
 const TOOLS_LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+
+/** A POST with exactly these raw header lines (fetch would merge repeated headers into one). */
+function rawPost(url: string, headers: string[]): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      // as raw lines, Node adds no Host of its own
+      headers: ['host', new URL(url).host, 'content-type', 'application/json', 'accept', 'application/json, text/event-stream', ...headers],
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(TOOLS_CALL('test-whoami')));
+  });
+}
 
 function challenge(response: Response): Record<string, string> {
   const header = response.headers.get('www-authenticate') ?? '';
@@ -120,6 +136,50 @@ describe('bearer tokens on /mcp', () => {
     }
   });
 
+  test('every claim RFC 9068 §2.2 requires, a bounded lifetime, scope only as a string: otherwise 401 invalid_token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: Array<[string, Parameters<TestServer['issueToken']>[0], RegExp]> = [
+      ['no exp', { userId, claims: { exp: undefined } }, /no exp claim/],
+      ['no iat', { userId, claims: { iat: undefined } }, /no iat claim/],
+      ['no jti', { userId, claims: { jti: undefined } }, /no jti claim/],
+      ['no client_id', { userId, claims: { client_id: undefined } }, /no client_id claim/],
+      ['azp in place of client_id', { userId, claims: { client_id: undefined, azp: 'test-client' } }, /no client_id claim/],
+      ['an empty client_id', { userId, claims: { client_id: '' } }, /client_id/],
+      ['a client_id that is not a string', { userId, claims: { client_id: 42 } }, /client_id/],
+      ['a jti that is not a string', { userId, claims: { jti: 7 } }, /jti/],
+      ['a lifetime over the maximum (1 h + skew)', { userId, iat: now, exp: now + 3600 + 60 }, /lives longer/],
+      ['a long-lived token in the middle of its life', { userId, iat: now - 3000, exp: now + 1000 }, /lives longer/],
+      ['issued in the future', { userId, iat: now + 600, exp: now + 1200 }, /future/],
+      ['scope as an array', { userId, claims: { scope: ['pictor:read'] } }, /scope/],
+    ];
+    for (const [name, options, description] of cases) {
+      const params = await refused(await server.issueToken(options));
+      assert.equal(params.error, 'invalid_token', name);
+      assert.match(params.error_description!, description, name);
+    }
+    // At the maximum, with the skew, still fine.
+    const longest = await server.issueToken({ userId, iat: now, exp: now + 3600 + 30 });
+    assert.equal((await server.post(TOOLS_CALL('test-whoami'), { token: longest })).status, 200);
+  });
+
+  test('scp is not read as scope: a token with only scp has no scopes (403 on a tool)', async () => {
+    const token = await server.issueToken({ userId, claims: { scope: undefined, scp: 'pictor:read instances:write' } });
+    const response = await server.post(TOOLS_CALL('test-whoami'), { token });
+    assert.equal(response.status, 403);
+    assert.equal(challenge(response).error, 'insufficient_scope');
+  });
+
+  test('two Authorization headers: 400 invalid_request, whichever of them is valid', async () => {
+    const token = await server.issueToken({ userId });
+    for (const pair of [[token, 'not-a-token'], ['not-a-token', token], [token, token]]) {
+      const response = await rawPost(server.url, ['authorization', `Bearer ${pair[0]}`, 'authorization', `Bearer ${pair[1]}`]);
+      assert.equal(response.status, 400);
+      assert.match(response.headers['www-authenticate'] ?? '', /^Bearer error="invalid_request"/);
+    }
+    // one header with the same token works
+    assert.equal((await rawPost(server.url, ['authorization', `Bearer ${token}`])).status, 200);
+  });
+
   test('a token in the query string is never used', async () => {
     const token = await server.issueToken({ userId });
     // alone: as if no token was sent, plus a reason
@@ -190,6 +250,13 @@ describe('the JWKS is fetched once and cached', () => {
   });
 });
 
+/** A complete access token for the unit tests' issuer and audience, ready to sign. */
+function unitToken({ kid, alg = 'ES256' }: { kid: string; alg?: string }): SignJWT {
+  return new SignJWT({ scope: 'pictor:read', client_id: 'unit-client' })
+    .setProtectedHeader({ alg, kid, typ: 'at+jwt' }).setIssuer('https://as.test').setAudience('https://rs.test/mcp')
+    .setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a').setJti('unit-jti').setIssuedAt().setExpirationTime('1h');
+}
+
 describe('token verifier (unit)', () => {
   test('refetches the JWKS for a new kid after the cooldown, and not before', async (t) => {
     const first = await generateKeyPair('ES256', { extractable: true });
@@ -203,9 +270,7 @@ describe('token verifier (unit)', () => {
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     t.after(() => jwksServer.close());
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-    const sign = (key: typeof first.privateKey, kid: string) => new SignJWT({ scope: 'pictor:read' })
-      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).setIssuer('https://as.test').setAudience('https://rs.test/mcp')
-      .setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a').setIssuedAt().setExpirationTime('1h').sign(key);
+    const sign = (key: typeof first.privateKey, kid: string) => unitToken({ kid }).sign(key);
 
     const cooldownMs = 300;
     const verifier = createTokenVerifier({ issuer: 'https://as.test', audience: 'https://rs.test/mcp', jwksUrl, cooldownMs });
@@ -223,6 +288,25 @@ describe('token verifier (unit)', () => {
     assert.equal(fetches, 2);
   });
 
+  test('only ES256: a token signed with another asymmetric algorithm by a published key is refused', async (t) => {
+    const rsa = await generateKeyPair('RS256', { extractable: true });
+    const ec = await generateKeyPair('ES384', { extractable: true });
+    const keys = [
+      { ...(await exportJWK(rsa.publicKey)), kid: 'r1' },
+      { ...(await exportJWK(ec.publicKey)), kid: 'e384' },
+    ];
+    const jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    t.after(() => jwksServer.close());
+    const verifier = createTokenVerifier({
+      issuer: 'https://as.test', audience: 'https://rs.test/mcp', jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
+    });
+    for (const [alg, kid, key] of [['RS256', 'r1', rsa.privateKey], ['ES384', 'e384', ec.privateKey]] as const) {
+      const result = await verifier.verifyAccessToken(await unitToken({ kid, alg }).sign(key));
+      assert.equal(result.ok ? 'ok' : result.description, 'the access token is signed with an algorithm this server does not accept', alg);
+    }
+  });
+
   test('a remembered token still expires', async (t) => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
@@ -234,8 +318,7 @@ describe('token verifier (unit)', () => {
       issuer: 'https://as.test', audience: 'https://rs.test/mcp', clockToleranceSeconds: 0, now: () => new Date(now),
       jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
     });
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a')
-      .setIssuer('https://as.test').setAudience('https://rs.test/mcp').setExpirationTime(Math.floor(now / 1000) + 60).sign(privateKey);
+    const token = await unitToken({ kid: 'k1' }).setExpirationTime(Math.floor(now / 1000) + 60).sign(privateKey);
     assert.equal((await verifier.verifyAccessToken(token)).ok, true);
     assert.equal((await verifier.verifyAccessToken(token)).ok, true);
     now += 61_000;
@@ -246,8 +329,7 @@ describe('token verifier (unit)', () => {
   test('an unreachable JWKS is "unavailable", not the client\'s fault', async () => {
     const verifier = createTokenVerifier({ issuer: 'https://as.test', audience: 'https://rs.test/mcp', jwksUrl: 'http://127.0.0.1:1/jwks' });
     const { privateKey } = await generateKeyPair('ES256');
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'x', typ: 'at+jwt' }).setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a')
-      .setIssuer('https://as.test').setAudience('https://rs.test/mcp').setExpirationTime('1h').sign(privateKey);
+    const token = await unitToken({ kid: 'x' }).sign(privateKey);
     const result = await verifier.verifyAccessToken(token);
     assert.equal(result.ok ? 'ok' : result.error, 'unavailable');
   });

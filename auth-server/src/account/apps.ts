@@ -1,9 +1,7 @@
 // Connected apps: the person's live grants grouped by app, and disconnecting one, which ends its
-// grants and every refresh token issued under them at once. Access tokens already issued are
-// JWTs checked by the MCP server itself: the recorded revocation makes it refuse them too.
+// grants and every token issued under them at once (see revokeGrants).
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { recordTokenRevocation } from '@pictor/migrations/revocations';
 import { grantsOfAccount, revokeGrants } from '../adapter.ts';
 import { STATIC_CLIENTS } from '../oauth/clients.ts';
 import { isMcpResource } from '../oauth/resource.ts';
@@ -57,10 +55,9 @@ export async function connectedAppName(db: Db, userId: string, clientId: string)
   return row ? row.client_name ?? knownName(row.client_id) : undefined;
 }
 
-/** Ends every grant of `clientId` for the person. False when the app was not connected. */
+/** Ends every grant of `clientId` for the person, and so its tokens. False when the app was not connected. */
 export async function disconnectApp(db: Db, userId: string, clientId: string): Promise<boolean> {
   const grantIds = (await grantsOfAccount(db, userId)).filter((g) => g.clientId === clientId).map((g) => g.grantId);
   await revokeGrants(db, grantIds);
-  if (grantIds.length > 0) await recordTokenRevocation(db, userId, clientId);
   return grantIds.length > 0;
 }

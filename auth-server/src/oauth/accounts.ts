@@ -1,6 +1,6 @@
 // Accounts as oidc-provider sees them: the subject is the Pictor user id. Access tokens also
-// carry the email (the MCP server shows whose account it acts on); it is verified, since every
-// sign-in goes through a link mailed to it.
+// carry the email (the MCP server shows whose account it acts on; it is verified, since every
+// sign-in goes through a link mailed to it) and the id of the grant they were issued under.
 import type { AccessToken, Account, ClientCredentials } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 
@@ -21,7 +21,8 @@ export function accountHooks(db: Db) {
     async extraTokenClaims(_ctx: unknown, token: AccessToken | ClientCredentials): Promise<Record<string, unknown> | undefined> {
       if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
       const user = await userById(db, token.accountId);
-      return user ? { email: user.email } : undefined;
+      // grant_id: revoking the access token (RFC 7009) ends the grant it came from
+      return user ? { email: user.email, grant_id: token.grantId } : undefined;
     },
   };
 }

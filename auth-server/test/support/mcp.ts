@@ -1,5 +1,6 @@
 // The real MCP server (mcp-server/src/http/app.ts) as the protected resource of the full-flow
-// tests, on the same database, trusting this test's authorization server. And an
+// tests, on the same database, trusting this test's authorization server and listening for its
+// token revocations. And an
 // OAuthClientProvider for the MCP SDK's own client OAuth code, as an MCP client app would have.
 import { createServer, type Server } from 'node:http';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -7,6 +8,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { loadConfig } from '@pictor/mcp-server/config';
 import { createApp } from '@pictor/mcp-server/http/app';
 import { createLogger } from '@pictor/mcp-server/http/logger';
+import { watchRevocations } from '@pictor/mcp-server/http/revocations';
 import { systemClock } from '@pictor/mcp-server/pictor/clock';
 import type { Harness } from './harness.ts';
 
@@ -28,7 +30,9 @@ export async function startMcpServer(h: Harness): Promise<McpServer> {
     WORKER_ENABLED: 'false',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
-  const app = createApp(config, { db: h.db, clock: systemClock, log: createLogger(config) });
+  const log = createLogger(config);
+  const revocations = await watchRevocations({ db: h.db, databaseUrl: h.config.databaseUrl, log });
+  const app = createApp(config, { db: h.db, clock: systemClock, log }, { revocations });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -36,10 +40,13 @@ export async function startMcpServer(h: Harness): Promise<McpServer> {
   });
   return {
     url: h.config.mcpUrl,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await revocations.close();
+    },
   };
 }
 

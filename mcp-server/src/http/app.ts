@@ -32,6 +32,7 @@ export function createApp(config: Config, services: Services, options: AppOption
     issuer: config.authIssuer,
     audience: config.mcpUrl,
     jwksUrl: config.authJwksUrl,
+    maxLifetimeSeconds: config.accessTokenMaxTtl,
     onRefreshError: (error) => services.log.warn({ err: error }, 'JWKS background refresh failed'),
   });
   const protocol = createMcpProtocol(tools, services);

@@ -34,7 +34,7 @@ export interface BearerOptions {
   resourceMetadata: string;
   /** Every scope the server knows, advertised on 401 so a client asks for them up front. */
   allScopes: readonly string[];
-  /** Apps the person disconnected; their earlier tokens are refused. */
+  /** Cut-offs of ended grants (see revocations.ts); earlier tokens of that person's app are refused. */
   revocations?: RevocationList;
 }
 
@@ -47,9 +47,9 @@ declare module 'koa' {
 /** Koa middleware: sets ctx.state.identity or answers 401 (503 when the key set cannot be loaded). */
 export function requireBearer({ verifier, resourceMetadata, allScopes, revocations }: BearerOptions) {
   const scope = allScopes.join(' ');
-  const refuse = (ctx: Context, description: string, error?: ChallengeParams['error']) => {
+  const refuse = (ctx: Context, description: string, error?: ChallengeParams['error'], status = 401) => {
     ctx.set('WWW-Authenticate', bearerChallenge({ resourceMetadata, scope, error, description }));
-    rpcError(ctx, 401, -32001, `Unauthorized: ${description}`);
+    rpcError(ctx, status, -32001, `Unauthorized: ${description}`);
   };
 
   return async function bearer(ctx: Context, next: Next): Promise<void> {
@@ -57,7 +57,13 @@ export function requireBearer({ verifier, resourceMetadata, allScopes, revocatio
     if (ctx.querystring && new URLSearchParams(ctx.querystring).has('access_token')) {
       return refuse(ctx, 'access tokens are accepted only in the Authorization header', 'invalid_request');
     }
-    const header = ctx.get('Authorization');
+    // Node keeps only the first of repeated Authorization headers in req.headers; which one a
+    // proxy in front would have used is anyone's guess, so two are malformed (RFC 6750 §3.1).
+    const headers = ctx.req.headersDistinct.authorization;
+    if (headers && headers.length > 1) {
+      return refuse(ctx, 'send exactly one Authorization header', 'invalid_request', 400);
+    }
+    const header = headers?.[0];
     if (!header) return refuse(ctx, 'an access token is required');
     const match = /^Bearer +(\S+) *$/i.exec(header);
     if (!match) return refuse(ctx, 'the Authorization header must be "Bearer <token>"', 'invalid_request');
@@ -72,7 +78,7 @@ export function requireBearer({ verifier, resourceMetadata, allScopes, revocatio
     }
     const { userId, clientId, issuedAt } = result.identity;
     if (revocations?.isRevoked(userId, clientId, issuedAt)) {
-      return refuse(ctx, 'the app was disconnected from the Pictor account; connect it again', 'invalid_token');
+      return refuse(ctx, 'the access token was revoked: the app was disconnected or its authorization ended', 'invalid_token');
     }
     ctx.state.identity = result.identity;
     await next();

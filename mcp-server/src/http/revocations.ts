@@ -1,15 +1,17 @@
-// Disconnected apps: access tokens are JWTs verified locally, so a revocation must reach every
-// replica. The auth server records it in token_revocations and NOTIFYs; each replica LISTENs
-// (a dedicated connection, re-established after errors) and also re-reads the table on an
-// interval as a backstop. Tokens of that app issued at or before the revocation are refused.
+// Ended grants: access tokens are JWTs verified locally, so a revocation must reach every
+// replica. Whenever a grant ends (the app disconnected, a token revoked, a refresh token reused),
+// the auth server records a cut-off for that person and app in token_revocations and NOTIFYs;
+// each replica LISTENs (a dedicated connection, re-established after errors) and also re-reads
+// the table on an interval as a backstop. Tokens of that app for that person issued at or before
+// the cut-off are refused: an in-memory lookup per call, no database round trip.
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '@pictor/migrations/db';
 import { REVOCATION_CHANNEL } from '@pictor/migrations/revocations';
 
 export interface RevocationList {
-  /** True when the person disconnected this app at or after the moment the token was issued. */
-  isRevoked(userId: string, clientId: string | undefined, issuedAtSeconds: number | undefined): boolean;
+  /** True when a grant of this person's app ended at or after the second the token was issued. */
+  isRevoked(userId: string, clientId: string, issuedAtSeconds: number): boolean;
   close(): Promise<void>;
 }
 
@@ -75,10 +77,9 @@ export async function watchRevocations(options: RevocationOptions): Promise<Revo
 
   return {
     isRevoked(userId, clientId, issuedAtSeconds) {
-      if (clientId === undefined) return false;
       const at = revokedAt.get(`${userId} ${clientId}`);
       // iat has whole seconds: a token from the same second as the revocation counts as revoked
-      return at !== undefined && (issuedAtSeconds === undefined || issuedAtSeconds <= at);
+      return at !== undefined && issuedAtSeconds <= at;
     },
     async close() {
       closed = true;

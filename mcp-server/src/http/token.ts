@@ -6,9 +6,9 @@ export interface Identity {
   userId: string;
   email?: string;
   scopes: string[];
-  clientId?: string;
+  clientId: string;
   /** The token's `iat`, in seconds. */
-  issuedAt?: number;
+  issuedAt: number;
 }
 
 export type VerifyResult =
@@ -23,6 +23,8 @@ export interface TokenVerifierOptions {
   jwksUrl: string;
   /** Seconds of clock skew tolerated on exp/nbf/iat. Default 30. */
   clockToleranceSeconds?: number;
+  /** Longest lifetime (exp - iat) accepted, in seconds; the skew is added. Default 3600. */
+  maxLifetimeSeconds?: number;
   /** A key set older than this is refreshed in the background, never blocking a request. Default 10 min. */
   refreshAfterMs?: number;
   /** Minimum time between fetches triggered by an unknown `kid`. Default 30 s. */
@@ -40,8 +42,11 @@ export interface TokenVerifier {
   verifyAccessToken(token: string): Promise<VerifyResult>;
 }
 
-// Asymmetric only: `none` and HS* (a shared secret the resource server would have to hold) never.
-export const ALLOWED_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+// Exactly what the authorization server signs with (auth-server/src/keys.ts SIGNING_ALG): never
+// `none`, HS* (a shared secret) or an algorithm a forged header picks.
+export const ALLOWED_ALGORITHMS = ['ES256'];
+// RFC 9068 §2.2: all of these are required in a JWT access token (iss and aud are checked by value).
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'client_id', 'jti'];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // RFC 6750 §2.1 b64token, as JWS compact serialization uses it
@@ -59,7 +64,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   });
   let loadedAt = 0;
   const now = () => (options.now ? options.now().getTime() : Date.now());
-  const tolerance = (options.clockToleranceSeconds ?? 30) * 1000;
+  const toleranceSeconds = options.clockToleranceSeconds ?? 30;
+  const tolerance = toleranceSeconds * 1000;
+  const maxLifetime = (options.maxLifetimeSeconds ?? 3600) + toleranceSeconds;
   // A signature check is the largest per-request cost; the same token bytes always verify the same
   // way, so a success is remembered until the token expires, capped so a key removed from the
   // JWKS stops being honoured soon after the next refresh. Failures are never cached.
@@ -89,8 +96,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           audience: options.audience,
           typ: 'at+jwt',
           algorithms: ALLOWED_ALGORITHMS,
-          clockTolerance: options.clockToleranceSeconds ?? 30,
-          requiredClaims: ['sub', 'exp'],
+          clockTolerance: toleranceSeconds,
+          requiredClaims: REQUIRED_CLAIMS,
+          // also refuses an iat in the future (beyond the skew)
+          maxTokenAge: maxLifetime,
           ...(options.now ? { currentDate: options.now() } : {}),
         }));
       } catch (error) {
@@ -98,7 +107,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       } finally {
         if (loadedAt === 0 && jwks.jwks() !== undefined) loadedAt = Date.now();
       }
-      const result = toIdentity(payload);
+      const result = toIdentity(payload, maxLifetime);
       if (result.ok && cacheSize > 0 && typeof payload.exp === 'number') {
         if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
         Object.freeze(result.identity.scopes);
@@ -113,22 +122,25 @@ function invalid(description: string): VerifyResult {
   return { ok: false, error: 'invalid_token', description };
 }
 
-function toIdentity(payload: JWTPayload): VerifyResult {
-  if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return invalid('the token subject is not a Pictor user');
-  const scope = payload.scope ?? payload.scp;
-  const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean)
-    : Array.isArray(scope) ? scope.filter((s): s is string => typeof s === 'string') : [];
-  const identity: Identity = { userId: payload.sub, scopes };
+function toIdentity(payload: JWTPayload, maxLifetime: number): VerifyResult {
+  const { sub, scope, client_id: clientId, jti, iat, exp } = payload;
+  if (typeof sub !== 'string' || !UUID.test(sub)) return invalid('the token subject is not a Pictor user');
+  // Without the app's id the token could not be matched against revocations (revocations.ts).
+  if (typeof clientId !== 'string' || clientId === '') return invalid('the access token has no client_id');
+  if (typeof jti !== 'string' || jti === '') return invalid('the access token has no jti');
+  // presence and type checked by jwtVerify
+  if (exp! - iat! > maxLifetime) return invalid('the access token lives longer than this server accepts');
+  // RFC 9068 §2.2.3: a space-separated string, nothing else
+  if (scope !== undefined && typeof scope !== 'string') return invalid('the access token scope must be a space-separated string');
+  const identity: Identity = { userId: sub, scopes: scope ? scope.split(' ').filter(Boolean) : [], clientId, issuedAt: iat! };
   if (typeof payload.email === 'string') identity.email = payload.email;
-  const clientId = payload.client_id ?? payload.azp;
-  if (typeof clientId === 'string') identity.clientId = clientId;
-  if (typeof payload.iat === 'number') identity.issuedAt = payload.iat;
   return { ok: true, identity };
 }
 
 function describeFailure(error: unknown): VerifyResult {
   if (error instanceof errors.JWTExpired) return invalid('the access token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return invalid(`the access token has no ${error.claim} claim`);
     switch (error.claim) {
       case 'aud': return invalid('the access token was issued for another resource, not this MCP server');
       case 'iss': return invalid('the access token was issued by an unknown authorization server');
