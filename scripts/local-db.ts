@@ -11,9 +11,14 @@ export interface LocalDatabase {
   cluster: LocalPostgres;
 }
 
+/** Where the local cluster keeps its data: PICTOR_DATA_DIR (default .data/) + pg. */
+export function localDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg');
+}
+
 export async function localDatabase(env: NodeJS.ProcessEnv = process.env): Promise<LocalDatabase> {
   const cluster = await startLocalPostgres({
-    dataDir: path.join(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg'),
+    dataDir: localDataDir(env),
     port: Number(env.PICTOR_PG_PORT || 54329),
   });
   const admin = new pg.Client({ connectionString: cluster.url() });
