@@ -16,7 +16,7 @@ import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { startWorker } from './worker/index.ts';
 
 /** How long in-flight requests get to finish on stop before connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface McpServerOptions {
   /** Default: a pool on config.databaseUrl, closed by close(). */
