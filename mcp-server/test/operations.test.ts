@@ -3,9 +3,10 @@
 // /livez, /readyz. Readiness during a real Postgres outage is in hostile-faults.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createTestDatabase } from '@pictor/migrations/testing';
 import { freePort } from '@pictor/migrations/local-postgres';
-import { loadConfig } from '../src/config.ts';
+import { DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
 import { ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { ManualClock } from '../src/pictor/clock.ts';
@@ -29,6 +30,8 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
   const config = loadConfig({
     DATABASE_URL: database.url, MCP_PORT: String(port), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl, MCP_METRICS_PORT: '0',
     AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, WORKER_ENABLED: 'false', NODE_ENV: 'test', LOG_LEVEL: 'silent',
+    // webhooks are checked here; nothing in this test reaches InFlow itself
+    INFLOW_API_URL: 'http://127.0.0.1:1', INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
   });
   const clock = new ManualClock(T0);
   const server = await startMcpServer(config, { db: database.db, clock });
@@ -66,8 +69,17 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
   assert.equal((await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 401);
   assert.equal((await post(mcpUrl, 'not-a-jwt', call('list-gpus', {}))).status, 401);
   assert.equal((await post(mcpUrl, await issuer.token({ userId: user.id, aud: 'https://elsewhere.example/mcp' }), call('list-gpus', {}))).status, 401);
-  // InFlow is not configured here: the delivery is refused, and counted
-  assert.equal((await fetch(`http://127.0.0.1:${port}/webhooks/inflow`, { method: 'POST', body: '{}' })).status, 503);
+  // webhook deliveries: unsigned, stale, forged, then a signed one (for a payment that is not ours) twice
+  const now = Math.floor(clock.now().getTime() / 1000);
+  const body = JSON.stringify({ data: [{ eventType: 'PAYMENT_SUCCESS', payload: { id: 'pay_not_ours' } }] });
+  const deliver = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/webhooks/inflow`, { method: 'POST', headers, body });
+  const signed = (id: string, at: number, key = Buffer.from(DEV_INFLOW_WEBHOOK_SECRET.slice('whsec_'.length), 'base64')) =>
+    ({ 'svix-id': id, 'svix-timestamp': String(at), 'svix-signature': `v1,${createHmac('sha256', key).update(`${id}.${at}.${body}`).digest('base64')}` });
+  assert.equal((await deliver({})).status, 400);
+  assert.equal((await deliver(signed('msg_1', now - 3600))).status, 400);
+  assert.equal((await deliver(signed('msg_1', now, Buffer.alloc(32)))).status, 401);
+  assert.equal((await deliver(signed('msg_1', now))).status, 200);
+  assert.equal((await deliver(signed('msg_1', now))).status, 200);
   // two hours on: the new instance's provisioning (due at creation) has waited that long
   clock.advance(2 * HOUR);
 
@@ -85,9 +97,14 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
     ['pictor_mcp_token_refusals_total{reason="expired"}', 0],
     ['pictor_mcp_http_responses_total{route="mcp",status="200"}', 5],
     ['pictor_mcp_http_responses_total{route="mcp",status="401"}', 3],
-    ['pictor_mcp_http_responses_total{route="webhook",status="503"}', 1],
-    ['pictor_mcp_inflow_webhooks_total{outcome="webhooks_not_configured"}', 1],
-    ['pictor_mcp_inflow_webhooks_total{outcome="processed"}', 0],
+    ['pictor_mcp_http_responses_total{route="webhook",status="200"}', 2],
+    ['pictor_mcp_http_responses_total{route="webhook",status="400"}', 2],
+    ['pictor_mcp_inflow_webhooks_total{outcome="invalid_headers"}', 1],
+    ['pictor_mcp_inflow_webhooks_total{outcome="stale_timestamp"}', 1],
+    ['pictor_mcp_inflow_webhooks_total{outcome="invalid_signature"}', 1],
+    ['pictor_mcp_inflow_webhooks_total{outcome="processed"}', 1],
+    ['pictor_mcp_inflow_webhooks_total{outcome="duplicate"}', 1],
+    ['pictor_mcp_inflow_webhooks_total{outcome="inflow_unavailable"}', 0],
     ['pictor_mcp_worker_lag_seconds', 2 * 3600],
   ] as const) {
     assert.equal(sample(text, series), expected, series);
