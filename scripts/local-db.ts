@@ -26,8 +26,13 @@ export class LocalDatabaseError extends Error {
 
 const SAME_SETTINGS = 'run this command with the same PICTOR_DATA_DIR and PICTOR_PG_PORT as `npm start`, or set DATABASE_URL to use another Postgres';
 
+/** Where the local cluster keeps its data: PICTOR_DATA_DIR (default .data/) + pg. */
+export function localDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg');
+}
+
 export async function localDatabase(env: NodeJS.ProcessEnv = process.env, options: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
-  const dataDir = path.resolve(env.PICTOR_DATA_DIR || path.join(root, '.data'), 'pg');
+  const dataDir = localDataDir(env);
   const port = Number(env.PICTOR_PG_PORT || 54329);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LocalDatabaseError(`PICTOR_PG_PORT must be a port number, got ${JSON.stringify(env.PICTOR_PG_PORT)}`);
   if (!(await runningPostmaster(dataDir))) {

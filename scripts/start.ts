@@ -1,13 +1,17 @@
 // `npm start`: the whole product on embedded defaults. A real local Postgres (unless DATABASE_URL
 // is set), the schema and default catalog, then the authorization server, the MCP server and —
 // unless INFLOW_API_URL is set — the InFlow sandbox, each as its own process like in production.
+// The services log JSON lines; in a terminal (and unless LOG_FORMAT=json) they are shown readable.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { prettyFactory } from 'pino-pretty';
 import { createDb } from '../migrations/src/db.ts';
 import type { LocalPostgres } from '../migrations/src/local-postgres.ts';
 import { migrateToLatest } from '../migrations/src/migrator.ts';
+import { DEV_INFLOW_WEBHOOK_SECRET } from '../mcp-server/src/config.ts';
 import { seedCatalog } from '../mcp-server/src/pictor/catalog-seed.ts';
-import { databaseUrlOrLocal } from './local-db.ts';
+import { databaseUrlOrLocal, localDataDir } from './local-db.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const env = process.env;
@@ -24,9 +28,12 @@ const reachAt = (host: string | undefined): string =>
   !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 const authAt = reachAt(setting('AUTH_HOST'));
 const mcpAt = reachAt(setting('MCP_HOST'));
-// A fixed dev webhook secret: the sandbox signs with it and the MCP server verifies with it.
-const DEV_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
 const DEV_INFLOW_KEY = 'sandbox-dev-api-key';
+// JSON log lines made readable, one line each (errors with their stack below).
+const pretty = process.stdout.isTTY && env.LOG_FORMAT !== 'json'
+  ? prettyFactory({ ignore: 'pid,hostname,service', singleLine: true, translateTime: 'SYS:HH:MM:ss' })
+  : undefined;
+const step = (what: string) => console.log(what);
 
 const children: ChildProcess[] = [];
 let cluster: LocalPostgres | undefined;
@@ -61,7 +68,7 @@ function service(name: string, entry: string, extraEnv: Record<string, string>):
     stream.on('data', (chunk: Buffer) => {
       const lines = (rest + chunk.toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(prefix + line + '\n');
+      for (const line of lines) process.stdout.write(prefix + (pretty ? pretty(line) : `${line}\n`));
     });
   }
   child.once('exit', (code) => {
@@ -79,21 +86,30 @@ async function waitHealthy(url: string): Promise<void> {
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${url} did not become healthy within 60 s`);
+  throw new Error(`${url} did not become ready within 60 s`);
 }
 
+if (env.DATABASE_URL) step('Using the database at DATABASE_URL…');
+else if (existsSync(path.join(localDataDir(env), 'PG_VERSION'))) step('Starting the local Postgres…');
+else step(`Setting up local Postgres in ${localDataDir(env).replace(`${root}${path.sep}`, '')} (first run, a few seconds)…`);
 const database = await databaseUrlOrLocal(env);
 cluster = database.local;
 const databaseUrl = database.url;
 const db = createDb(databaseUrl, { max: 1 });
-await migrateToLatest(db);
+step('Migrating the database…');
+const applied = await migrateToLatest(db);
+if (applied.length > 0) step(`  ${applied.length} migration${applied.length === 1 ? '' : 's'} applied`);
+step('Seeding the GPU catalog (when it is empty)…');
 const seeded = await seedCatalog(db);
 await db.destroy();
 
+step(`Starting the authorization server, the MCP server${env.INFLOW_API_URL ? '' : ' and the InFlow sandbox'}…`);
+// The sandbox signs webhooks with the public dev secret and the MCP server verifies with it
+// (its config refuses that secret in production).
 const inflowEnv: Record<string, string> = env.INFLOW_API_URL ? {} : {
   INFLOW_API_URL: `http://127.0.0.1:${sandboxPort}`,
   INFLOW_API_KEY: DEV_INFLOW_KEY,
-  INFLOW_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+  INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
 };
 if (!env.INFLOW_API_URL) {
   service('inflow', 'inflow-sandbox/src/main.ts', {
@@ -101,7 +117,7 @@ if (!env.INFLOW_API_URL) {
     INFLOW_SANDBOX_HOST: '127.0.0.1',
     INFLOW_SANDBOX_PUBLIC_URL: `http://localhost:${sandboxPort}`,
     INFLOW_API_KEY: DEV_INFLOW_KEY,
-    INFLOW_WEBHOOK_SECRET: DEV_WEBHOOK_SECRET,
+    INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
     INFLOW_WEBHOOK_URL: `http://${mcpAt}:${mcpPort}/webhooks/inflow`,
   });
 }
@@ -111,8 +127,8 @@ service('mcp', 'mcp-server/src/main.ts', { ...shared, MCP_PORT: String(mcpPort),
 
 try {
   await Promise.all([
-    waitHealthy(`http://${authAt}:${authPort}/healthz`),
-    waitHealthy(`http://${mcpAt}:${mcpPort}/healthz`),
+    waitHealthy(`http://${authAt}:${authPort}/readyz`),
+    waitHealthy(`http://${mcpAt}:${mcpPort}/readyz`),
     ...(env.INFLOW_API_URL ? [] : [waitHealthy(`http://127.0.0.1:${sandboxPort}/healthz`)]),
   ]);
 } catch (error) {

@@ -35,14 +35,22 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
   };
   const first = run('scripts/start.ts', [], env);
   await waitFor(() => first.output().includes('Pictor MCP is running'), first, 120_000);
+  // says what it is doing on a first run
+  for (const doing of ['Setting up local Postgres', 'Migrating the database…', 'migrations applied', 'Seeding the GPU catalog', 'Starting the authorization server']) {
+    assert.ok(first.output().includes(doing), `prints "${doing}"`);
+  }
   // stop it, then fake the leftovers of a crash: a stale pid file
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0);
   await writeFile(path.join(dataDir, 'pg', 'postmaster.pid'), `999999\n${path.join(dataDir, 'pg')}\n0\n${pgPort}\n`);
 
-  const start = run('scripts/start.ts', [], env);
+  const start = run('scripts/start.ts', [], { ...env, LOG_LEVEL: 'info' });
   t.after(() => { start.child.kill('SIGINT'); });
   await waitFor(() => start.output().includes('Pictor MCP is running'), start, 120_000);
+  assert.ok(start.output().includes('Starting the local Postgres…'), 'the cluster is reused');
+  assert.ok(!start.output().includes('Setting up local Postgres'));
+  // stdout is not a terminal here: the services' log lines stay JSON
+  assert.match(start.output(), /^\[mcp\] \{"level":30,.*"msg":"MCP server listening"/m);
   const mcpUrl = `http://localhost:${mcpPort}/mcp`;
   assert.ok(start.output().includes(mcpUrl), 'prints the URL to paste into Claude');
   assert.match(start.output(), /default catalog seeded|kept as it was/);

@@ -27,10 +27,14 @@ export interface Audit {
   record(event: AuditEvent): Promise<void>;
 }
 
-/** An audit write failing must not fail the person's request: it is logged instead. */
-export function createAudit(db: Db, log: Logger): Audit {
+/**
+ * An audit write failing must not fail the person's request: it is logged instead. Every event is
+ * also counted here (`counted`, the metrics), the one place sign-ins, consents and revocations pass.
+ */
+export function createAudit(db: Db, log: Logger, counted?: (type: AuditType) => void): Audit {
   return {
     async record(event) {
+      counted?.(event.type);
       try {
         await db.insertInto('auth_audit_events').values({
           type: event.type,

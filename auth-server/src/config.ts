@@ -29,6 +29,8 @@ const envSchema = z.object({
   AUTH_PORT: int('AUTH_PORT', 'port number', 0, 65535).default(4000),
   /** Interface to listen on. Default 127.0.0.1 (this machine only); the image sets 0.0.0.0. */
   AUTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of GET /metrics (Prometheus), on AUTH_HOST. Unset: no metrics listener. 0 picks a free port. */
+  AUTH_METRICS_PORT: int('AUTH_METRICS_PORT', 'port number', 0, 65535).optional(),
   /** The MCP endpoint: the only resource (RFC 8707) and the `aud` of every access token. */
   MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
   DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
@@ -67,6 +69,8 @@ export interface AuthConfig {
   issuer: string;
   port: number;
   host: string;
+  /** Where GET /metrics listens; undefined: nowhere. */
+  metricsPort: number | undefined;
   /** Canonical resource URL, exactly as configured (the MCP server uses the same string). */
   mcpUrl: string;
   databaseUrl: string;
@@ -163,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     issuer: issuer.origin,
     port: e.AUTH_PORT,
     host: e.AUTH_HOST,
+    metricsPort: e.AUTH_METRICS_PORT,
     mcpUrl: e.MCP_URL,
     databaseUrl: e.DATABASE_URL,
     smtpUrl: e.SMTP_URL,

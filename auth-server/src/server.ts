@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
 import { createDb, type Db } from '@pictor/migrations/db';
+import { serveMetrics, type MetricsServer } from '@pictor/migrations/metrics';
 import { ensureUser } from '@pictor/mcp-server/pictor/accounts';
 import { systemClock, type Clock } from '@pictor/mcp-server/pictor/clock';
 import { accountRoutes } from './account/routes.ts';
@@ -17,6 +18,7 @@ import { keyPolicy, loadSigningKeys } from './keys.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createDevOutbox, createSmtpMailer, type Mailer } from './mail.ts';
 import { runMaintenance } from './maintenance.ts';
+import { createAuthMetrics } from './metrics.ts';
 import { defaultScope, jwksFromDatabase, recordConnections, registrationGuard } from './oauth/endpoints.ts';
 import { DEFAULT_SCOPE, MCP_SCOPES } from './oauth/scopes.ts';
 import { revocableAccessTokens, singleRefreshChain, spendCodeOnFailure } from './oauth/token-lifecycle.ts';
@@ -37,6 +39,8 @@ export interface AuthServerOptions {
 export interface AuthServer {
   /** Where it listens (for tests); the public URL is config.issuer. */
   url: string;
+  /** GET /metrics, when config.metricsPort is set. */
+  metricsUrl?: string;
   provider: Provider;
   db: Db;
   mailer: Mailer;
@@ -51,7 +55,8 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   const clock = options.clock ?? systemClock;
   const mailer = options.mailer ?? (config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : createDevOutbox());
   const https = config.issuer.startsWith('https:');
-  const audit = createAudit(db, log);
+  const metrics = createAuthMetrics(db);
+  const audit = createAudit(db, log, metrics.event);
 
   const keys = await loadSigningKeys(db, keyPolicy(config, clock));
   const provider = createProvider({ config, db, clock, keys });
@@ -68,10 +73,10 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
 
   // provider.use() puts middleware in front of oidc-provider's own routes, in this order.
   provider.use(pinIssuer(config.issuer));
-  provider.use(requestLog(log));
+  provider.use(requestLog(log, metrics.response));
   provider.use(securityHeaders(https));
   provider.use(pageErrors(log));
-  provider.use(health(db));
+  provider.use(health(db, keys));
   provider.use(assets());
   provider.use(jwksFromDatabase({ db, clock, accessTokenTtl: config.ttl.accessToken }));
   provider.use(defaultScope(MCP_SCOPES, DEFAULT_SCOPE));
@@ -96,16 +101,22 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info({ issuer: config.issuer, port }, 'authorization server listening');
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics.registry, config.metricsPort, config.host);
+    log.info({ metrics: metricsServer.url }, 'metrics listening');
+  }
 
   return {
     url: `http://${host}:${port}`,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     provider,
     db,
     mailer,
     maintain,
     async close() {
       if (timer) clearInterval(timer);
-      await closeServer(server);
+      await Promise.all([closeServer(server), metricsServer?.close()]);
       mailer.close();
       if (!options.db) await db.destroy();
     },

@@ -2,10 +2,11 @@
 // static assets of the pages.
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import { isDatabaseUnavailable } from '@pictor/migrations/db';
+import { probeRoutes, readinessCheck } from '@pictor/migrations/readiness';
 import { HttpError, sendHtml } from './http.ts';
+import type { SigningKeys } from './keys.ts';
 import type { Logger } from './log.ts';
 import { POLL_SCRIPT, STYLESHEET } from './views/assets.ts';
 import { errorPage } from './views/errors.ts';
@@ -41,8 +42,8 @@ export function pinIssuer(issuer: string): Middleware {
   };
 }
 
-/** One line per request, with the path only: query strings carry codes and link tokens. */
-export function requestLog(log: Logger): Middleware {
+/** One line per request, with the path only: query strings carry codes and link tokens. `counted` gets each response (metrics). */
+export function requestLog(log: Logger, counted?: (path: string, status: number) => void): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get('x-request-id');
@@ -51,6 +52,7 @@ export function requestLog(log: Logger): Middleware {
     try {
       await next();
     } finally {
+      counted?.(ctx.path, ctx.status);
       log.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
     }
   };
@@ -137,17 +139,19 @@ export function assets(): Middleware {
   };
 }
 
-/** Liveness for load balancers and `npm start`: up when the database answers. */
-export function health(db: Db): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || ctx.path !== '/healthz') return next();
-    ctx.set('Cache-Control', 'no-store');
-    try {
-      await sql`SELECT 1`.execute(db);
-      ctx.body = { status: 'ok' };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable', reason: 'database' };
-    }
-  };
+/**
+ * GET /livez and GET /readyz for load balancers, compose and `npm start` (shape and database
+ * checks shared with the MCP server). Ready also needs an activated signing key loaded.
+ */
+export function health(db: Db, keys: Pick<SigningKeys, 'signingKid'>): Middleware {
+  return probeRoutes(readinessCheck(db, {
+    signing_keys: () => {
+      try {
+        keys.signingKid();
+        return 'ok';
+      } catch {
+        return 'not_loaded';
+      }
+    },
+  }));
 }

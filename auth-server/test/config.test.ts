@@ -56,3 +56,10 @@ test('bounds and consistency', () => {
   assert.equal(loadConfig({ ...DB, AUTH_ISSUER: 'http://localhost:4000/' }).issuer, 'http://localhost:4000');
   assert.deepEqual(loadConfig({ ...DB, COOKIE_KEYS: `${'a'.repeat(32)}, ${'b'.repeat(32)}` }).cookieKeys, ['a'.repeat(32), 'b'.repeat(32)]);
 });
+
+test('AUTH_METRICS_PORT: off unless set, a port number when set', () => {
+  assert.equal(loadConfig(DB).metricsPort, undefined);
+  assert.equal(loadConfig({ ...DB, AUTH_METRICS_PORT: '9465' }).metricsPort, 9465);
+  assert.throws(() => loadConfig({ ...DB, AUTH_METRICS_PORT: 'x' }), /AUTH_METRICS_PORT must be a number/);
+  assert.throws(() => loadConfig({ ...DB, AUTH_METRICS_PORT: '70000' }), /AUTH_METRICS_PORT must be at most 65535/);
+});

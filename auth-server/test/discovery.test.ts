@@ -51,10 +51,3 @@ test('pages carry the security headers and unknown paths a readable 404', async 
   assert.equal(css.status, 200);
   assert.match(css.headers.get('content-type') ?? '', /text\/css/);
 });
-
-test('/healthz answers when the database does', async (t) => {
-  const h = await startHarness(t);
-  const res = await fetch(`${h.issuer}/healthz`);
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { status: 'ok' });
-});

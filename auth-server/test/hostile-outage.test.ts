@@ -1,8 +1,9 @@
 // Hostile conditions, faults: the authorization server while its Postgres is stopped and then
 // restarted, on a cluster of its own (never the test run's shared one). Meanwhile every endpoint
 // that needs the database answers 503 with Retry-After — JSON `temporarily_unavailable` for OAuth
-// clients, a page saying so for a browser — never a 500; a refresh token presented during the
-// outage is not used up; and sign-in and refresh work again by themselves once Postgres is back.
+// clients, a page saying so for a browser — never a 500, and /readyz says why (/livez stays 200);
+// a refresh token presented during the outage is not used up; and sign-in and refresh work again
+// by themselves once Postgres is back.
 // (SMTP down is tested in magic-link.test.ts: "mail service down: the page says so, nothing is
 // used up, and a retry works".)
 import { test } from 'node:test';
@@ -77,12 +78,20 @@ test('Postgres stopped and restarted: 503 temporarily_unavailable meanwhile, not
       ask('jwks', `${issuer}/jwks`),
       ask('register', `${issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://client.example/callback'], token_endpoint_auth_method: 'none' }) }),
       ask('authorize page', `${issuer}/auth?client_id=${client.client_id}&response_type=code&scope=pictor:read&redirect_uri=${encodeURIComponent('https://client.example/callback')}&code_challenge=${p.challenge}&code_challenge_method=S256`, { headers: { accept: 'text/html' }, redirect: 'manual' }),
-      ask('healthz', `${issuer}/healthz`),
+      ask('readyz', `${issuer}/readyz`),
+      ask('livez', `${issuer}/livez`),
     ]);
   }
   for (const a of answers) {
+    if (a.what === 'livez') {
+      assert.equal(a.status, 200, 'the process is alive: nothing would be gained by restarting it');
+      continue;
+    }
     assert.equal(a.status, 503, `${a.what}: ${a.status} ${a.body.slice(0, 200)}`);
-    if (a.what === 'healthz') continue;
+    if (a.what === 'readyz') {
+      assert.equal(JSON.parse(a.body).checks.database, 'unreachable');
+      continue;
+    }
     assert.ok(Number(a.retryAfter) > 0, `${a.what}: Retry-After`);
     if (a.what === 'authorize page') assert.match(a.body, /Pictor is temporarily unavailable/);
     else assert.equal(JSON.parse(a.body).error, 'temporarily_unavailable', a.what);
@@ -100,6 +109,8 @@ test('Postgres stopped and restarted: 503 temporarily_unavailable meanwhile, not
   // The token presented during the outage was not used up: it still refreshes, once.
   assert.equal(refreshed?.status, 200, JSON.stringify(refreshed?.body));
   assert.ok(recoveryMs <= 5000, `recovered in ${recoveryMs} ms`);
+  const ready = await fetch(`${issuer}/readyz`);
+  assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', migrations: 'ok', signing_keys: 'ok' } });
   t.diagnostic(`auth outage: ${answers.length} answers while down, all 503; refresh works ${recoveryMs} ms after Postgres is back`);
   // And a new connection goes through the whole flow again, in the same browser session.
   const again = await connect(h, { client, email: randomEmail(), scope: 'pictor:read', browser });

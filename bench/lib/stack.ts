@@ -97,7 +97,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AUTH_ISSUER: issuer, AUTH_JWKS_URL: jwksUrl, LOG_LEVEL: logLevel, ...options.mcpEnv,
     },
   });
-  await Promise.all([auth.ready(`${issuer}/healthz`), mcp.ready(`http://127.0.0.1:${mcpPort}/healthz`)]);
+  // one after the other: the MCP server's readiness fetches the JWKS, once, from a running issuer
+  await auth.ready(`${issuer}/readyz`);
+  await mcp.ready(`http://127.0.0.1:${mcpPort}/readyz`);
 
   const extra: Db[] = [];
   return {

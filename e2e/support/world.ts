@@ -101,7 +101,7 @@ export async function startWorld(): Promise<World> {
     const mcp = await startMcpServer(mcpConfig, { db: database.db, clock: systemClock });
     closers.push(() => mcp.close());
 
-    for (const health of [`${issuer}/healthz`, `${mcpOrigin}/healthz`, `${sandbox.url}/healthz`]) {
+    for (const health of [`${issuer}/readyz`, `${mcpOrigin}/readyz`, `${sandbox.url}/healthz`]) {
       const res = await fetch(health);
       if (!res.ok) throw new Error(`${health} answered ${res.status}`);
     }

@@ -12,6 +12,12 @@ const flag = (name: string, fallback: boolean) =>
 const httpUrl = (name: string) =>
   z.url({ protocol: /^https?$/, error: `${name} must be an absolute http(s) URL` });
 
+/**
+ * The webhook secret `npm start` and the compose dev profile give the InFlow sandbox. It is in
+ * this repository, so anyone could sign a webhook with it: refused in production.
+ */
+export const DEV_INFLOW_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
+
 const envSchema = z.object({
   /** Postgres connection URL. Required; `npm start` provides a local one when unset. */
   DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
@@ -20,6 +26,8 @@ const envSchema = z.object({
   MCP_PORT: z.coerce.number({ error: 'MCP_PORT must be a port number' }).int().min(0).max(65535).default(3000),
   /** Interface to listen on. Default 127.0.0.1 (this machine only); the image sets 0.0.0.0. */
   MCP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of GET /metrics (Prometheus), on MCP_HOST. Unset: no metrics listener. 0 picks a free port. */
+  MCP_METRICS_PORT: z.coerce.number({ error: 'MCP_METRICS_PORT must be a port number' }).int().min(0).max(65535).optional(),
   /** The public, canonical resource URL of the MCP endpoint: token audience and metadata `resource`. */
   MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
   /** The authorization server's issuer identifier; tokens must carry exactly this `iss`. */
@@ -62,6 +70,8 @@ export interface Config {
   databaseUrl: string;
   port: number;
   host: string;
+  /** Where GET /metrics listens; undefined: nowhere. */
+  metricsPort: number | undefined;
   /** Canonical MCP resource URL (no trailing slash added or removed: used exactly as configured). */
   mcpUrl: string;
   authIssuer: string;
@@ -104,6 +114,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       !e.AUTH_ISSUER.startsWith('https:') && 'AUTH_ISSUER must be https in production',
       e.INFLOW_API_URL !== undefined && e.INFLOW_WEBHOOK_SECRET === undefined
         && 'INFLOW_WEBHOOK_SECRET must be set in production when InFlow is configured',
+      // the sandbox speaks http on a private network; real InFlow is https
+      e.INFLOW_API_URL !== undefined && !e.INFLOW_API_URL.startsWith('https:') && 'INFLOW_API_URL must be https in production',
+      e.INFLOW_WEBHOOK_SECRET === DEV_INFLOW_WEBHOOK_SECRET
+        && 'INFLOW_WEBHOOK_SECRET must be set in production (the development secret is public)',
     ].filter((p): p is string => typeof p === 'string');
     if (problems.length > 0) throw new ConfigError(`Invalid MCP server configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -112,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     port: e.MCP_PORT,
     host: e.MCP_HOST,
+    metricsPort: e.MCP_METRICS_PORT,
     mcpUrl: e.MCP_URL,
     authIssuer: e.AUTH_ISSUER,
     authJwksUrl: e.AUTH_JWKS_URL ?? `${issuer}/jwks`,

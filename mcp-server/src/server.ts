@@ -5,16 +5,18 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createDb, type Db } from '@pictor/migrations/db';
+import { serveMetrics, type MetricsServer } from '@pictor/migrations/metrics';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './http/logger.ts';
+import { createMcpMetrics } from './http/metrics.ts';
 import { watchRevocations } from './http/revocations.ts';
 import { systemClock, type Clock } from './pictor/clock.ts';
 import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { startWorker } from './worker/index.ts';
 
 /** How long in-flight requests get to finish on stop before connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface McpServerOptions {
   /** Default: a pool on config.databaseUrl, closed by close(). */
@@ -28,6 +30,8 @@ export interface RunningMcpServer {
   url: string;
   db: Db;
   log: Logger;
+  /** GET /metrics, when config.metricsPort is set. */
+  metricsUrl?: string;
   /** Stops taking requests, lets in-flight ones finish, stops the worker, closes what it opened. */
   close(): Promise<void>;
 }
@@ -39,7 +43,8 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   const inflow = inflowClientFromConfig(config.inflow, log);
   // a revocation matters as long as a token issued before it can live (plus skew)
   const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log, windowMs: (config.accessTokenMaxTtl + 300) * 1000 });
-  const app = createApp(config, { db, clock, log, inflow }, { revocations });
+  const metrics = createMcpMetrics({ db, clock });
+  const app = createApp(config, { db, clock, log, inflow }, { revocations, metrics });
 
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
@@ -49,6 +54,11 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const { port } = server.address() as AddressInfo;
   log.info({ port, mcpUrl: config.mcpUrl, issuer: config.authIssuer }, 'MCP server listening');
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics.registry, config.metricsPort, config.host);
+    log.info({ metrics: metricsServer.url }, 'metrics listening');
+  }
 
   // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
   const worker = config.worker.enabled
@@ -61,13 +71,14 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
     url: `http://${host}:${port}`,
     db,
     log,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       await Promise.allSettled([
         new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)),
         worker?.stop(),
       ]);
-      await revocations.close();
+      await Promise.all([revocations.close(), metricsServer?.close()]);
       server.closeIdleConnections();
       if (!options.db) await db.destroy();
     },

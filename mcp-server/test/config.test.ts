@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:5432/pictor';
 
@@ -35,4 +35,27 @@ test('production refuses the localhost/http development defaults', () => {
   }), /INFLOW_WEBHOOK_SECRET must be set in production/);
   const config = loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' });
   assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
+});
+
+test('production: InFlow only over https, never with the public development webhook secret', () => {
+  const production = {
+    DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com',
+    INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: 'whsec_c2VjcmV0LW9mLXRoaXMtZGVwbG95bWVudA==',
+  };
+  assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'http://inflow-sandbox:4100' }), /INFLOW_API_URL must be https in production/);
+  assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }),
+    /INFLOW_WEBHOOK_SECRET must be set in production \(the development secret is public\)/);
+  assert.equal(loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz' }).inflow?.apiUrl, 'https://api.inflowpay.xyz');
+  // Nothing set: InFlow is off, never pointed at a sandbox by default.
+  assert.equal(loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }).inflow, null);
+  // In development both are what `npm start` uses.
+  assert.equal(loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:4100', INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }).inflow?.webhookSecret, DEV_INFLOW_WEBHOOK_SECRET);
+});
+
+test('MCP_METRICS_PORT: off unless set, a port number when set', () => {
+  assert.equal(loadConfig({ DATABASE_URL }).metricsPort, undefined);
+  assert.equal(loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '' }).metricsPort, undefined);
+  assert.equal(loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '9464' }).metricsPort, 9464);
+  assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: 'metrics' }), /MCP_METRICS_PORT must be a port number/);
+  assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '70000' }), ConfigError);
 });

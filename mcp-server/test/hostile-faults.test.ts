@@ -48,13 +48,14 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
     .where('region_id', '=', 'us-east').where('plan_id', '=', 'rtx4090-24gb').execute();
 
   const issuer = await startIssuer();
-  const mcpPort = await freePort();
+  const [mcpPort, metricsPort] = [await freePort(), await freePort()];
   const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
   const child = spawn(process.execPath, [path.join(root, 'mcp-server/src/main.ts')], {
     cwd: root,
     env: {
       ...process.env, DATABASE_URL: databaseUrl, MCP_PORT: String(mcpPort), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl,
       AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, LOG_LEVEL: 'warn', NODE_ENV: 'test', WORKER_INTERVAL_MS: '200',
+      MCP_METRICS_PORT: String(metricsPort),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -69,7 +70,7 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${mcpPort}/healthz`).then((r) => r.ok, () => false)); i++) {
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${mcpPort}/readyz`).then((r) => r.ok, () => false)); i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = await issuer.token({ userId: user.id, aud: mcpUrl });
@@ -109,6 +110,10 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   const meanwhile = await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(call('get-user-balance', {})) });
   assert.equal(meanwhile.status, 503);
   assert.ok(Number(meanwhile.headers.get('retry-after')) > 0, 'Retry-After');
+  const notReady = await fetch(`http://127.0.0.1:${mcpPort}/readyz`);
+  assert.equal(notReady.status, 503);
+  assert.equal((await notReady.json() as { checks: Record<string, string> }).checks.database, 'unreachable');
+  assert.equal((await fetch(`http://127.0.0.1:${mcpPort}/livez`)).status, 200, 'alive: a restart would not help');
   await sleep(2000);
   cluster = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true });
   const upAt = Date.now();
@@ -117,6 +122,11 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   await Promise.all(clients);
 
   assert.equal(child.exitCode, null, `the MCP server exited:\n${stderr}`);
+  assert.equal((await fetch(`http://127.0.0.1:${mcpPort}/readyz`)).status, 200, 'ready again');
+  // The outage shows in the metrics: calls answered 503 are counted as unavailable.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const unavailableCalls = Number(/^pictor_mcp_tool_calls_total\{tool="get-user-balance",outcome="unavailable"\} (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(unavailableCalls > 0, `unavailable get-user-balance calls counted: ${unavailableCalls}`);
   const before = samples.filter((s) => s.at < downAt);
   const during = samples.filter((s) => s.at > stoppedAt + 200 && s.at < upAt);
   const after = samples.filter((s) => s.at >= upAt);

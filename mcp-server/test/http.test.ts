@@ -313,10 +313,14 @@ describe('MCP over HTTP', () => {
     });
   });
 
-  test('healthz: 200 while the database answers', async () => {
-    const response = await fetch(`${server.origin}/healthz`);
+  test('readyz: 200 with every check ok (database, migrations, JWKS); livez: 200', async () => {
+    const response = await fetch(`${server.origin}/readyz`);
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { ok: true });
+    assert.equal(response.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(await response.json(), { status: 'ready', checks: { database: 'ok', migrations: 'ok', jwks: 'ok' } });
+    const live = await fetch(`${server.origin}/livez`);
+    assert.equal(live.status, 200);
+    assert.deepEqual(await live.json(), { status: 'ok' });
   });
 
   test('logs carry request ids and never a token', async () => {
@@ -330,15 +334,19 @@ describe('MCP over HTTP', () => {
   });
 });
 
-test('healthz: 503 when the database does not answer', async (t) => {
+test('readyz: 503 naming the database and the JWKS when neither answers; livez still 200', async (t) => {
   const db = createDb('postgres://nobody:nothing@127.0.0.1:1/none');
   t.after(() => db.destroy());
-  const config = loadConfig({ DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none', MCP_URL: 'http://127.0.0.1:3999/mcp', NODE_ENV: 'test' });
+  // nothing listens on port 1: neither Postgres nor the issuer's JWKS answers
+  const config = loadConfig({ DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none', MCP_URL: 'http://127.0.0.1:3999/mcp', AUTH_ISSUER: 'http://127.0.0.1:1', NODE_ENV: 'test' });
   const app = createApp(config, { db, clock: new ManualClock(), log: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) });
   const listener = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => listener.once('listening', resolve));
   t.after(() => listener.close());
-  const response = await fetch(`http://127.0.0.1:${(listener.address() as AddressInfo).port}/healthz`);
+  const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  const response = await fetch(`${origin}/readyz`);
   assert.equal(response.status, 503);
-  assert.deepEqual(await response.json(), { ok: false, error: 'database unreachable' });
+  assert.deepEqual(await response.json(), { status: 'not_ready', checks: { database: 'unreachable', migrations: 'unknown', jwks: 'unreachable' } });
+  assert.equal((await fetch(`${origin}/livez`)).status, 200);
+  assert.equal((await fetch(`${origin}/healthz`)).status, 404, 'replaced by /livez and /readyz');
 });

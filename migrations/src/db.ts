@@ -35,6 +35,12 @@ export function createDb(connectionString: string, options: DbOptions = {}): Db 
   return db;
 }
 
+/** The pool's connections for metrics, read when scraped; undefined for a handle createDb did not make. */
+export function poolStats(db: Db): { total: number; idle: number; waiting: number } | undefined {
+  const pool = pools.get(db);
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
 /** One SQL statement with a name that is unique in the process; `$1…` placeholders. */
 export interface Statement {
   name: string;

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { sql, type Kysely } from 'kysely';
+import { DEFAULT_MIGRATION_TABLE, Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as core from './migrations/0001_core.ts';
 import * as coreLifecycle from './migrations/0002_core_lifecycle.ts';
 import * as auth from './migrations/0003_auth.ts';
@@ -25,4 +25,21 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The migrations this code knows that the database has not applied (all of them before the first
+ * migration). One small read, for readiness: a database ahead of this code (a newer replica
+ * migrated it during a rolling upgrade) counts as up to date.
+ */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
+    applied = new Set(rows.map((r) => r.name));
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '42P01') return Object.keys(migrations); // undefined_table
+    throw error;
+  }
+  return Object.keys(migrations).filter((name) => !applied.has(name));
 }

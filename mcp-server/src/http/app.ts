@@ -7,11 +7,12 @@ import type { Services, ToolDefinition } from '../tools/define.ts';
 import { tools as registry } from '../tools/index.ts';
 import { compileTools } from '../tools/public.ts';
 import { requireBearer } from './bearer.ts';
-import { healthz } from './health.ts';
+import { healthProbes } from './health.ts';
 import { inflowRoutes } from './inflow-webhook.ts';
 import { rpcError } from './jsonrpc.ts';
 import { handleMcpPost } from './mcp.ts';
 import { metadataPaths, metadataUrl, resourceMetadata, serveMetadata } from './metadata.ts';
+import { createMcpMetrics, routeClassifier, type McpMetrics } from './metrics.ts';
 import { checkOrigin, originPolicy } from './origin.ts';
 import { createMcpProtocol } from './protocol.ts';
 import { requestContext } from './request-context.ts';
@@ -21,6 +22,8 @@ import { createTokenVerifier, type TokenVerifier } from './token.ts';
 export interface AppOptions {
   /** Disconnected apps (see revocations.ts); main.ts always passes it. */
   revocations?: RevocationList;
+  /** Where requests are counted; server.ts passes the one it serves on MCP_METRICS_PORT. Default: a registry of the app's own. */
+  metrics?: McpMetrics;
   /** TEST ONLY: extra tools appended to the registry, for tests that need a tool the registry lacks. */
   testOnlyTools?: readonly ToolDefinition[];
 }
@@ -35,7 +38,8 @@ export function createApp(config: Config, services: Services, options: AppOption
     maxLifetimeSeconds: config.accessTokenMaxTtl,
     onRefreshError: (error) => services.log.warn({ err: error }, 'JWKS background refresh failed'),
   });
-  const protocol = createMcpProtocol(tools, services);
+  const metrics = options.metrics ?? createMcpMetrics(services);
+  const protocol = createMcpProtocol(tools, services, metrics);
   const mcpPath = new URL(config.mcpUrl).pathname;
   const wellKnown = metadataPaths(config.mcpUrl);
   const metadata = serveMetadata(resourceMetadata(config.mcpUrl, config.authIssuer, tools.scopes));
@@ -44,13 +48,12 @@ export function createApp(config: Config, services: Services, options: AppOption
   app.silent = true; // errors are logged by requestContext, with the request id
   const router = new Router();
 
-  router.get('/healthz', healthz(services.db));
   for (const path of new Set([wellKnown.primary, wellKnown.root])) {
     router.get(path, metadata);
     router.options(path, metadata);
   }
   const origin = checkOrigin(originPolicy(config.mcpUrl));
-  const bearer = requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations });
+  const bearer = requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations, onRefusal: metrics.tokenRefused });
   const mcp = handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl });
   const mcpPost = (ctx: Context) => origin(ctx, () => bearer(ctx, () => mcp(ctx)));
   router.post(mcpPath, mcpPost);
@@ -60,11 +63,13 @@ export function createApp(config: Config, services: Services, options: AppOption
     rpcError(ctx, 405, -32000, 'Method not allowed: the MCP endpoint only accepts POST');
   });
 
-  app.use(requestContext(services.log));
+  const routeClass = routeClassifier(mcpPath);
+  app.use(requestContext(services.log, (path, status) => metrics.response(routeClass(path), status)));
   // POST to the exact MCP path is nearly all the traffic: straight to its chain, past the routers'
   // matching (the router still takes the variants it accepts, such as a trailing slash).
   app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === mcpPath ? mcpPost(ctx) : next()));
-  app.use(inflowRoutes(services, config.inflow?.webhookSecret));
+  app.use(healthProbes(services.db, verifier));
+  app.use(inflowRoutes(services, config.inflow?.webhookSecret, metrics.webhook));
   app.use(router.routes());
   app.use((ctx) => {
     rpcError(ctx, 404, -32000, `Not found: ${ctx.method} ${ctx.path.slice(0, 200)}`);

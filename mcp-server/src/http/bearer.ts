@@ -2,7 +2,7 @@
 // Authorization header, a challenge that points at the protected-resource metadata (RFC 9728 §5.1).
 import type { Context, Next } from 'koa';
 import type { RevocationList } from './revocations.ts';
-import type { Identity, TokenVerifier } from './token.ts';
+import { TOKEN_FAILURES, type Identity, type TokenVerifier } from './token.ts';
 import { rpcError } from './jsonrpc.ts';
 
 export interface ChallengeParams {
@@ -29,6 +29,10 @@ function quoted(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '');
 }
 
+/** Every reason a bearer check refuses a request (a metrics label): the verifier's and this layer's. */
+export const REFUSAL_REASONS = [...TOKEN_FAILURES, 'missing', 'duplicate_header', 'query_token', 'malformed_header', 'revoked', 'jwks_unavailable'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
 export interface BearerOptions {
   verifier: TokenVerifier;
   resourceMetadata: string;
@@ -36,6 +40,8 @@ export interface BearerOptions {
   allScopes: readonly string[];
   /** Cut-offs of ended grants (see revocations.ts); earlier tokens of that person's app are refused. */
   revocations?: RevocationList;
+  /** Told each refusal's reason (metrics). */
+  onRefusal?: (reason: RefusalReason) => void;
 }
 
 declare module 'koa' {
@@ -45,9 +51,10 @@ declare module 'koa' {
 }
 
 /** Koa middleware: sets ctx.state.identity or answers 401 (503 when the key set cannot be loaded). */
-export function requireBearer({ verifier, resourceMetadata, allScopes, revocations }: BearerOptions) {
+export function requireBearer({ verifier, resourceMetadata, allScopes, revocations, onRefusal }: BearerOptions) {
   const scope = allScopes.join(' ');
-  const refuse = (ctx: Context, description: string, error?: ChallengeParams['error'], status = 401) => {
+  const refuse = (ctx: Context, reason: RefusalReason, description: string, error?: ChallengeParams['error'], status = 401) => {
+    onRefusal?.(reason);
     ctx.set('WWW-Authenticate', bearerChallenge({ resourceMetadata, scope, error, description }));
     rpcError(ctx, status, -32001, `Unauthorized: ${description}`);
   };
@@ -55,30 +62,31 @@ export function requireBearer({ verifier, resourceMetadata, allScopes, revocatio
   return async function bearer(ctx: Context, next: Next): Promise<void> {
     // RFC 6750 §2.3 query tokens leak into logs and referrers; the MCP spec forbids them.
     if (ctx.querystring && new URLSearchParams(ctx.querystring).has('access_token')) {
-      return refuse(ctx, 'access tokens are accepted only in the Authorization header', 'invalid_request');
+      return refuse(ctx, 'query_token', 'access tokens are accepted only in the Authorization header', 'invalid_request');
     }
     // Node keeps only the first of repeated Authorization headers in req.headers; which one a
     // proxy in front would have used is anyone's guess, so two are malformed (RFC 6750 §3.1).
     const headers = ctx.req.headersDistinct.authorization;
     if (headers && headers.length > 1) {
-      return refuse(ctx, 'send exactly one Authorization header', 'invalid_request', 400);
+      return refuse(ctx, 'duplicate_header', 'send exactly one Authorization header', 'invalid_request', 400);
     }
     const header = headers?.[0];
-    if (!header) return refuse(ctx, 'an access token is required');
+    if (!header) return refuse(ctx, 'missing', 'an access token is required');
     const match = /^Bearer +(\S+) *$/i.exec(header);
-    if (!match) return refuse(ctx, 'the Authorization header must be "Bearer <token>"', 'invalid_request');
+    if (!match) return refuse(ctx, 'malformed_header', 'the Authorization header must be "Bearer <token>"', 'invalid_request');
     const result = await verifier.verifyAccessToken(match[1]!);
     if (!result.ok) {
       if (result.error === 'unavailable') {
+        onRefusal?.('jwks_unavailable');
         ctx.state.log?.warn('access token could not be checked: JWKS unavailable');
         ctx.set('Retry-After', '5');
         return rpcError(ctx, 503, -32000, 'Authorization is temporarily unavailable; try again shortly');
       }
-      return refuse(ctx, result.description, 'invalid_token');
+      return refuse(ctx, result.reason, result.description, 'invalid_token');
     }
     const { userId, clientId, issuedAt } = result.identity;
     if (revocations?.isRevoked(userId, clientId, issuedAt)) {
-      return refuse(ctx, 'the access token was revoked: the app was disconnected or its authorization ended', 'invalid_token');
+      return refuse(ctx, 'revoked', 'the access token was revoked: the app was disconnected or its authorization ended', 'invalid_token');
     }
     ctx.state.identity = result.identity;
     await next();

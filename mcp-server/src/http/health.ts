@@ -1,25 +1,12 @@
-// GET /healthz: 200 when Postgres answers within two seconds, 503 otherwise (for load balancers).
-import { sql } from 'kysely';
-import type { Context } from 'koa';
+// GET /livez and GET /readyz (the shape and the database checks are shared with the auth server,
+// see @pictor/migrations/readiness). Ready also needs the issuer's signing keys: loaded, or
+// fetched now — without them no token can be checked.
 import type { Db } from '@pictor/migrations/db';
+import { probeRoutes, readinessCheck } from '@pictor/migrations/readiness';
+import type { TokenVerifier } from './token.ts';
 
-const TIMEOUT_MS = 2_000;
-
-export async function databaseAnswers(db: Db): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), TIMEOUT_MS); });
-  try {
-    return await Promise.race([sql`select 1`.execute(db).then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function healthz(db: Db) {
-  return async function health(ctx: Context): Promise<void> {
-    const ok = await databaseAnswers(db);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.status = ok ? 200 : 503;
-    ctx.body = ok ? { ok: true } : { ok: false, error: 'database unreachable' };
-  };
+export function healthProbes(db: Db, verifier: TokenVerifier) {
+  return probeRoutes(readinessCheck(db, {
+    jwks: async () => ((await verifier.keysLoaded()) ? 'ok' : 'unreachable'),
+  }));
 }

@@ -12,6 +12,13 @@ import type { Services } from '../tools/define.ts';
 export const INFLOW_WEBHOOK_PATH = '/webhooks/inflow';
 export const INFLOW_RETURN_PATH = '/inflow/return';
 
+/** What a delivery came to, as the word the answer's body carries (see pictor/inflow/webhook.ts); a metrics label. */
+export const WEBHOOK_OUTCOMES = [
+  'processed', 'duplicate', 'invalid_signature', 'stale_timestamp', 'invalid_headers', 'invalid_body',
+  'inflow_unavailable', 'webhooks_not_configured', 'body_too_large', 'error',
+] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
 /** Svix payloads are small; anything larger is not a delivery. */
 const MAX_WEBHOOK_BYTES = 256 * 1024;
 
@@ -20,27 +27,43 @@ const MAX_WEBHOOK_BYTES = 256 * 1024;
  * without services.inflow or a webhook secret, deliveries get 503 and Svix retries later, while
  * verify and the sync job carry the payments.
  */
-export function inflowRoutes(services: Pick<Services, 'db' | 'clock' | 'log' | 'inflow'>, webhookSecret: string | undefined) {
+export function inflowRoutes(
+  services: Pick<Services, 'db' | 'clock' | 'log' | 'inflow'>,
+  webhookSecret: string | undefined,
+  /** Told what each delivery came to (metrics). */
+  onOutcome?: (outcome: WebhookOutcome) => void,
+) {
   if (webhookSecret) webhookKey(webhookSecret); // a bad secret fails at boot, not per delivery
   const router = new Router();
 
-  router.post(INFLOW_WEBHOOK_PATH, async (ctx) => {
+  const deliver = async (ctx: Context): Promise<WebhookOutcome> => {
     const inflow = services.inflow;
     if (!inflow || !webhookSecret) {
       ctx.status = 503;
       ctx.body = { error: 'webhooks_not_configured' };
-      return;
+      return 'webhooks_not_configured';
     }
     const rawBody = await readRaw(ctx, MAX_WEBHOOK_BYTES);
     if (rawBody === null) {
       ctx.status = 413;
       ctx.body = { error: 'body_too_large' };
-      return;
+      return 'body_too_large';
     }
     const log = (ctx.state as { log?: Logger }).log ?? services.log;
     const result = await handleInflowWebhook({ rawBody, headers: ctx.headers }, { db: services.db, clock: services.clock, inflow, webhookSecret, log });
     ctx.status = result.status;
     ctx.body = result.body;
+    const error = result.body.error;
+    if (typeof error === 'string') return (WEBHOOK_OUTCOMES as readonly string[]).includes(error) ? error as WebhookOutcome : 'error';
+    return result.body.duplicate === true ? 'duplicate' : 'processed';
+  };
+  router.post(INFLOW_WEBHOOK_PATH, async (ctx) => {
+    let outcome: WebhookOutcome = 'error';
+    try {
+      outcome = await deliver(ctx);
+    } finally {
+      onOutcome?.(outcome);
+    }
   });
 
   router.get(INFLOW_RETURN_PATH, (ctx) => {

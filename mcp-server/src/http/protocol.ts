@@ -26,6 +26,7 @@ import type { Services } from '../tools/define.ts';
 import { describeIssues, ServiceUnavailable } from '../tools/errors.ts';
 import { executeTool, type Caller } from '../tools/execute.ts';
 import type { CompiledTools } from '../tools/public.ts';
+import { toolOutcome, type McpMetrics } from './metrics.ts';
 
 export const SERVER_INFO = { name: 'pictor', title: 'Pictor GPU Cloud', version: '0.1.0' };
 
@@ -63,11 +64,12 @@ export interface McpProtocol {
   request(message: JSONRPCRequest, exchange: Exchange, extra?: MessageExtraInfo): Promise<JSONRPCMessage>;
 }
 
-export function createMcpProtocol(tools: CompiledTools, services: Services): McpProtocol {
+export function createMcpProtocol(tools: CompiledTools, services: Services, metrics?: McpMetrics): McpProtocol {
   // tools/list shows every tool whatever the token's scopes. A client learns that a tool needs
   // more permission from the 403 scope challenge on calling it, and then steps up; a tool hidden
   // from the list is one Claude would say does not exist, so a read-only grant could never grow.
   const listResult = tools.list;
+  const meters = metrics && new Map([...tools.byName.values()].map((tool) => [tool, metrics.tool(tool.definition.name)]));
   const transport = new MultiplexTransport();
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, logging: {} },
@@ -81,14 +83,22 @@ export function createMcpProtocol(tools: CompiledTools, services: Services): Mcp
     const exchange = transport.exchangeOf(extra.requestId);
     const tool = tools.byName.get(params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${params.name}`);
+    const meter = meters?.get(tool);
+    const started = performance.now();
     try {
-      return await executeTool(tool, params.arguments, {
+      const result = await executeTool(tool, params.arguments, {
         services, caller: exchange.caller, requestId: exchange.requestId,
         get log() { return exchange.log; }, // a child logger only if something logs
       });
+      meter?.calls[toolOutcome(result)].inc();
+      return result;
     } catch (error) {
-      if (error instanceof ServiceUnavailable) exchange.unavailable = true;
+      const unavailable = error instanceof ServiceUnavailable;
+      if (unavailable) exchange.unavailable = true;
+      meter?.calls[unavailable ? 'unavailable' : 'error'].inc();
       throw error;
+    } finally {
+      meter?.seconds.observe((performance.now() - started) / 1000);
     }
   });
   // logging/setLevel (MCP logging utility): clients may set a level and get {}. Nothing is

@@ -30,7 +30,8 @@ function accessLogger(log: Logger): Logger {
   return log.child({}, { redact: [] });
 }
 
-export function requestContext(log: Logger) {
+/** `counted` is told each response's path and final status (metrics). */
+export function requestContext(log: Logger, counted?: (path: string, status: number) => void) {
   const access = accessLogger(log);
   return async function context(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
@@ -49,6 +50,7 @@ export function requestContext(log: Logger) {
     } catch (error) {
       handleError(ctx, error);
     }
+    counted?.(ctx.path, ctx.status);
     const fields = {
       reqId: requestId,
       method: ctx.method,

@@ -11,10 +11,18 @@ export interface Identity {
   issuedAt: number;
 }
 
+/** Why a token was refused, as a fixed word (a metrics label; the description is for the client). */
+export const TOKEN_FAILURES = [
+  'not_jwt', 'expired', 'wrong_audience', 'wrong_issuer', 'wrong_type', 'not_yet_valid', 'issued_in_future',
+  'invalid_claim', 'lifetime', 'algorithm', 'unknown_key', 'bad_signature', 'malformed', 'not_a_user',
+] as const;
+export type TokenFailure = (typeof TOKEN_FAILURES)[number];
+
 export type VerifyResult =
   | { ok: true; identity: Identity }
-  /** `invalid_token`: the client must get a new token. `unavailable`: our problem (JWKS unreachable). */
-  | { ok: false; error: 'invalid_token' | 'unavailable'; description: string };
+  | { ok: false; error: 'invalid_token'; reason: TokenFailure; description: string }
+  /** Our problem, not the client's: the JWKS could not be loaded. */
+  | { ok: false; error: 'unavailable'; description: string };
 
 export interface TokenVerifierOptions {
   issuer: string;
@@ -40,6 +48,8 @@ export interface TokenVerifierOptions {
 
 export interface TokenVerifier {
   verifyAccessToken(token: string): Promise<VerifyResult>;
+  /** Readiness: true once a key set is loaded (fetching it now if none is yet). */
+  keysLoaded(): Promise<boolean>;
 }
 
 // Exactly what the authorization server signs with (auth-server/src/keys.ts SIGNING_ALG): never
@@ -87,7 +97,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (now() < cached.until) return { ok: true, identity: cached.identity };
         verified.delete(token);
       }
-      if (!JWT_SHAPE.test(token)) return invalid('the access token is not a JWT');
+      if (!JWT_SHAPE.test(token)) return invalid('not_jwt', 'the access token is not a JWT');
       refreshInBackground();
       let payload: JWTPayload;
       try {
@@ -115,50 +125,57 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       return result;
     },
+    async keysLoaded() {
+      if (jwks.jwks() === undefined) {
+        await jwks.reload().catch(() => undefined); // jose shares one fetch among concurrent callers
+        if (loadedAt === 0 && jwks.jwks() !== undefined) loadedAt = Date.now();
+      }
+      return jwks.jwks() !== undefined;
+    },
   };
 }
 
-function invalid(description: string): VerifyResult {
-  return { ok: false, error: 'invalid_token', description };
+function invalid(reason: TokenFailure, description: string): VerifyResult {
+  return { ok: false, error: 'invalid_token', reason, description };
 }
 
 function toIdentity(payload: JWTPayload, maxLifetime: number): VerifyResult {
   const { sub, scope, client_id: clientId, jti, iat, exp } = payload;
-  if (typeof sub !== 'string' || !UUID.test(sub)) return invalid('the token subject is not a Pictor user');
+  if (typeof sub !== 'string' || !UUID.test(sub)) return invalid('not_a_user', 'the token subject is not a Pictor user');
   // Without the app's id the token could not be matched against revocations (revocations.ts).
-  if (typeof clientId !== 'string' || clientId === '') return invalid('the access token has no client_id');
-  if (typeof jti !== 'string' || jti === '') return invalid('the access token has no jti');
+  if (typeof clientId !== 'string' || clientId === '') return invalid('invalid_claim', 'the access token has no client_id');
+  if (typeof jti !== 'string' || jti === '') return invalid('invalid_claim', 'the access token has no jti');
   // presence and type checked by jwtVerify
-  if (exp! - iat! > maxLifetime) return invalid('the access token lives longer than this server accepts');
+  if (exp! - iat! > maxLifetime) return invalid('lifetime', 'the access token lives longer than this server accepts');
   // RFC 9068 §2.2.3: a space-separated string, nothing else
-  if (scope !== undefined && typeof scope !== 'string') return invalid('the access token scope must be a space-separated string');
+  if (scope !== undefined && typeof scope !== 'string') return invalid('invalid_claim', 'the access token scope must be a space-separated string');
   const identity: Identity = { userId: sub, scopes: scope ? scope.split(' ').filter(Boolean) : [], clientId, issuedAt: iat! };
   if (typeof payload.email === 'string') identity.email = payload.email;
   return { ok: true, identity };
 }
 
 function describeFailure(error: unknown): VerifyResult {
-  if (error instanceof errors.JWTExpired) return invalid('the access token has expired');
+  if (error instanceof errors.JWTExpired) return invalid('expired', 'the access token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return invalid(`the access token has no ${error.claim} claim`);
+    if (error.reason === 'missing') return invalid('invalid_claim', `the access token has no ${error.claim} claim`);
     switch (error.claim) {
-      case 'aud': return invalid('the access token was issued for another resource, not this MCP server');
-      case 'iss': return invalid('the access token was issued by an unknown authorization server');
-      case 'typ': return invalid('the token is not an access token (typ must be at+jwt)');
-      case 'nbf': return invalid('the access token is not valid yet');
-      case 'iat': return invalid('the access token was issued in the future');
-      default: return invalid(`the access token is missing or has an invalid ${error.claim} claim`);
+      case 'aud': return invalid('wrong_audience', 'the access token was issued for another resource, not this MCP server');
+      case 'iss': return invalid('wrong_issuer', 'the access token was issued by an unknown authorization server');
+      case 'typ': return invalid('wrong_type', 'the token is not an access token (typ must be at+jwt)');
+      case 'nbf': return invalid('not_yet_valid', 'the access token is not valid yet');
+      case 'iat': return invalid('issued_in_future', 'the access token was issued in the future');
+      default: return invalid('invalid_claim', `the access token is missing or has an invalid ${error.claim} claim`);
     }
   }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return invalid('the access token is signed with an algorithm this server does not accept');
+    return invalid('algorithm', 'the access token is signed with an algorithm this server does not accept');
   }
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
-    return invalid('the access token is signed with an unknown key');
+    return invalid('unknown_key', 'the access token is signed with an unknown key');
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('the access token signature is invalid');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('bad_signature', 'the access token signature is invalid');
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JWKInvalid) {
-    return invalid('the access token is malformed');
+    return invalid('malformed', 'the access token is malformed');
   }
   // JWKS unreachable, timed out or malformed: nothing the client did wrong.
   return { ok: false, error: 'unavailable', description: 'the authorization server\'s signing keys could not be loaded' };
