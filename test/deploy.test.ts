@@ -104,10 +104,11 @@ for (const service of ['mcp-server', 'auth-server', 'inflow-sandbox']) {
 
 // The services default to 127.0.0.1 (npm start); in a container the published port decides who connects.
 for (const [service, variable] of [['mcp-server', 'MCP_HOST'], ['auth-server', 'AUTH_HOST']] as const) {
-  test(`${service}'s image listens on every interface (${variable}=0.0.0.0) and compose sends its mail out`, async () => {
+  test(`${service}'s image listens on every interface (${variable}=0.0.0.0); compose takes its mail server from SMTP_URL`, async () => {
     const dockerfile = await readFile(path.join(root, service, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, new RegExp(`^ENV ${variable}=0\\.0\\.0\\.0$`, 'm'));
     const compose = await readFile(path.join(root, 'docker-compose.yml'), 'utf8');
-    assert.match(compose, /SMTP_URL: \$\{SMTP_URL:-smtp:\/\/mailpit:1025\}/); // never the dev outbox
+    // no default: production requires SMTP_URL; the dev profile's env file points it at mailpit
+    assert.match(compose, /SMTP_URL: \$\{SMTP_URL:-\}/);
   });
 }

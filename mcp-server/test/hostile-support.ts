@@ -2,6 +2,7 @@
 // a fingerprint of every table a refused call must leave untouched, and a stand-in token issuer
 // for tests that run the MCP server as its own process.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { sql } from 'kysely';
@@ -69,7 +70,7 @@ export async function startIssuer(): Promise<{ issuer: string; jwksUrl: string; 
     jwksUrl: `${issuer}/jwks`,
     token: ({ userId, aud, scope = 'pictor:read instances:write ssh_keys:write billing:write' }) => new SignJWT({ scope, client_id: 'hostile-test' })
       .setProtectedHeader({ alg: 'ES256', kid: 'hostile-1', typ: 'at+jwt' })
-      .setIssuer(issuer).setSubject(userId).setAudience(aud).setIssuedAt().setExpirationTime('1h')
+      .setIssuer(issuer).setSubject(userId).setAudience(aud).setJti(randomUUID()).setIssuedAt().setExpirationTime('1h')
       .sign(keys.privateKey),
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
