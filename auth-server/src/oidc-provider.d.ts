@@ -133,7 +133,7 @@ declare module 'oidc-provider' {
     readonly Grant: GrantConstructor;
     readonly Client: { find(id: string): Promise<Client | undefined> };
     readonly Session: { get(ctx: Koa.Context): Promise<Session> };
-    readonly Interaction: { find(uid: string): Promise<{ uid: string } | undefined> };
+    readonly Interaction: { find(uid: string): Promise<{ uid: string; params: Record<string, unknown> } | undefined> };
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(
       req: IncomingMessage,

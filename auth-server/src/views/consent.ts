@@ -22,6 +22,9 @@ export interface ConsentView {
   staysConnected: boolean;
 }
 
+/** Said of an app Pictor does not vouch for, wherever its name is shown (pages and mail). */
+export const UNVERIFIED = 'unverified: this app named itself';
+
 export function consentPage(v: ConsentView): string {
   return page({ title: `Connect ${v.appName}` }, html`
     <h1>Connect ${v.appName} to Pictor</h1>
@@ -30,7 +33,7 @@ export function consentPage(v: ConsentView): string {
       <div class="avatar" aria-hidden="true">${v.appName.slice(0, 1).toUpperCase()}</div>
       <div>
         <div class="name">${v.appName}</div>
-        <div class="muted small">Sends you back to <strong>${v.redirectHost}</strong>${v.verified ? '' : ' · unverified: this app named itself'}</div>
+        <div class="muted small">Sends you back to <strong>${v.redirectHost}</strong>${v.verified ? '' : ` · ${UNVERIFIED}`}</div>
       </div>
     </div>
     <form method="post" action="${v.action}">

@@ -143,11 +143,23 @@ export async function requestLink(h: Harness, browser: Browser, loginPage: Page,
   return { waiting, mail };
 }
 
-/** Opens the mailed link in `linkBrowser` and presses Sign in on its confirm page. */
-export async function confirmLink(linkBrowser: Browser, link: string): Promise<Page> {
+/** The sign-in code a page shows (the waiting page of the browser that asked). */
+export function shownCode(page: Page): string {
+  const code = /aria-label="Sign-in code">([^<]+)</.exec(page.body)?.[1];
+  if (!code) throw new Error(`no sign-in code on ${page.url}`);
+  return code;
+}
+
+/**
+ * Opens the mailed link in `linkBrowser` and presses Sign in on its confirm page, typing `code`
+ * when given (what a person does on another device, reading it off the asking window).
+ */
+export async function confirmLink(linkBrowser: Browser, link: string, code?: string): Promise<Page> {
   const confirmPage = await linkBrowser.get(link);
   if (confirmPage.status !== 200) throw new Error(`link page: ${confirmPage.status}\n${confirmPage.body}`);
-  return linkBrowser.post(formAction(confirmPage, '/link'), { token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage) });
+  return linkBrowser.post(formAction(confirmPage, '/link'), {
+    token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage), code,
+  });
 }
 
 /** The waiting window carries on, as its script does once the status says confirmed. */
