@@ -19,7 +19,8 @@ export interface Harness {
   server: AuthServer;
   db: Db;
   sink: SmtpSink;
-  browser(): Browser;
+  /** A new browser; `headers` go with each of its requests. */
+  browser(headers?: Record<string, string>): Browser;
   /** Registers a client by DCR; returns the registration response. */
   register(metadata?: Record<string, unknown>): Promise<Registered>;
 }
@@ -42,12 +43,15 @@ export interface HarnessOptions {
   logs?: { write(line: string): void };
   /** An MCP URL other than the default loopback one. */
   mcpUrl?: string;
+  /** The port to listen on (to name an issuer in `env` before the start); default a free one. */
+  port?: number;
 }
 
 export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const sink = await startSmtpSink();
-  const port = await freePort();
+  const port = options.port ?? await freePort();
+  // Where tests reach the server; `env` may name another public issuer (an https proxy's URL).
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -75,7 +79,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     server,
     db: database.db,
     sink,
-    browser: () => new Browser(issuer),
+    browser: (headers) => new Browser(issuer, headers),
     async register(metadata = {}) {
       const res = await fetch(`${issuer}/reg`, {
         method: 'POST',
