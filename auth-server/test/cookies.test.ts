@@ -39,7 +39,7 @@ test('https issuer: every Set-Cookie of a whole sign-in (OAuth and connected app
   assert.match((await confirmLink(browser, reachable(mail.link))).body, /You're signed in/);
   const resumed = await browser.post(formAction(waiting, '/complete'), { _csrf: csrf(waiting) });
   assert.ok(resumed.leftTo?.startsWith(`${https}/auth/`), 'hands back to oidc-provider');
-  assert.match((await browser.get(reachable(resumed.leftTo))).body, /Connect Test Client to Pictor/);
+  assert.match((await browser.get(reachable(resumed.leftTo ?? ''))).body, /Connect Test Client to Pictor/);
 
   // The connected-apps page's own sign-in.
   const other = h.browser(viaProxy);

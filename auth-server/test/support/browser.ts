@@ -47,7 +47,8 @@ export class Browser {
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url, this.#origin);
     const cookie = this.#cookies.filter((c) => target.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
-    const headers = new Headers({ ...this.#headers, ...Object.fromEntries(new Headers(init.headers)) });
+    const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(this.#headers)) if (!headers.has(name)) headers.set(name, value);
     if (cookie) headers.set('cookie', cookie);
     const res = await fetch(target, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {
