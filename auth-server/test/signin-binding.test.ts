@@ -170,3 +170,20 @@ test('the confirm endpoint is rate limited per link and per IP', async (t) => {
   assert.match((await submit(other, second.mail.link, second.code === 'ZZZ-ZZZ' ? 'YYY-YYY' : 'ZZZ-ZZZ')).body, /tries left/);
   assert.equal((await submit(other, second.mail.link, second.code)).status, 429);
 });
+
+test('the connected-apps sign-in is bound the same way: the victim confirming the attacker\'s request signs in nobody', async (t) => {
+  const h = await startHarness(t);
+  const victim = randomEmail('victim');
+  const attacker = h.browser();
+  const { waiting, mail } = await requestLink(h, attacker, await attacker.get('/account'), victim);
+  const code = shownCode(waiting);
+  const pressed = await submit(h.browser(), mail.link);
+  assert.match(pressed.body, /name="code"/);
+  assert.match(pressed.body, /the Connected apps page of your Pictor account/);
+  const stillWaiting = await completeSignin(attacker, waiting);
+  assert.match(stillWaiting.body, /has not been confirmed yet/);
+  assert.deepEqual(await (await attacker.fetch(`${new URL(waiting.url).pathname}/status`)).json(), { status: 'pending' });
+  // With the code (the person's own two devices) it works.
+  assert.match((await confirmLink(h.browser(), mail.link, code)).body, /You're signed in/);
+  assert.match((await completeSignin(attacker, waiting)).body, /No apps are connected/);
+});
