@@ -20,7 +20,7 @@ import type { Mailer } from '../mail.ts';
 import type { AppIdentity } from '../oauth/clients.ts';
 import { hitAll } from '../rate-limit.ts';
 import { fingerprint, randomToken, sha256 } from '../secrets.ts';
-import { UNVERIFIED } from '../views/consent.ts';
+import { appLabel } from '../views/consent.ts';
 import { signinMail } from '../views/mail.ts';
 import * as views from '../views/signin.ts';
 import { inboxKey, isEmail } from './email.ts';
@@ -89,7 +89,7 @@ export function signinHandlers(host: FlowHost, deps: SigninDeps) {
 
   function purpose(current: FlowContext): string {
     return current.app
-      ? `connect the app ${current.app.name}${current.app.verified ? '' : ` (${UNVERIFIED})`} to your Pictor account`
+      ? `connect the app ${appLabel(current.app)} to your Pictor account`
       : 'the Connected apps page of your Pictor account';
   }
 

@@ -1,5 +1,6 @@
 // The consent page: which app, where it sends you back, and each permission in plain words with
 // a checkbox. Read access is always part of a connection; the others are checked but removable.
+import type { AppIdentity } from '../oauth/clients.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
 
@@ -24,6 +25,11 @@ export interface ConsentView {
 
 /** Said of an app Pictor does not vouch for, wherever its name is shown (pages and mail). */
 export const UNVERIFIED = 'unverified: this app named itself';
+
+/** An app's name as sign-in pages and mails write it, e.g. "Claude (unverified: this app named itself)". */
+export function appLabel(app: AppIdentity): string {
+  return app.verified ? app.name : `${app.name} (${UNVERIFIED})`;
+}
 
 export function consentPage(v: ConsentView): string {
   return page({ title: `Connect ${v.appName}` }, html`

@@ -3,7 +3,7 @@
 // another browser must bring from the window that asked, so it only appears there.
 import type { Mail } from '../mail.ts';
 import type { AppIdentity } from '../oauth/clients.ts';
-import { UNVERIFIED } from './consent.ts';
+import { appLabel } from './consent.ts';
 import { html } from './html.ts';
 
 export interface SigninMail {
@@ -15,7 +15,7 @@ export interface SigninMail {
 }
 
 export function signinMail(m: SigninMail): Mail {
-  const app = m.app ? `${m.app.name}${m.app.verified ? '' : ` (${UNVERIFIED})`}` : undefined;
+  const app = m.app ? appLabel(m.app) : undefined;
   const purpose = app
     ? `Someone asked to connect the app ${app} to the Pictor account of this address. Use this link to sign in and connect it:`
     : 'Someone asked to sign in to the Connected apps page of the Pictor account of this address. Use this link to sign in:';
