@@ -9,7 +9,7 @@ import type { MagicLinkFlow } from '@pictor/migrations/schema';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import { randomToken, safeEqual, sha256, shortCode } from '../secrets.ts';
 
-/** Wrong codes a link survives; the next wrong one kills it (see shortCode for the odds). */
+/** Codes that may be typed for one link; the last one wrong, the link is dead (see shortCode for the odds). */
 export const CODE_TRIES = 5;
 
 export interface Flow {
@@ -20,7 +20,6 @@ export interface Flow {
 export interface IssuedLink {
   id: string;
   token: string;
-  code: string;
 }
 
 /** Stores a new link for the flow. It is not live for older links until `supersede` (after mailing). */
@@ -28,19 +27,18 @@ export async function issueLink(
   db: Db, clock: Clock, email: string, flow: Flow, browserHash: Buffer, ttlSeconds: number,
 ): Promise<IssuedLink> {
   const token = randomToken(32);
-  const code = shortCode();
   const now = clock.now();
   const row = await db.insertInto('auth_magic_links').values({
     token_hash: sha256(token),
     email,
     flow_kind: flow.kind,
     flow_id: flow.id,
-    short_code: code,
+    short_code: shortCode(),
     browser_hash: browserHash,
     created_at: now,
     expires_at: new Date(now.getTime() + ttlSeconds * 1000),
   }).returning('id').executeTakeFirstOrThrow();
-  return { id: row.id, token, code };
+  return { id: row.id, token };
 }
 
 /** The mail went out: older unconfirmed links of the flow stop working (the newest mail wins). */
