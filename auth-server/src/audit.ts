@@ -7,6 +7,7 @@ export type AuditType =
   | 'signin.link_sent'
   | 'signin.link_failed'
   | 'signin.confirmed'
+  | 'signin.code_wrong'
   | 'signin.completed'
   | 'consent.granted'
   | 'consent.denied'

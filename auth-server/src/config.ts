@@ -108,6 +108,9 @@ export interface AuthConfig {
   limits: {
     magicLinkPerEmail: RateLimit;
     magicLinkPerIp: RateLimit;
+    /** POSTs of a link's confirm page (each typed code is one), per IP and per link. */
+    linkConfirmPerIp: RateLimit;
+    linkConfirmPerLink: RateLimit;
     registrationPerIp: RateLimit;
     metadataFetchPerIp: RateLimit;
   };
@@ -190,6 +193,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       magicLinkPerEmail: { limit: 5, windowSeconds: 15 * 60 },
       magicLinkPerIp: { limit: 30, windowSeconds: 15 * 60 },
+      linkConfirmPerIp: { limit: 60, windowSeconds: 15 * 60 },
+      linkConfirmPerLink: { limit: 10, windowSeconds: 15 * 60 },
       registrationPerIp: { limit: 30, windowSeconds: 60 * 60 },
       metadataFetchPerIp: { limit: 60, windowSeconds: 60 * 60 },
     },

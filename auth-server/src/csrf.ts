@@ -3,10 +3,10 @@
 // can make a browser POST here but can neither read the token nor forge the cookie's signature.
 // The cookie is per browser, so the confirm page of a link opened in a second browser works too.
 import type { Context } from 'koa';
+import { ownCookie } from './cookies.ts';
 import { HttpError } from './http.ts';
 import { randomToken, safeEqual } from './secrets.ts';
 
-const COOKIE = 'pictor_csrf';
 export const CSRF_FIELD = '_csrf';
 
 export interface CsrfOptions {
@@ -14,21 +14,21 @@ export interface CsrfOptions {
 }
 
 export function createCsrf(options: CsrfOptions) {
-  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/', overwrite: true };
+  const cookie = ownCookie('pictor_csrf', { secure: options.secure, signed: true });
   return {
     /** The browser's token, created on first use. */
     token(ctx: Context): string {
-      const existing = ctx.cookies.get(COOKIE, { signed: true });
+      const existing = ctx.cookies.get(cookie.name, { signed: true });
       if (existing) return existing;
       const token = randomToken(32);
-      ctx.cookies.set(COOKIE, token, cookieOptions);
+      ctx.cookies.set(cookie.name, token, cookie.options);
       return token;
     },
     /** Throws a 403 page unless the form carries this browser's token. */
     verify(ctx: Context, form: URLSearchParams): void {
-      const cookie = ctx.cookies.get(COOKIE, { signed: true });
+      const stored = ctx.cookies.get(cookie.name, { signed: true });
       const field = form.get(CSRF_FIELD);
-      if (!cookie || !field || !safeEqual(cookie, field)) throw new HttpError(403, 'csrf');
+      if (!stored || !field || !safeEqual(stored, field)) throw new HttpError(403, 'csrf');
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import { createAdapterFactory } from './adapter.ts';
 import type { AuthConfig } from './config.ts';
+import { providerCookieNames } from './cookies.ts';
 import type { SigningKeys } from './keys.ts';
 import { SIGNING_ALG } from './keys.ts';
 import { accountHooks } from './oauth/accounts.ts';
@@ -53,7 +54,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
     },
     cookies: {
       keys: config.cookieKeys,
-      names: { session: 'pictor_session', interaction: 'pictor_interaction', resume: 'pictor_resume' },
+      names: providerCookieNames(secure),
       long: cookie,
       short: cookie,
     },

@@ -22,10 +22,15 @@ export function safeEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-// No 0/O, 1/I/L, 5/S, 8/B: the code is read by eye from one screen and compared with another.
+// No 0/O, 1/I/L, 5/S, 8/B: the code is read by eye from one screen and typed on another.
 const CODE_ALPHABET = '234679ACDEFGHJKMNPQRTUVWXYZ';
 
-/** A code like "K7Q-4MX" shown on both sign-in screens so a person can tell the request is theirs. */
+/**
+ * A code like "K7Q-4MX", shown only in the window that asked to sign in and typed on the link's
+ * confirm page when the link is opened in another browser. 27^6 ≈ 3.9·10^8 codes (28.5 bits): with
+ * CODE_TRIES (5) tries per link, and the link itself a 256-bit secret, a guess succeeds with odds
+ * of about 1 in 77 million.
+ */
 export function shortCode(): string {
   const pick = () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
   return `${pick()}${pick()}${pick()}-${pick()}${pick()}${pick()}`;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { csrf, formAction } from './support/browser.ts';
 import {
-  completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, startHarness,
+  completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, shownCode, startHarness,
 } from './support/harness.ts';
 
 test('list, then disconnect: the app’s refresh token stops working at once', async (t) => {
@@ -64,7 +64,7 @@ test('a person can sign in on the connected-apps page with a magic link, from an
   assert.match(login.body, /see and manage the apps connected/);
   const { waiting, mail } = await requestLink(h, laptop, login, email);
   assert.match(mail.link, /\/account\/signin\/[\w-]+\/link\?token=/);
-  await confirmLink(h.browser(), mail.link); // opened on a phone
+  await confirmLink(h.browser(), mail.link, shownCode(waiting)); // opened on a phone, the laptop's code typed in
   const apps = await completeSignin(laptop, waiting);
   assert.match(apps.body, /Some App/);
 

@@ -1,13 +1,14 @@
 // Magic-link sign-in: single use, bound to its sign-in request, expiring, safe against mail
-// scanners, working across browsers, the same answer for every address, rate limited, and
-// honest when mail cannot be sent.
+// scanners, working across browsers (with the asking window's code), the same answer for every
+// address, rate limited, and honest when mail cannot be sent. signin-binding.test.ts covers the
+// binding to the asking browser and the code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ManualClock } from '@pictor/mcp-server/pictor/clock';
 import { csrf, formAction, type Page } from './support/browser.ts';
 import {
-  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, startHarness, type Harness,
+  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness,
 } from './support/harness.ts';
 
 const codeOn = (page: Page) => /aria-label="Sign-in code">([^<]+)</.exec(page.body)?.[1];
@@ -19,7 +20,7 @@ async function loginPage(h: Harness, browser = h.browser()) {
   return { browser, page, client };
 }
 
-test('cross-browser: the link opened in another browser signs in the window that asked, which carries on by itself', async (t) => {
+test('cross-browser: the link opened in another browser, with the code the asking window shows typed in, signs in that window, which carries on by itself', async (t) => {
   const h = await startHarness(t);
   const { browser: asking, page } = await loginPage(h);
   const email = randomEmail();
@@ -27,17 +28,20 @@ test('cross-browser: the link opened in another browser signs in the window that
   assert.ok(mail.link.startsWith(`${h.issuer}/interaction/`));
   assert.equal(new URL(mail.link).searchParams.get('token')?.length, 43); // 32 random bytes
 
-  // Both screens show the same code.
+  // Only the asking window shows the code; the phone's confirm page asks for it.
+  const code = shownCode(waiting);
+  assert.match(code, /^[2-9A-Z]{3}-[2-9A-Z]{3}$/);
   const phone = h.browser();
   const confirmPage = await phone.get(mail.link);
   assert.equal(confirmPage.status, 200);
-  assert.equal(codeOn(confirmPage), codeOn(waiting));
-  assert.equal(codeOn(waiting), mail.code);
+  assert.equal(codeOn(confirmPage), undefined);
+  assert.ok(!confirmPage.body.includes(code));
+  assert.match(confirmPage.body, /name="code"/);
 
   // The asking window's poll says pending until the link is confirmed.
   const statusUrl = `${new URL(waiting.url).pathname}/status`;
   assert.deepEqual(await (await asking.fetch(statusUrl)).json(), { status: 'pending' });
-  const signedIn = await confirmLink(phone, mail.link);
+  const signedIn = await confirmLink(phone, mail.link, code.toLowerCase().replace('-', ' ')); // typed loosely
   assert.equal(signedIn.status, 200);
   assert.match(signedIn.body, /You're signed in/);
   assert.doesNotMatch(signedIn.body, /Continue in this window/); // the phone is not the asking browser
@@ -54,10 +58,13 @@ test('cross-browser: the link opened in another browser signs in the window that
   assert.match(next.body, new RegExp(`Signed in as <strong>${email}</strong>`));
 });
 
-test('same browser: the confirm page may continue right there', async (t) => {
+test('same browser: the confirm page asks for no code, and may continue right there', async (t) => {
   const h = await startHarness(t);
   const { browser, page } = await loginPage(h);
-  const { mail } = await requestLink(h, browser, page, randomEmail());
+  const { waiting, mail } = await requestLink(h, browser, page, randomEmail());
+  const confirmPage = await browser.get(mail.link);
+  assert.doesNotMatch(confirmPage.body, /name="code"/);
+  assert.ok(!confirmPage.body.includes(shownCode(waiting)));
   const signedIn = await confirmLink(browser, mail.link);
   assert.match(signedIn.body, /Continue in this window instead/);
   const next = await browser.post(formAction(signedIn, '/complete'), { _csrf: csrf(signedIn) });
@@ -70,7 +77,7 @@ test('mail scanners opening the link do not use it; a replayed link is refused',
   const { waiting, mail } = await requestLink(h, browser, page, randomEmail());
   const scanner = h.browser();
   for (let i = 0; i < 3; i++) assert.equal((await scanner.get(mail.link)).status, 200);
-  assert.equal((await confirmLink(h.browser(), mail.link)).status, 200);
+  assert.match((await confirmLink(h.browser(), mail.link, shownCode(waiting))).body, /You're signed in/);
 
   const replayGet = await h.browser().get(mail.link);
   assert.equal(replayGet.status, 400);
@@ -135,7 +142,7 @@ test('a newer link replaces the older one', async (t) => {
   const first = await requestLink(h, browser, page, email);
   const restart = await browser.get(`${new URL(first.waiting.url).pathname}?restart=1`);
   const second = await requestLink(h, browser, restart, email);
-  assert.notEqual(first.mail.code, second.mail.code);
+  assert.notEqual(shownCode(first.waiting), shownCode(second.waiting));
   assert.match((await h.browser().get(first.mail.link)).body, /expired/);
   assert.equal((await h.browser().get(second.mail.link)).status, 200);
 });
@@ -164,10 +171,13 @@ test('the same answer whether or not the address has an account; the account is 
   const b = await loginPage(h);
   const unknownReply = await requestLink(h, b.browser, b.page, unknown);
   assert.equal(knownReply.waiting.status, unknownReply.waiting.status);
-  assert.equal(normalize(knownReply.waiting.body, known, knownReply.mail.code), normalize(unknownReply.waiting.body, unknown, unknownReply.mail.code));
+  assert.equal(
+    normalize(knownReply.waiting.body, known, shownCode(knownReply.waiting)),
+    normalize(unknownReply.waiting.body, unknown, shownCode(unknownReply.waiting)),
+  );
 
   assert.equal(await h.db.selectFrom('users').select('id').where('email', '=', unknown).executeTakeFirst(), undefined);
-  await confirmLink(h.browser(), unknownReply.mail.link);
+  await confirmLink(h.browser(), unknownReply.mail.link, shownCode(unknownReply.waiting));
   const created = await h.db.selectFrom('users').innerJoin('accounts', 'accounts.user_id', 'users.id')
     .select('users.id').where('users.email', '=', unknown).executeTakeFirst();
   assert.ok(created, 'user and account created at first sign-in');
@@ -195,6 +205,24 @@ test('links are rate limited per email and per IP', async (t) => {
   assert.equal((await send(randomEmail())).status, 200);
   assert.equal((await send(randomEmail())).status, 429);
   assert.equal(h.sink.mails.length, 3);
+});
+
+test('the per-inbox limit counts spelling variants of one address as one: case, a +tag, a root dot', async (t) => {
+  const h = await startHarness(t, { tweak: (c) => { c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: 900 }; } });
+  const local = `ada${Date.now()}`;
+  const send = async (to: string) => {
+    const { browser, page } = await loginPage(h);
+    return (await browser.post(formAction(page, '/login'), { email: to, _csrf: csrf(page) })).status;
+  };
+  assert.equal(await send(`${local}@example.com`), 200);
+  // Allowed by the limit (the test's strict SMTP sink then refuses the root dot: "not sent").
+  assert.equal(await send(`${local.replace('a', 'A')}+x@Example.com.`), 503);
+  assert.equal(await send(`${local.toUpperCase()}+other@EXAMPLE.COM`), 429);
+  assert.equal(await send(`${local}x@example.com`), 200); // another inbox has its own budget
+  const buckets = await h.db.selectFrom('auth_rate_limits').select(['hits']).where('bucket', 'like', 'signin:email:%').orderBy('hits').execute();
+  assert.deepEqual(buckets.map((b) => b.hits), [1, 3]);
+  // The address is mailed as typed; only the limit's key is normalized.
+  assert.deepEqual(h.sink.mails.map((m) => m.to), [`${local}@example.com`, `${local}x@example.com`]);
 });
 
 test('mail service down: the page says so, nothing is used up, and a retry works', async (t) => {

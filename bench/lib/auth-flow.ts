@@ -42,6 +42,8 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
     }).toString();
     let page = await browser.get(url.href);
     if (page.body.includes('name="email"')) {
+      // One browser throughout: it holds the cookie binding the link to it, so the link confirms
+      // with no code (the path of a person opening the mail in the browser that asked).
       const waiting = await browser.post(formAction(page, '/login'), { email, _csrf: csrf(page) });
       const mail = await o.sink.next(email);
       const confirm = await browser.get(mail.link);

@@ -7,7 +7,10 @@ import { ClaudeConnector, type Connection } from './claude.ts';
 import { authorize, type AuthorizeOptions, type AuthorizeResult } from './person.ts';
 import { startWorld, type World } from './world.ts';
 
-export const test = base.extend<{ context: BrowserContext }, { world: World }>({
+const loopbackOnly = (context: BrowserContext) =>
+  context.route((url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname), (route) => route.abort('blockedbyclient'));
+
+export const test = base.extend<{ context: BrowserContext; otherContext: BrowserContext }, { world: World }>({
   world: [async ({}, use) => {
     const world = await startWorld();
     await use(world);
@@ -15,8 +18,16 @@ export const test = base.extend<{ context: BrowserContext }, { world: World }>({
   }, { scope: 'worker', timeout: 120_000 }],
 
   context: async ({ context }, use) => {
-    await context.route((url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname), (route) => route.abort('blockedbyclient'));
+    await loopbackOnly(context);
     await use(context);
+  },
+
+  /** A second browser (no cookies shared with `context`): another device, or another person. */
+  otherContext: async ({ browser }, use) => {
+    const other = await browser.newContext();
+    await loopbackOnly(other);
+    await use(other);
+    await other.close();
   },
 });
 

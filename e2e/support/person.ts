@@ -1,6 +1,7 @@
 // The person's side, in Chromium: the authorization page Claude opened, the email, the link from
-// the mail (opened in a second tab, as from a mail app), the confirm button, back in the first tab
-// which carries on by itself, then the consent page. Optionally saves each page as a screenshot:
+// the mail (opened in a second tab, as from a mail app; or on another device, where the code the
+// first tab shows is typed in), the confirm button, back in the first tab which carries on by
+// itself, then the consent page. Optionally saves each page as a screenshot:
 // a test artifact under e2e/test-results/screenshots/ on every run; with UPDATE_SCREENSHOTS=1 into
 // e2e/screenshots/, the committed copies the README shows (the product's face: looked at).
 import path from 'node:path';
@@ -26,6 +27,8 @@ export interface AuthorizeOptions {
   screenshots?: boolean;
   /** Whether the browser must sign in (false when its session is still alive). Default true. */
   signIn?: boolean;
+  /** Open the mailed link here (another browser or device) instead of a second tab of the same browser. */
+  linkContext?: BrowserContext;
   /** Runs on the consent page before Allow (to check what it shows). */
   onConsent?: (page: Page) => Promise<void>;
 }
@@ -59,12 +62,17 @@ export async function authorize(context: BrowserContext, authorizationUrl: strin
     if (o.screenshots) await screenshot(page, '2-check-your-email');
 
     const mail = await o.sink.next(o.email);
-    expect(mail.code, 'the mail shows the code of the waiting page').toBe(code);
+    expect(`${mail.subject}\n${mail.text}\n${mail.html}`, 'the mail never shows the code').not.toContain(code);
     expect(mail.link).toMatch(/\/link\?token=/);
-    const linkTab = await context.newPage();
+    const linkTab = await (o.linkContext ?? context).newPage();
     await linkTab.goto(mail.link);
     await expect(linkTab.getByRole('heading', { name: `Sign in as ${o.email}?` })).toBeVisible();
-    await expect(linkTab.getByLabel('Sign-in code')).toHaveText(code);
+    await expect(linkTab.getByText('If you did not just try to sign in somewhere, close this page.')).toBeVisible();
+    await expect(linkTab.getByLabel('Sign-in code'), 'the confirm page never shows the code').toHaveCount(0);
+    // The browser that asked confirms as is; another one must type the code the first tab shows.
+    const codeField = linkTab.getByLabel('Code from the other window');
+    await expect(codeField).toHaveCount(o.linkContext ? 1 : 0);
+    if (o.linkContext) await codeField.fill(code);
     if (o.screenshots) await screenshot(linkTab, '3-confirm');
     await linkTab.getByRole('button', { name: 'Sign in' }).click();
     await expect(linkTab.getByRole('heading', { name: /You're signed in/ })).toBeVisible();

@@ -5,6 +5,7 @@ import * as coreLifecycle from './migrations/0002_core_lifecycle.ts';
 import * as auth from './migrations/0003_auth.ts';
 import * as inflow from './migrations/0004_inflow.ts';
 import * as tokenRevocations from './migrations/0005_token_revocations.ts';
+import * as signinBinding from './migrations/0006_signin_binding.ts';
 import * as teamRoles from './migrations/0007_team_roles.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0003_auth': auth,
   '0004_inflow': inflow,
   '0005_token_revocations': tokenRevocations,
+  '0006_signin_binding': signinBinding,
   '0007_team_roles': teamRoles,
 };
 

@@ -201,12 +201,17 @@ export interface AuthMagicLinksTable {
   flow_kind: MagicLinkFlow;
   /** The interaction uid (OAuth sign-in) or the account-page sign-in attempt id. */
   flow_id: string;
+  /** Shown in the asking window only; typed on the confirm page when the link is opened elsewhere. */
   short_code: string;
   created_at: Date;
   expires_at: Date;
   confirmed_at: Date | null;
   user_id: string | null;
   completed_at: Date | null;
+  /** SHA-256 of the secret cookie of the browser that asked for the link. */
+  browser_hash: Buffer;
+  /** Codes typed on the confirm page so far; at the limit the link is dead. */
+  code_attempts: Generated<number>;
 }
 
 export interface AuthSigningKeysTable {

@@ -7,34 +7,36 @@ import type Provider from 'oidc-provider';
 import { HttpError, readForm, sendHtml, seeOther } from '../http.ts';
 import { randomToken } from '../secrets.ts';
 import type { FlowHost, SigninDeps } from '../signin/flow.ts';
+import { ownCookie } from '../cookies.ts';
 import { signinHandlers } from '../signin/flow.ts';
 import { appsPage } from '../views/account.ts';
 import { connectedAppName, connectedApps, disconnectApp } from './apps.ts';
 import { accountSession, type AccountSession } from './session.ts';
 
-const ATTEMPT_COOKIE = 'pictor_signin';
+/** Which connected-apps sign-in attempt this browser runs (the flow id of its magic link). */
+const attemptCookie = (secure: boolean) => ownCookie('pictor_signin', { secure, path: '/account', signed: true });
 
-function accountHost(session: AccountSession, deps: SigninDeps, secure: boolean): FlowHost {
-  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure, path: '/account', overwrite: true };
+function accountHost(session: AccountSession, secure: boolean): FlowHost {
+  const cookie = attemptCookie(secure);
   return {
     kind: 'account',
     base: (attempt) => `/account/signin/${attempt}`,
     async current(ctx, attempt) {
-      return ctx.cookies.get(ATTEMPT_COOKIE, { signed: true }) === attempt ? { id: attempt } : undefined;
+      return ctx.cookies.get(cookie.name, { signed: true }) === attempt ? { id: attempt } : undefined;
     },
     async finish(ctx: Context, _attempt, userId) {
-      ctx.cookies.set(ATTEMPT_COOKIE, '', { ...cookieOptions, maxAge: 0 });
+      ctx.cookies.set(cookie.name, '', { ...cookie.options, maxAge: 0 });
       session.signIn(ctx, userId);
       seeOther(ctx, '/account');
     },
-    alive: async () => true, // the link's own expiry bounds this flow
+    lookup: async (attempt) => ({ id: attempt }), // the link's own expiry bounds this flow
   };
 }
 
 export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
   const secure = deps.config.issuer.startsWith('https:');
   const session = accountSession({ provider, db: deps.db, clock: deps.clock, secure, ttl: deps.config.ttl.session });
-  const signin = signinHandlers(accountHost(session, deps, secure), deps);
+  const signin = signinHandlers(accountHost(session, secure), deps);
   const router = new Router({ prefix: '/account' });
   const attempt = (ctx: RouterContext) => ctx.params.attempt ?? '';
 
@@ -42,9 +44,8 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
     const user = await session.who(ctx);
     if (!user) {
       const id = randomToken(16);
-      ctx.cookies.set(ATTEMPT_COOKIE, id, {
-        signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/account', maxAge: deps.config.ttl.interaction * 1000,
-      });
+      const cookie = attemptCookie(secure);
+      ctx.cookies.set(cookie.name, id, { ...cookie.options, maxAge: deps.config.ttl.interaction * 1000 });
       seeOther(ctx, `/account/signin/${id}`);
       return;
     }

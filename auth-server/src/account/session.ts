@@ -4,9 +4,8 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import { ownCookie } from '../cookies.ts';
 import { userById } from '../oauth/accounts.ts';
-
-const COOKIE = 'pictor_account';
 
 export interface AccountSessionOptions {
   provider: Provider;
@@ -18,21 +17,21 @@ export interface AccountSessionOptions {
 }
 
 export function accountSession(o: AccountSessionOptions) {
-  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure: o.secure, path: '/account', overwrite: true };
+  const cookie = ownCookie('pictor_account', { secure: o.secure, path: '/account', signed: true });
   return {
     async who(ctx: Context): Promise<{ id: string; email: string } | undefined> {
-      const [userId, exp] = (ctx.cookies.get(COOKIE, { signed: true }) ?? '').split('.');
+      const [userId, exp] = (ctx.cookies.get(cookie.name, { signed: true }) ?? '').split('.');
       if (userId && Number(exp) * 1000 > o.clock.now().getTime()) return userById(o.db, userId);
       const session = await o.provider.Session.get(ctx);
       return session.accountId ? userById(o.db, session.accountId) : undefined;
     },
     signIn(ctx: Context, userId: string): void {
       const exp = Math.floor(o.clock.now().getTime() / 1000) + o.ttl;
-      ctx.cookies.set(COOKIE, `${userId}.${exp}`, { ...cookieOptions, maxAge: o.ttl * 1000 });
+      ctx.cookies.set(cookie.name, `${userId}.${exp}`, { ...cookie.options, maxAge: o.ttl * 1000 });
     },
     /** Ends both kinds of sign-in in this browser. */
     async signOut(ctx: Context): Promise<void> {
-      ctx.cookies.set(COOKIE, '', { ...cookieOptions, maxAge: 0 });
+      ctx.cookies.set(cookie.name, '', { ...cookie.options, maxAge: 0 });
       const session = await o.provider.Session.get(ctx);
       if (session.accountId) await session.destroy();
     },

@@ -9,7 +9,7 @@ import type { Audit } from '../audit.ts';
 import type { Csrf } from '../csrf.ts';
 import { HttpError, readForm, sendHtml, seeOther } from '../http.ts';
 import { userById } from '../oauth/accounts.ts';
-import { isVerifiedClient } from '../oauth/clients.ts';
+import { appIdentity } from '../oauth/clients.ts';
 import { CONNECTION_SCOPES, DEFAULT_SCOPE, describe, MCP_SCOPES, type McpScope } from '../oauth/scopes.ts';
 import { consentPage } from '../views/consent.ts';
 
@@ -45,11 +45,12 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
       const [client, user] = await Promise.all([provider.Client.find(request.clientId), userById(db, request.accountId)]);
       if (!client || !user) throw new HttpError(400, 'session_not_found');
       const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris?.[0] ?? '';
+      const app = appIdentity(client);
       sendHtml(ctx, consentPage({
         action: `/interaction/${details.uid}/consent`,
         csrf: csrf.token(ctx),
-        appName: client.clientName ?? client.clientId,
-        verified: isVerifiedClient(client.clientId),
+        appName: app.name,
+        verified: app.verified,
         redirectHost: URL.parse(redirectUri)?.host ?? redirectUri,
         email: user.email,
         permissions: request.permissions.map((scope) => ({

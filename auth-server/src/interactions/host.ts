@@ -7,6 +7,7 @@ import type { Interaction as InteractionDetails } from 'oidc-provider';
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '@pictor/mcp-server/pictor/clock';
 import { seeOther } from '../http.ts';
+import { appIdentity, type AppIdentity } from '../oauth/clients.ts';
 import type { FlowHost } from '../signin/flow.ts';
 
 /** The interaction this browser is in, if it is `uid` (oidc-provider reads its cookie). */
@@ -19,10 +20,10 @@ export async function interactionOf(provider: Provider, ctx: Context, uid: strin
   }
 }
 
-export async function clientName(provider: Provider, clientId: unknown): Promise<string | undefined> {
+async function appOf(provider: Provider, clientId: unknown): Promise<AppIdentity | undefined> {
   if (typeof clientId !== 'string') return undefined;
   const client = await provider.Client.find(clientId).catch(() => undefined);
-  return client?.clientName ?? client?.clientId;
+  return client ? appIdentity(client) : undefined;
 }
 
 export function interactionHost(provider: Provider, db: Db, clock: Clock): FlowHost {
@@ -32,7 +33,7 @@ export function interactionHost(provider: Provider, db: Db, clock: Clock): FlowH
     async current(ctx, uid) {
       const details = await interactionOf(provider, ctx, uid);
       if (!details || details.prompt.name !== 'login') return undefined;
-      return { id: uid, appName: await clientName(provider, details.params.client_id) };
+      return { id: uid, app: await appOf(provider, details.params.client_id) };
     },
     async finish(ctx, _uid, userId) {
       await db.updateTable('users').set({ last_login_at: clock.now() }).where('id', '=', userId).execute();
@@ -41,8 +42,9 @@ export function interactionHost(provider: Provider, db: Db, clock: Clock): FlowH
       }, { mergeWithLastSubmission: false });
       seeOther(ctx, returnTo);
     },
-    async alive(uid) {
-      return (await provider.Interaction.find(uid)) !== undefined;
+    async lookup(uid) {
+      const interaction = await provider.Interaction.find(uid);
+      return interaction ? { id: uid, app: await appOf(provider, interaction.params.client_id) } : undefined;
     },
   };
 }

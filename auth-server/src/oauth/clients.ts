@@ -25,6 +25,16 @@ export function isVerifiedClient(clientId: string): boolean {
   return STATIC_CLIENTS.some((c) => c.client_id === clientId);
 }
 
+/** An app as pages and mails name it: a self-registered (or CIMD) app named itself, unverified. */
+export interface AppIdentity {
+  name: string;
+  verified: boolean;
+}
+
+export function appIdentity(client: { clientId: string; clientName?: string }): AppIdentity {
+  return { name: client.clientName ?? client.clientId, verified: isVerifiedClient(client.clientId) };
+}
+
 /** Refuses metadata URLs on loopback, private, link-local or internal hosts (SSRF). */
 export function isPublicHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();

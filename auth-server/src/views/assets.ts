@@ -35,11 +35,12 @@ p { margin: 0 0 16px; }
 .muted { color: var(--muted); }
 .small { font-size: 14px; }
 label { display: block; font-weight: 600; font-size: 14px; margin-bottom: 6px; }
-input[type=email] {
+input[type=email], input.code-input {
   width: 100%; font: inherit; padding: 11px 13px; border-radius: 10px; border: 1px solid var(--line);
   background: var(--bg); color: var(--text); outline: none;
 }
-input[type=email]:focus { border-color: var(--brand); box-shadow: 0 0 0 3px var(--brand-soft); }
+input[type=email]:focus, input.code-input:focus { border-color: var(--brand); box-shadow: 0 0 0 3px var(--brand-soft); }
+input.code-input { font: 600 22px/1.2 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; letter-spacing: .12em; text-align: center; text-transform: uppercase; }
 button, .button {
   display: inline-flex; justify-content: center; align-items: center; gap: 8px; width: 100%;
   font: inherit; font-weight: 600; padding: 11px 16px; border-radius: 10px; border: 1px solid transparent;

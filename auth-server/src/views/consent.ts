@@ -1,5 +1,6 @@
 // The consent page: which app, where it sends you back, and each permission in plain words with
 // a checkbox. Read access is always part of a connection; the others are checked but removable.
+import type { AppIdentity } from '../oauth/clients.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
 
@@ -22,6 +23,14 @@ export interface ConsentView {
   staysConnected: boolean;
 }
 
+/** Said of an app Pictor does not vouch for, wherever its name is shown (pages and mail). */
+export const UNVERIFIED = 'unverified: this app named itself';
+
+/** An app's name as sign-in pages and mails write it, e.g. "Claude (unverified: this app named itself)". */
+export function appLabel(app: AppIdentity): string {
+  return app.verified ? app.name : `${app.name} (${UNVERIFIED})`;
+}
+
 export function consentPage(v: ConsentView): string {
   return page({ title: `Connect ${v.appName}` }, html`
     <h1>Connect ${v.appName} to Pictor</h1>
@@ -30,7 +39,7 @@ export function consentPage(v: ConsentView): string {
       <div class="avatar" aria-hidden="true">${v.appName.slice(0, 1).toUpperCase()}</div>
       <div>
         <div class="name">${v.appName}</div>
-        <div class="muted small">Sends you back to <strong>${v.redirectHost}</strong>${v.verified ? '' : ' · unverified: this app named itself'}</div>
+        <div class="muted small">Sends you back to <strong>${v.redirectHost}</strong>${v.verified ? '' : ` · ${UNVERIFIED}`}</div>
       </div>
     </div>
     <form method="post" action="${v.action}">

@@ -19,10 +19,15 @@ interface Cookie {
 
 export class Browser {
   readonly #origin: string;
+  readonly #headers: Record<string, string>;
   #cookies: Cookie[] = [];
+  /** Every Set-Cookie line this browser received, in order. */
+  readonly setCookies: string[] = [];
 
-  constructor(origin: string) {
+  /** `headers` go with every request (e.g. the X-Forwarded-Proto a TLS-terminating proxy adds). */
+  constructor(origin: string, headers: Record<string, string> = {}) {
     this.#origin = origin;
+    this.#headers = headers;
   }
 
   get(url: string): Promise<Page> {
@@ -43,9 +48,13 @@ export class Browser {
     const target = new URL(url, this.#origin);
     const cookie = this.#cookies.filter((c) => target.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
     const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(this.#headers)) if (!headers.has(name)) headers.set(name, value);
     if (cookie) headers.set('cookie', cookie);
     const res = await fetch(target, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) this.#store(line, target.pathname);
+    for (const line of res.headers.getSetCookie()) {
+      this.setCookies.push(line);
+      this.#store(line, target.pathname);
+    }
     return res;
   }
 

@@ -19,7 +19,8 @@ export interface Harness {
   server: AuthServer;
   db: Db;
   sink: SmtpSink;
-  browser(): Browser;
+  /** A new browser; `headers` go with each of its requests. */
+  browser(headers?: Record<string, string>): Browser;
   /** Registers a client by DCR; returns the registration response. */
   register(metadata?: Record<string, unknown>): Promise<Registered>;
 }
@@ -42,12 +43,15 @@ export interface HarnessOptions {
   logs?: { write(line: string): void };
   /** An MCP URL other than the default loopback one. */
   mcpUrl?: string;
+  /** The port to listen on (to name an issuer in `env` before the start); default a free one. */
+  port?: number;
 }
 
 export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const sink = await startSmtpSink();
-  const port = await freePort();
+  const port = options.port ?? await freePort();
+  // Where tests reach the server; `env` may name another public issuer (an https proxy's URL).
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -75,7 +79,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
     server,
     db: database.db,
     sink,
-    browser: () => new Browser(issuer),
+    browser: (headers) => new Browser(issuer, headers),
     async register(metadata = {}) {
       const res = await fetch(`${issuer}/reg`, {
         method: 'POST',
@@ -143,11 +147,23 @@ export async function requestLink(h: Harness, browser: Browser, loginPage: Page,
   return { waiting, mail };
 }
 
-/** Opens the mailed link in `linkBrowser` and presses Sign in on its confirm page. */
-export async function confirmLink(linkBrowser: Browser, link: string): Promise<Page> {
+/** The sign-in code a page shows (the waiting page of the browser that asked). */
+export function shownCode(page: Page): string {
+  const code = /aria-label="Sign-in code">([^<]+)</.exec(page.body)?.[1];
+  if (!code) throw new Error(`no sign-in code on ${page.url}`);
+  return code;
+}
+
+/**
+ * Opens the mailed link in `linkBrowser` and presses Sign in on its confirm page, typing `code`
+ * when given (what a person does on another device, reading it off the asking window).
+ */
+export async function confirmLink(linkBrowser: Browser, link: string, code?: string): Promise<Page> {
   const confirmPage = await linkBrowser.get(link);
   if (confirmPage.status !== 200) throw new Error(`link page: ${confirmPage.status}\n${confirmPage.body}`);
-  return linkBrowser.post(formAction(confirmPage, '/link'), { token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage) });
+  return linkBrowser.post(formAction(confirmPage, '/link'), {
+    token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage), code,
+  });
 }
 
 /** The waiting window carries on, as its script does once the status says confirmed. */

@@ -1,5 +1,5 @@
 // A real SMTP server for tests (smtp-server) that parses every message (mailparser) and hands
-// out the sign-in link and code. `down` makes it refuse mail, as a failing mail service would.
+// out the sign-in link. `down` makes it refuse mail, as a failing mail service would.
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -11,8 +11,6 @@ export interface CapturedMail {
   html: string;
   /** The sign-in link in the mail. */
   link: string;
-  /** The short code in the mail. */
-  code: string;
 }
 
 export interface SmtpSink {
@@ -72,7 +70,6 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           text,
           html: typeof parsed.html === 'string' ? parsed.html : '',
           link: /https?:\/\/\S+\/link\?token=[\w-]+/.exec(text)?.[0] ?? '',
-          code: /code is ([A-Z0-9]{3}-[A-Z0-9]{3})/.exec(text)?.[1] ?? '',
         });
         waiters.splice(0).forEach((wake) => wake());
         callback();
