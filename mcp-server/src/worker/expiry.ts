@@ -12,8 +12,8 @@ import type { Db } from '@pictor/migrations/db';
 import { addHours, rentalCost, type CostBreakdown } from '../pictor/billing.ts';
 import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../pictor/ledger.ts';
 import { formatCredits } from '../pictor/money.ts';
-import { rateCard, writeLogs, type LogLine } from '../pictor/instance-records.ts';
-import { ACTIVE_STATES } from '../pictor/instance-state.ts';
+import { rateCard, writeLogs, type LogLine } from '../pictor/instances/records.ts';
+import { ACTIVE_STATES } from '../pictor/instances/state.ts';
 import { forgetCatalog } from '../pictor/catalog.ts';
 
 export interface DueInstance {

@@ -4,7 +4,7 @@
 // the instance still carries the same action_seq — a superseded or re-claimed action changes nothing.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { selectRecord, writeLogs, type InstanceRecord, type LogLine } from '../pictor/instance-records.ts';
+import { selectRecord, writeLogs, type InstanceRecord, type LogLine } from '../pictor/instances/records.ts';
 import type { Machine, Provisioner } from '../pictor/provisioner.ts';
 
 export interface PowerOptions {

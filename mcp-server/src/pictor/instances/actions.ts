@@ -3,14 +3,14 @@
 // Stopping does not pause the prepaid period: the GPUs stay reserved and storage is kept.
 import type { Db } from '@pictor/migrations/db';
 import type { InstanceUpdate, PendingAction } from '@pictor/migrations/schema';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import type { Clock } from './clock.ts';
-import type { Trx } from './ledger.ts';
-import { validateName } from './instance-create.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './instance-records.ts';
-import { assertAllowed, type Operation } from './instance-state.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import type { Clock } from '../clock.ts';
+import type { Trx } from '../ledger.ts';
+import { validateName } from './create.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './records.ts';
+import { assertAllowed, type Operation } from './state.ts';
 
 export interface ChangeResult extends InstanceDetail {
   /** False when the instance already was as asked (the call was a no-op). */

@@ -3,17 +3,17 @@
 // A dry run goes through the same validation and evaluation without locks or writes.
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
-import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from './catalog.ts';
-import type { Clock } from './clock.ts';
-import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from './errors.ts';
-import { getFunds, lockAccount, postCharge, type Funds, type Trx } from './ledger.ts';
-import { formatCredits } from './money.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { findInstance, writeLogs } from './instance-records.ts';
-import { resolveSshKeys, type OwnedKey } from './instance-keys.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
+import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
+import type { Clock } from '../clock.ts';
+import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
+import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
+import { formatCredits } from '../money.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { findInstance, writeLogs } from './records.ts';
+import { resolveSshKeys, type OwnedKey } from './keys.ts';
 
 type Reader = Db | Trx;
 

@@ -8,7 +8,7 @@
 // A deleted instance is gone for its owner: every operation answers "Instance not found".
 // Start on a running instance and stop on a stopped one are accepted as no-ops (idempotent).
 import type { InstanceState } from '@pictor/migrations/schema';
-import { InvalidStateError } from './errors.ts';
+import { InvalidStateError } from '../errors.ts';
 
 /** States that hold GPUs and storage and run down their prepaid time. */
 export const ACTIVE_STATES = ['provisioning', 'running', 'stopped'] as const satisfies readonly InstanceState[];
