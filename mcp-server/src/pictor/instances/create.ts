@@ -5,7 +5,7 @@ import type { Db } from '@pictor/migrations/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
-import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
+import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
@@ -13,7 +13,7 @@ import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledg
 import { formatCredits } from '../money.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
 import { findInstance, writeLogs } from './records.ts';
-import { resolveSshKeys, type OwnedKey } from './keys.ts';
+import { resolveSshKeys, validateName, validateRentalHours, type OwnedKey } from './input.ts';
 
 type Reader = Db | Trx;
 
@@ -27,24 +27,6 @@ export interface CreateInstanceInput {
   name: string;
   sshKeyIds?: string[];
   autoRenew?: boolean;
-}
-
-export const MAX_NAME_LENGTH = 64;
-
-/** A trimmed display name of 1–64 characters without control characters. */
-export function validateName(name: string, field = 'name'): string {
-  const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidInputError(field, `must be 1–${MAX_NAME_LENGTH} characters after trimming`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new InvalidInputError(field, 'must not contain control characters such as newlines');
-  return trimmed;
-}
-
-export function validateRentalHours(hours: number, field = 'rental_hours'): number {
-  if (!Number.isInteger(hours) || hours < MIN_RENTAL_HOURS || hours > MAX_RENTAL_HOURS) {
-    throw new InvalidInputError(field, `must be a whole number of hours from ${MIN_RENTAL_HOURS} to ${MAX_RENTAL_HOURS}`);
-  }
-  return hours;
 }
 
 interface ValidCreate {

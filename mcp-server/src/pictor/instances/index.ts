@@ -1,7 +1,15 @@
 // GPU instances, the public face of the core: every function takes (db, actor, input…, clock),
 // checks the actor's account (own or team), and returns plain data or throws a DomainError.
 // An instance of another account, a deleted one and a malformed id all answer "Instance not found".
-export { createInstance, quoteCreateInstance, validateName, validateRentalHours, MAX_NAME_LENGTH } from './create.ts';
+//
+// The folder is layered; a file imports only from layers below its own, never sideways, and code
+// outside the folder imports only this file (test/instances-layers.test.ts checks both):
+//
+//   index.ts                              the public face: re-exports only
+//   create  actions  keys  money          operations, one concern each
+//   read  input                           shared: detail views and lists; checks of what a caller asks for
+//   records  state                        base: rows, views and log lines; the state machine
+export { createInstance, quoteCreateInstance } from './create.ts';
 export type { CreateInstanceInput, CreateQuote, Created } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
 export type { InstanceDetail, AttachedKey, LogEntry, LogsInput, ListInstancesInput, Page } from './read.ts';
@@ -9,7 +17,9 @@ export { startInstance, stopInstance, setAutoRenew, renameInstance } from './act
 export type { ChangeResult } from './actions.ts';
 export { addInstanceHours, quoteAddInstanceHours, deleteInstance } from './money.ts';
 export type { AddHoursQuote, HoursAdded, Deleted } from './money.ts';
-export { attachSshKeys, MAX_KEYS_PER_CALL } from './keys.ts';
-export type { AttachResult, OwnedKey } from './keys.ts';
+export { attachSshKeys } from './keys.ts';
+export type { AttachResult } from './keys.ts';
+export { validateName, validateRentalHours, MAX_NAME_LENGTH, MAX_KEYS_PER_CALL } from './input.ts';
+export type { OwnedKey } from './input.ts';
 export type { InstanceView } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';

@@ -10,11 +10,10 @@ import type { Clock } from '../clock.ts';
 import { InsufficientBalanceError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '../money.ts';
-import { powerAction } from './actions.ts';
-import { validateRentalHours } from './create.ts';
+import { validateRentalHours } from './input.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
 import { findInstance, lockInstance, rateCard, writeLogs, type InstanceRecord } from './records.ts';
-import { assertAllowed, isActive } from './state.ts';
+import { assertAllowed, isActive, powerAction } from './state.ts';
 import { forgetCatalog } from '../catalog.ts';
 
 export interface AddHoursQuote {
