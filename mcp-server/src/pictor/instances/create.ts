@@ -6,7 +6,8 @@ import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
 import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
-import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
+import { capacityChanged } from '../caches.ts';
+import { assertGpuCount, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
 import type { Clock } from '../clock.ts';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
@@ -175,6 +176,6 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
     const detail = await detailFor(trx, await findInstance(trx, accountId, id));
     return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit } };
   });
-  forgetCatalog(db); // GPUs were reserved: this process's catalog copy is out of date
+  capacityChanged(db); // GPUs were reserved
   return created;
 }

@@ -10,11 +10,11 @@
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import { addHours, rentalCost, type CostBreakdown } from '../billing.ts';
+import { capacityChanged } from '../caches.ts';
 import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../ledger.ts';
 import { formatCredits } from '../money.ts';
 import { rateCard, writeLogs, type LogLine } from './records.ts';
 import { ACTIVE_STATES } from './state.ts';
-import { forgetCatalog } from '../catalog.ts';
 
 export interface DueInstance {
   id: string;
@@ -128,7 +128,7 @@ export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pic
       accounts: accounts.length,
     };
   });
-  if (pass.expired > 0) forgetCatalog(db); // GPUs were freed: this process's catalog copy is out of date
+  if (pass.expired > 0) capacityChanged(db); // GPUs were freed
   return pass;
 }
 
