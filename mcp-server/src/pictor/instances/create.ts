@@ -14,7 +14,8 @@ import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledg
 import { formatCredits } from '../money.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
 import { findInstance, writeLogs } from './records.ts';
-import { resolveSshKeys, validateName, validateRentalHours, type OwnedKey } from './input.ts';
+import { resolveSshKeys, type OwnedKey } from './keys.ts';
+import { validateName, validateRentalHours } from './input.ts';
 
 type Reader = Db | Trx;
 

@@ -6,10 +6,12 @@
 // The folder is layered; a file imports only from layers below its own, never sideways, and code
 // outside the folder imports only this file (test/instances-layers.test.ts checks both):
 //
-//   index.ts                                  the public face: re-exports only
-//   create actions keys money expiry power    operations and lifecycle rules, one concern each
-//   read  input                               shared: detail views and lists; checks of what a caller asks for
-//   records  state                            base: rows, views and log lines; the state machine
+//   index.ts                             the public face: re-exports only
+//   create actions money expiry power    operations and lifecycle rules, one concern each
+//   keys                                 SSH keys on instances (create-instance attaches them too)
+//   read                                 detail views and lists
+//   records  state  input                base: rows, views and log lines; the state machine; checks
+//                                        of what a caller asks for (names, rental hours)
 export { createInstance, quoteCreateInstance } from './create.ts';
 export type { CreateInstanceInput, CreateQuote, Created } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
@@ -18,10 +20,9 @@ export { startInstance, stopInstance, setAutoRenew, renameInstance } from './act
 export type { ChangeResult } from './actions.ts';
 export { addInstanceHours, quoteAddInstanceHours, deleteInstance } from './money.ts';
 export type { AddHoursQuote, HoursAdded, Deleted } from './money.ts';
-export { attachSshKeys } from './keys.ts';
-export type { AttachResult } from './keys.ts';
-export { validateName, validateRentalHours, MAX_NAME_LENGTH, MAX_KEYS_PER_CALL } from './input.ts';
-export type { OwnedKey } from './input.ts';
+export { attachSshKeys, MAX_KEYS_PER_CALL } from './keys.ts';
+export type { AttachResult, OwnedKey } from './keys.ts';
+export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';
 export type { InstanceView } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
 

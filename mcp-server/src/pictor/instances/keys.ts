@@ -4,11 +4,36 @@ import type { Db } from '@pictor/migrations/db';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
 import type { Clock } from '../clock.ts';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import type { Trx } from '../ledger.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
-import { lockInstance, writeLogs } from './records.ts';
-import { resolveSshKeys, type OwnedKey } from './input.ts';
+import { isUuid, lockInstance, writeLogs } from './records.ts';
 import { assertAllowed } from './state.ts';
+
+type Reader = Db | Trx;
+
+export const MAX_KEYS_PER_CALL = 20;
+
+export interface OwnedKey {
+  id: string;
+  name: string;
+  fingerprint: string;
+}
+
+/** The account's keys for these ids (deduplicated, in the given order); NotFound for any other. */
+export async function resolveSshKeys(db: Reader, accountId: string, ids: string[], field = 'ssh_key_ids'): Promise<OwnedKey[]> {
+  const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+  if (unique.length > MAX_KEYS_PER_CALL) throw new InvalidInputError(field, `at most ${MAX_KEYS_PER_CALL} keys at a time`);
+  if (unique.length === 0) return [];
+  const missing = unique.find((id) => !isUuid(id));
+  if (missing !== undefined) throw new NotFoundError('SSH key', missing.slice(0, 40));
+  const rows = await db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint'])
+    .where('account_id', '=', accountId).where('id', 'in', unique).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const absent = unique.find((id) => !byId.has(id));
+  if (absent !== undefined) throw new NotFoundError('SSH key', absent);
+  return unique.map((id) => byId.get(id)!);
+}
 
 export interface AttachResult extends InstanceDetail {
   /** Keys newly attached by this call (already attached ones are skipped). */
