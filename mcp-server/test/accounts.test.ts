@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDb } from '@pictor/migrations/db';
 import { createTestDatabase } from '@pictor/migrations/testing';
 import type { TeamRole } from '@pictor/migrations/schema';
-import { actInTeam, addTeamMember, createTeam, ensureUser, listTeams, resolveAccountId, setTeamRole } from '../src/pictor/accounts.ts';
+import { actInTeam, addTeamMember, createTeam, ensureUser, listTeams, recentTeams, resolveAccountId, setTeamRole } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
 import { ConflictError, InsufficientRoleError, NotFoundError } from '../src/pictor/errors.ts';
 import { ACTIONS, roleAllows, TEAM_ROLES, type Action } from '../src/pictor/roles.ts';
@@ -87,4 +89,22 @@ test('setTeamRole: changes a role at once; a team always keeps an owner, even wh
   await assert.rejects(setTeamRole(db, team.id, (await ensureUser(db, 'new@x.test')).id, 'member'), (err: unknown) => err instanceof NotFoundError && /Team member/.test(err.message));
   await assert.rejects(setTeamRole(db, '00000000-0000-4000-8000-000000000000', bo.id, 'member'), /Team not found/);
   await assert.rejects(setTeamRole(db, 'acme', bo.id, 'member'), /Team not found/);
+});
+
+test('the team copy (get-user-balance) shows this process\'s team changes at once; another pool\'s within a second', async (t) => {
+  const { db, url, drop } = await createTestDatabase(); t.after(drop);
+  const other = createDb(url, { max: 1 });
+  t.after(() => other.destroy());
+  const a = await ensureUser(db, 'a@x.com');
+  const b = await ensureUser(db, 'b@x.com');
+  assert.deepEqual(await recentTeams(db, a.id), []);
+  assert.deepEqual(await recentTeams(db, b.id), []);
+  assert.deepEqual(await recentTeams(other, b.id), []);
+  // Each read below comes well within the copy's second, so only a dropped copy can show the change.
+  const team = await createTeam(db, a.id, 'T');
+  assert.deepEqual(await recentTeams(db, a.id), [{ id: team.id, name: 'T', role: 'owner' }]);
+  await addTeamMember(db, team.id, b.id);
+  assert.deepEqual(await recentTeams(db, b.id), [{ id: team.id, name: 'T', role: 'member' }]);
+  await sleep(1100);
+  assert.deepEqual(await recentTeams(other, b.id), [{ id: team.id, name: 'T', role: 'member' }]);
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '@pictor/migrations/testing';
 import { runAdmin, UsageError } from '../src/admin.ts';
-import { createInstance } from '../src/pictor/instances.ts';
+import { createInstance } from '../src/pictor/instances/index.ts';
 import { listTeams } from '../src/pictor/accounts.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import { ManualClock } from '../src/pictor/clock.ts';

@@ -1,12 +1,18 @@
-// The catalog: the default seed, plan listing with filters, availability with alternatives.
+// The catalog: the default seed, plan listing with filters, availability with alternatives, and
+// the per-process copy the catalog tools answer from (pictor/caches.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDb } from '@pictor/migrations/db';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDb, type Db } from '@pictor/migrations/db';
 import { createTestDatabase } from '@pictor/migrations/testing';
 import { checkAvailability, listPlans, resolvePlan } from '../src/pictor/catalog.ts';
 import { SEED_CAPACITY, SEED_PLANS, seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { upsertPlan } from '../src/pictor/catalog-admin.ts';
+import { setCapacity, upsertPlan } from '../src/pictor/catalog-admin.ts';
 import { InvalidInputError } from '../src/pictor/errors.ts';
+import { createInstance, deleteInstance } from '../src/pictor/instances/index.ts';
+import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
+import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
+import { fund, h100, HOUR, newUser, setupCore } from './core-fixtures.ts';
 
 test('seeding fills an empty catalog once, even when replicas seed at the same time', async (t) => {
   const { db, url, drop } = await createTestDatabase();
@@ -74,4 +80,33 @@ test('availability: yes/no, free count, alternatives elsewhere, hourly price', a
   await assert.rejects(checkAvailability(db, { gpu: 'h100', gpuCount: 3 }), { message: /^gpu_count: h100-80gb offers 1, 2, 4, 8 GPUs/ });
   await assert.rejects(checkAvailability(db, { gpu: 'quantum', gpuCount: 1 }), { message: /^gpu: unknown GPU plan "quantum"; choose one of / });
   await assert.rejects(checkAvailability(db, { gpu: 'h100', gpuCount: 1, region: 'nowhere' }), { message: /^region: unknown region/ });
+});
+
+test('the catalog copy shows this process\'s reservations, releases, expiries and operator changes at once; another pool\'s within a second', async (t) => {
+  const { db, url, clock } = await setupCore(t);
+  const other = createDb(url, { max: 1 });
+  t.after(() => other.destroy());
+  const user = await newUser(db);
+  await fund(db, user.accountId, { balance: '10000' });
+  const free = async (d: Db): Promise<number> => (await checkAvailability(d, { gpu: 'h100', gpuCount: 1, region: 'us-east' })).freeGpus;
+  const start = await free(db);
+  assert.equal(await free(other), start);
+
+  // Each read below comes well within the copy's second, so only a dropped copy can show the change.
+  const kept = await createInstance(db, user.actor, h100({ gpuCount: 2 }), clock);
+  assert.equal(await free(db), start - 2, 'create-instance reserved GPUs');
+  const ending = await createInstance(db, user.actor, h100({ gpuCount: 4, rentalHours: 1 }), clock);
+  assert.equal(await free(db), start - 6);
+  await deleteInstance(db, user.actor, kept.id, clock);
+  assert.equal(await free(db), start - 4, 'delete-instance freed GPUs');
+  clock.advance(HOUR);
+  const report = await runLifecycleOnce({ db, clock, provisioner: new SimulatedProvisioner() });
+  assert.equal(report.expired, 1);
+  assert.equal(await free(db), start, `the expiry of ${ending.id} freed GPUs`);
+  await setCapacity(db, 'us-east', 'h100-80gb', start + 10); // nothing in use any more: free = total
+  assert.equal(await free(db), start + 10, 'an operator changed the capacity');
+
+  // Another replica (a pool of its own) sees all of it once its copy is a second old.
+  await sleep(1100);
+  assert.equal(await free(other), start + 10);
 });

@@ -12,7 +12,7 @@ import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { ManualClock } from '../src/pictor/clock.ts';
 import { postCredit } from '../src/pictor/ledger.ts';
 import { parseCredits } from '../src/pictor/money.ts';
-import type { CreateInstanceInput } from '../src/pictor/instances.ts';
+import type { CreateInstanceInput } from '../src/pictor/instances/index.ts';
 
 export const T0 = '2026-03-01T00:00:00.000Z';
 export const HOUR = 3_600_000;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { createInstance } from '../src/pictor/instances.ts';
+import { createInstance } from '../src/pictor/instances/index.ts';
 import { tools as registry } from '../src/tools/index.ts';
 import { fund } from './core-fixtures.ts';
 import { startTestServer, type TestServer } from './harness.ts';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { addTeamMember, createTeam, resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { createInstance, deleteInstance } from '../src/pictor/instances.ts';
+import { createInstance, deleteInstance } from '../src/pictor/instances/index.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
 import { createSshKey } from '../src/pictor/ssh-keys.ts';

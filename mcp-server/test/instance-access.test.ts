@@ -6,7 +6,7 @@ import type { Actor } from '../src/pictor/actor.ts';
 import {
   addInstanceHours, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, listInstances,
   quoteAddInstanceHours, renameInstance, setAutoRenew, startInstance, stopInstance,
-} from '../src/pictor/instances.ts';
+} from '../src/pictor/instances/index.ts';
 import { addTeamMember } from '../src/pictor/accounts.ts';
 import { getBalance } from '../src/pictor/balance.ts';
 import { NotFoundError } from '../src/pictor/errors.ts';

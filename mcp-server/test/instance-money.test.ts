@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   addInstanceHours, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, quoteAddInstanceHours, setAutoRenew, stopInstance,
-} from '../src/pictor/instances.ts';
+} from '../src/pictor/instances/index.ts';
 import { upsertPlan } from '../src/pictor/catalog-admin.ts';
 import { InsufficientBalanceError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';

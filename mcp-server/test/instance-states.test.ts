@@ -6,7 +6,7 @@ import type { Db } from '@pictor/migrations/db';
 import {
   addInstanceHours, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, quoteAddInstanceHours,
   renameInstance, setAutoRenew, startInstance, stopInstance,
-} from '../src/pictor/instances.ts';
+} from '../src/pictor/instances/index.ts';
 import { InvalidStateError, NotFoundError } from '../src/pictor/errors.ts';
 import type { ManualClock } from '../src/pictor/clock.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import {
   createInstance, getInstanceDetail, getInstanceLogs, listInstances, quoteCreateInstance, deleteInstance, stopInstance,
-} from '../src/pictor/instances.ts';
+} from '../src/pictor/instances/index.ts';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';

@@ -17,7 +17,7 @@ import type { Actor } from '../src/pictor/actor.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { InflowClient } from '../src/pictor/inflow/client.ts';
 import { createCheckout } from '../src/pictor/inflow/payments.ts';
-import { createInstance, stopInstance } from '../src/pictor/instances.ts';
+import { createInstance, stopInstance } from '../src/pictor/instances/index.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { createSshKey } from '../src/pictor/ssh-keys.ts';
 import { ERROR_META_KEY } from '../src/tools/errors.ts';

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { TeamRole } from '@pictor/migrations/schema';
 import type { Actor, Membership } from './actor.ts';
+import { ownAccountId, teamsChanged, teamsCopy } from './caches.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 import { assertRoleAllows, type Action } from './roles.ts';
 
@@ -11,26 +12,16 @@ type Executor = Pick<Db, 'selectFrom' | 'insertInto'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// A person's own account never changes once created (accounts.user_id is unique and the row goes
-// only with the user), so its id is remembered per database handle for the life of the process:
-// the common call then needs no query at all. Team accounts are NOT cached — membership can end.
-const OWN_ACCOUNT_CACHE_SIZE = 100_000;
-const ownAccounts = new WeakMap<object, Map<string, string>>();
-
-/** The user's own account, created on first use. */
+/**
+ * The user's own account, created on first use. Its id is remembered for the life of the process
+ * (caches.ts), so the common call needs no query. Team accounts are NOT cached — membership can end.
+ */
 export async function ensureUserAccount(db: Executor, userId: string): Promise<string> {
-  const cache = ownAccounts.get(db);
-  const cached = cache?.get(userId);
-  if (cached) return cached;
-  await db.insertInto('accounts').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
-  const row = await db.selectFrom('accounts').select('id').where('user_id', '=', userId).executeTakeFirstOrThrow();
-  if (cache) {
-    if (cache.size >= OWN_ACCOUNT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    cache.set(userId, row.id);
-  } else {
-    ownAccounts.set(db, new Map([[userId, row.id]]));
-  }
-  return row.id;
+  return ownAccountId(db, userId, async () => {
+    await db.insertInto('accounts').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+    const row = await db.selectFrom('accounts').select('id').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    return row.id;
+  });
 }
 
 // Memberships this process read from the database (resolveMembership). The core trusts an
@@ -95,7 +86,7 @@ export async function createTeam(db: Db, ownerUserId: string, name: string): Pro
     const account = await trx.insertInto('accounts').values({ team_id: team.id }).returning('id').executeTakeFirstOrThrow();
     return { id: team.id, accountId: account.id };
   });
-  teamCopies.get(db)?.delete(ownerUserId);
+  teamsChanged(db, ownerUserId);
   return created;
 }
 
@@ -103,7 +94,7 @@ export async function addTeamMember(db: Db, teamId: string, userId: string, role
   const result = await db.insertInto('team_members').values({ team_id: teamId, user_id: userId, role })
     .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).executeTakeFirst();
   if (result.numInsertedOrUpdatedRows === 0n) throw new ConflictError('that user is already a member of the team');
-  teamCopies.get(db)?.delete(userId);
+  teamsChanged(db, userId);
 }
 
 /**
@@ -132,7 +123,7 @@ export async function setTeamRole(db: Db, teamId: string, userId: string, role: 
     }
     return { teamName: team.name, previous: member.role };
   });
-  teamCopies.get(db)?.delete(userId);
+  teamsChanged(db, userId);
   return changed;
 }
 
@@ -150,24 +141,12 @@ const USER_TEAMS: Statement = {
     WHERE m.user_id = $1 ORDER BY t.created_at, t.id`,
 };
 
-// get-user-balance lists the person's teams only so they know which team_id they may pass; every
-// team action checks membership in the database itself. So that list comes from a per-process
-// copy at most a second old (dropped at once when this process changes the user's teams).
-const TEAMS_TTL_MS = 1000;
-const TEAMS_CACHE_SIZE = 10_000;
-const teamCopies = new WeakMap<object, Map<string, { at: number; teams: Promise<TeamView[]> }>>();
-
-/** The user's teams, as of at most a second ago (see above); listTeams reads them now. */
+/**
+ * The user's teams as of at most a second ago, for get-user-balance, which lists them only so the
+ * person knows which team_id they may pass (caches.ts); listTeams reads them now.
+ */
 export function recentTeams(db: Db, userId: string): Promise<TeamView[]> {
-  let copies = teamCopies.get(db);
-  if (!copies) teamCopies.set(db, (copies = new Map()));
-  const copy = copies.get(userId);
-  if (copy && performance.now() - copy.at < TEAMS_TTL_MS) return copy.teams;
-  if (copies.size >= TEAMS_CACHE_SIZE) copies.delete(copies.keys().next().value!);
-  const teams = runPrepared<TeamView>(db, USER_TEAMS, [userId]);
-  copies.set(userId, { at: performance.now(), teams });
-  teams.catch(() => copies.delete(userId)); // a failed read is retried by the next call
-  return teams;
+  return teamsCopy(db, userId, () => runPrepared<TeamView>(db, USER_TEAMS, [userId]));
 }
 
 /** Teams the user belongs to, for showing which team ids they can pass. */

@@ -2,7 +2,7 @@
 // rentals only: running instances keep the prices copied onto them at creation.
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlansTable } from '@pictor/migrations/schema';
-import { forgetCatalog } from './catalog.ts';
+import { catalogChanged } from './caches.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
 import { parseCredits } from './money.ts';
 
@@ -70,7 +70,7 @@ export async function upsertPlan(db: Db, id: string, fields: PlanFields): Promis
     await trx.insertInto('gpu_plans').values({ id, ...(fields as Required<PlanFields>) }).execute();
     return { created: true };
   });
-  forgetCatalog(db);
+  catalogChanged(db);
   return result;
 }
 
@@ -103,6 +103,6 @@ export async function setCapacity(db: Db, regionId: string, planId: string, tota
       .where('region_id', '=', regionId).where('plan_id', '=', planId).execute();
     return { totalGpus, freeGpus, inUse };
   });
-  forgetCatalog(db);
+  catalogChanged(db);
   return change;
 }

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlansTable, RegionCapacityTable, RegionsTable } from '@pictor/migrations/schema';
-import { forgetCatalog } from './catalog.ts';
+import { catalogChanged } from './caches.ts';
 import { parseCredits } from './money.ts';
 
 const credits = (text: string): bigint => {
@@ -56,6 +56,6 @@ export async function seedCatalog(db: Db): Promise<boolean> {
     await trx.insertInto('region_capacity').values(SEED_CAPACITY).execute();
     return true;
   });
-  if (seeded) forgetCatalog(db);
+  if (seeded) catalogChanged(db);
   return seeded;
 }

@@ -2,13 +2,11 @@
 // regions with capacity. Read by everyone; changed only by operators (catalog-admin.ts).
 //
 // The catalog tools answer from a per-process copy of plans, regions and free capacity at most a
-// second old: the free GPUs they show are advice (create-instance checks and reserves capacity
-// under a row lock in its own transaction), and a second is shorter than anyone takes to act on
-// them. This process drops its copy as soon as it changes capacity or the catalog itself
-// (forgetCatalog after each commit), so its own changes show at once; another replica's show
-// within the second. Reads inside a transaction never use the copy.
+// second old (caches.ts says when it is dropped and why that is safe). Reads inside a transaction
+// never use the copy.
 import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
+import { catalogCopy } from './caches.ts';
 import { InvalidInputError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 
@@ -56,8 +54,6 @@ function matchesModel(plan: Pick<GpuPlan, 'id' | 'gpu_model'>, query: string): b
   return q.length > 0 && (squash(plan.id).includes(q) || squash(plan.gpu_model).includes(q));
 }
 
-const COPY_TTL_MS = 1000;
-
 interface CapacityRow {
   region_id: string;
   plan_id: string;
@@ -72,8 +68,6 @@ interface CatalogCopy {
   /** Every region × plan row, by region then plan. */
   capacity: CapacityRow[];
 }
-
-const copies = new WeakMap<object, { at: number; value: Promise<CatalogCopy> }>();
 
 const CAPACITY: Statement = {
   name: 'pictor_capacity',
@@ -95,24 +89,12 @@ async function loadCatalog(db: Db): Promise<CatalogCopy> {
   return { plans: Object.freeze(plans) as GpuPlan[], regions: Object.freeze(regions) as Region[], capacity: Object.freeze(capacity) as CapacityRow[] };
 }
 
-function copyOf(db: Db): Promise<CatalogCopy> {
-  const copy = copies.get(db);
-  if (copy && performance.now() - copy.at < COPY_TTL_MS) return copy.value;
-  const value = loadCatalog(db);
-  copies.set(db, { at: performance.now(), value });
-  value.catch(() => copies.delete(db)); // a failed read is retried by the next call
-  return value;
-}
+const copyOf = (db: Db): Promise<CatalogCopy> => catalogCopy(db, () => loadCatalog(db));
 
 // Inside a transaction each read goes to the database, under that transaction.
 const plansOf = async (db: Reader) => (db.isTransaction ? queryPlans(db) : (await copyOf(db)).plans);
 const regionsOf = async (db: Reader) => (db.isTransaction ? queryRegions(db) : (await copyOf(db)).regions);
 const capacityOf = async (db: Reader) => (db.isTransaction ? queryCapacity(db) : (await copyOf(db)).capacity);
-
-/** Drops this process's copy of the catalog; whatever changes capacity or plans calls it after committing. */
-export function forgetCatalog(db: Db): void {
-  copies.delete(db);
-}
 
 export async function listRegions(db: Reader): Promise<Region[]> {
   return regionsOf(db);

@@ -2,8 +2,8 @@
 // Money leaves as exact credit strings, times as ISO 8601 UTC.
 import { z } from 'zod';
 import type { CostBreakdown } from '../pictor/billing.ts';
-import type { InstanceDetail, InstanceView } from '../pictor/instances.ts';
-import { ALL_STATES } from '../pictor/instances.ts';
+import type { InstanceDetail, InstanceView } from '../pictor/instances/index.ts';
+import { ALL_STATES } from '../pictor/instances/index.ts';
 import { money, moneyOutput } from './common.ts';
 
 export const instanceIdField = z.string().max(100)

@@ -1,4 +1,4 @@
-// The GPU instance tools: thin declarations over pictor/instances.ts. The handlers hold no SQL;
+// The GPU instance tools: thin declarations over pictor/instances/. The handlers hold no SQL;
 // the core checks the account (own or team) and every rule, and throws DomainErrors that
 // tools/errors.ts turns into messages a person can act on.
 import { z } from 'zod';
@@ -7,7 +7,7 @@ import {
   addInstanceHours, ALL_STATES, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, listInstances,
   MAX_KEYS_PER_CALL, MAX_NAME_LENGTH, quoteAddInstanceHours, quoteCreateInstance, renameInstance, setAutoRenew, startInstance, stopInstance,
   type ChangeResult,
-} from '../pictor/instances.ts';
+} from '../pictor/instances/index.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 import {

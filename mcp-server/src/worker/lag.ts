@@ -4,7 +4,7 @@
 // are literals so that the planner matches the partial index's predicate.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { ACTIVE_STATES } from '../pictor/instance-state.ts';
+import { ACTIVE_STATES } from '../pictor/instances/index.ts';
 
 /** Seconds since the oldest due work became due; 0 when nothing is due. */
 export async function workerLagSeconds(db: Db, now: Date): Promise<number> {

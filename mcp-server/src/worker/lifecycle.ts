@@ -1,12 +1,13 @@
-// The lifecycle worker: expiries and renewals (expiry.ts), then power actions for the hardware
-// (power.ts). It runs inside every MCP server replica; row locks with SKIP LOCKED let the replicas
-// share the work without ever doing the same step twice.
+// The lifecycle worker: expiries and renewals, then power actions for the hardware. It only
+// schedules: due.ts picks the work, the core (pictor/instances) applies the rules. It runs inside
+// every MCP server replica; row locks with SKIP LOCKED let the replicas share the work without ever
+// doing the same step twice.
 import type { Db } from '@pictor/migrations/db';
 import type { Clock } from '../pictor/clock.ts';
+import { carryOutPowerActions, renewOrExpireDue } from '../pictor/instances/index.ts';
 import type { Provisioner } from '../pictor/provisioner.ts';
-import { runExpiryPass } from './expiry.ts';
+import { claimPowerActions, lockDueAccounts } from './due.ts';
 import { startLoop, type Loop } from './loop.ts';
-import { runPowerPass } from './power.ts';
 
 export interface LifecycleOptions {
   db: Db;
@@ -37,21 +38,23 @@ export async function runLifecycleOnce(options: LifecycleOptions): Promise<Lifec
   const report: LifecycleReport = { renewed: 0, expired: 0, actions: 0 };
   const now = options.clock.now();
   for (let i = 0; i < maxBatches; i++) {
-    const pass = await runExpiryPass(options.db, now, batchSize);
+    const pass = await renewOrExpireDue(options.db, now, batchSize, lockDueAccounts);
     report.renewed += pass.renewed;
     report.expired += pass.expired;
     if (pass.renewed + pass.expired === 0) break;
   }
+  const leaseMs = options.leaseMs ?? 60_000;
   const power = {
-    leaseMs: options.leaseMs ?? 60_000,
     retryMs: options.retryMs ?? 30_000,
     minPollMs: 250,
     onError: (error: unknown, instanceId: string) => options.onError?.(error, `power action on instance ${instanceId}`),
   };
   for (let i = 0; i < maxBatches; i++) {
-    const claimed = await runPowerPass(options.db, options.provisioner, options.clock.now(), batchSize, power);
-    report.actions += claimed;
-    if (claimed === 0) break;
+    const claimedAt = options.clock.now();
+    const claimed = await claimPowerActions(options.db, claimedAt, batchSize, leaseMs);
+    await carryOutPowerActions(options.db, options.provisioner, claimed, claimedAt, power);
+    report.actions += claimed.length;
+    if (claimed.length === 0) break;
   }
   return report;
 }

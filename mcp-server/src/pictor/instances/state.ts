@@ -7,8 +7,10 @@
 //
 // A deleted instance is gone for its owner: every operation answers "Instance not found".
 // Start on a running instance and stop on a stopped one are accepted as no-ops (idempotent).
-import type { InstanceState } from '@pictor/migrations/schema';
-import { InvalidStateError } from './errors.ts';
+// A state change that needs the hardware also leaves a power action (powerAction below) that the
+// lifecycle worker carries out.
+import type { InstanceState, InstanceUpdate, PendingAction } from '@pictor/migrations/schema';
+import { InvalidStateError } from '../errors.ts';
 
 /** States that hold GPUs and storage and run down their prepaid time. */
 export const ACTIVE_STATES = ['provisioning', 'running', 'stopped'] as const satisfies readonly InstanceState[];
@@ -50,4 +52,9 @@ export function assertAllowed(op: Operation, state: InstanceState): void {
     operation: op,
     allowed_states: [...rule.from],
   });
+}
+
+/** The columns that hand a new power action to the lifecycle worker. */
+export function powerAction(action: PendingAction, row: { action_seq: number }, now: Date): InstanceUpdate {
+  return { pending_action: action, action_seq: row.action_seq + 1, action_requested_at: now, action_due_at: now };
 }

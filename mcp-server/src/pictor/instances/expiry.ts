@@ -1,20 +1,20 @@
 // Expiry and auto-renewal. At expires_at an instance either renews for rental_hours (auto-renew on
 // and the account covers it: one charge, expiry moved out) or ends (state expired, GPUs freed, a log
 // line saying why). Safe with many workers at once:
-//   1. lock a batch of accounts that have due instances, FOR UPDATE SKIP LOCKED (another worker's
-//      accounts are skipped, not waited for; a random order spreads workers over accounts);
+//   1. the scheduler (worker/due.ts) locks a batch of accounts that have due instances, FOR UPDATE
+//      SKIP LOCKED, inside this pass's transaction (another worker's accounts are skipped);
 //   2. lock the region_capacity rows expiries will need, then the due instances, and re-check
 //      "still due" under those locks — lock order account → region_capacity → instance, as everywhere;
 //   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
 // A renewal moves expires_at past now, so a second worker re-checking under the lock finds nothing.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { addHours, rentalCost, type CostBreakdown } from '../pictor/billing.ts';
-import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../pictor/ledger.ts';
-import { formatCredits } from '../pictor/money.ts';
-import { rateCard, writeLogs, type LogLine } from '../pictor/instance-records.ts';
-import { ACTIVE_STATES } from '../pictor/instance-state.ts';
-import { forgetCatalog } from '../pictor/catalog.ts';
+import { addHours, rentalCost, type CostBreakdown } from '../billing.ts';
+import { capacityChanged } from '../caches.ts';
+import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../ledger.ts';
+import { formatCredits } from '../money.ts';
+import { rateCard, writeLogs, type LogLine } from './records.ts';
+import { ACTIVE_STATES } from './state.ts';
 
 export interface DueInstance {
   id: string;
@@ -89,35 +89,23 @@ export interface ExpiryPass {
   accounts: number;
 }
 
-/**
- * Locks accounts with due instances for one batch: about batchSize due instances' worth, taken in
- * a random order so that concurrent workers mostly pick different accounts, skipping any account
- * another worker (or a user's request) holds. Returns no accounts only when none is free.
- */
-async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): Promise<Array<{ id: string; balance: bigint; credit: bigint }>> {
-  const due = await sql<{ account_id: string; n: number }>`
-    SELECT account_id, count(*)::int AS n FROM instances
-    WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now}
-    GROUP BY account_id`.execute(trx);
-  const order = due.rows.map((r) => ({ ...r, key: Math.random() })).sort((a, b) => a.key - b.key);
-  for (let start = 0; start < order.length;) {
-    const chunk: string[] = [];
-    for (let sum = 0; start < order.length && sum < batchSize; start++) {
-      chunk.push(order[start]!.account_id);
-      sum += order[start]!.n;
-    }
-    const locked = await sql<{ id: string; balance: bigint; credit: bigint }>`
-      SELECT id, balance, credit FROM accounts WHERE id = ANY(${chunk}::uuid[])
-      ORDER BY id FOR UPDATE SKIP LOCKED`.execute(trx);
-    if (locked.rows.length > 0) return locked.rows;
-  }
-  return [];
+export interface DueAccount {
+  id: string;
+  balance: bigint;
+  credit: bigint;
 }
 
-/** One batch of due instances, in one transaction. */
-export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promise<ExpiryPass> {
+/**
+ * Locks (FOR UPDATE, inside the pass's transaction) some accounts that have due instances and
+ * returns them with their funds; none when there is no unclaimed work. Which accounts is the
+ * scheduler's choice (worker/due.ts).
+ */
+export type PickDueAccounts = (trx: Trx, now: Date, batchSize: number) => Promise<DueAccount[]>;
+
+/** Renews or expires one batch of due instances of the accounts `pick` locks, in one transaction. */
+export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pick: PickDueAccounts): Promise<ExpiryPass> {
   const pass = await db.transaction().execute(async (trx): Promise<ExpiryPass> => {
-    const accounts = await lockDueAccounts(trx, now, batchSize);
+    const accounts = await pick(trx, now, batchSize);
     if (accounts.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
     const funds = new Map(accounts.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
     const dueQuery = (ids: string[]) => trx.selectFrom('instances').select(DUE_COLUMNS)
@@ -140,7 +128,7 @@ export async function runExpiryPass(db: Db, now: Date, batchSize: number): Promi
       accounts: accounts.length,
     };
   });
-  if (pass.expired > 0) forgetCatalog(db); // GPUs were freed: this process's catalog copy is out of date
+  if (pass.expired > 0) capacityChanged(db); // GPUs were freed
   return pass;
 }
 

@@ -1,15 +1,14 @@
-// Power actions (provision, start, stop, release) handed to the Provisioner. A batch of due actions
-// is claimed with FOR UPDATE SKIP LOCKED and leased (action_due_at moved out) in a short
-// transaction; the provisioner is called outside any transaction; results are applied only where
-// the instance still carries the same action_seq — a superseded or re-claimed action changes nothing.
+// Power actions (provision, start, stop, release) handed to the Provisioner. The scheduler
+// (worker/due.ts) claims a batch of due actions with FOR UPDATE SKIP LOCKED and leases them
+// (action_due_at moved out) in a short transaction; here the provisioner is called outside any
+// transaction, and results are applied only where the instance still carries the same action_seq —
+// a superseded or re-claimed action changes nothing.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { selectRecord, writeLogs, type InstanceRecord, type LogLine } from '../pictor/instance-records.ts';
-import type { Machine, Provisioner } from '../pictor/provisioner.ts';
+import { writeLogs, type InstanceRecord, type LogLine } from './records.ts';
+import type { Machine, Provisioner } from '../provisioner.ts';
 
 export interface PowerOptions {
-  /** How long a claimed action is reserved for this worker before another may retry it. */
-  leaseMs: number;
   /** Wait before retrying an action whose provisioner call failed. */
   retryMs: number;
   /** Earliest re-poll of a pending action, so a driver cannot make a worker spin. */
@@ -61,18 +60,12 @@ async function perform(provisioner: Provisioner, row: InstanceRecord, now: Date)
   }
 }
 
-/** Claims, performs and applies one batch of due power actions; returns how many were claimed. */
-export async function runPowerPass(db: Db, provisioner: Provisioner, now: Date, batchSize: number, options: PowerOptions): Promise<number> {
-  const claimed = await db.transaction().execute(async (trx) => {
-    const rows = await selectRecord(trx).where('instances.pending_action', 'is not', null).where('instances.action_due_at', '<=', now)
-      .orderBy('instances.action_due_at').limit(batchSize).forUpdate('instances').skipLocked().execute();
-    if (rows.length > 0) {
-      await trx.updateTable('instances').set({ action_due_at: new Date(now.getTime() + options.leaseMs) })
-        .where('id', 'in', rows.map((r) => r.id)).execute();
-    }
-    return rows;
-  });
-  if (claimed.length === 0) return 0;
+/**
+ * Carries out power actions the scheduler has claimed (and leased) and applies each result where
+ * the instance still carries the action_seq it was claimed with.
+ */
+export async function carryOutPowerActions(db: Db, provisioner: Provisioner, claimed: InstanceRecord[], now: Date, options: PowerOptions): Promise<void> {
+  if (claimed.length === 0) return;
   const outcomes = await Promise.all(claimed.map((row) => perform(provisioner, row, now)));
   for (const o of outcomes) if (o.kind === 'failed') options.onError?.(o.error, o.row.id);
 
@@ -121,5 +114,4 @@ export async function runPowerPass(db: Db, provisioner: Provisioner, now: Date, 
     }
     await writeLogs(trx, logs);
   });
-  return claimed.length;
 }

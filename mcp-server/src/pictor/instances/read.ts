@@ -2,11 +2,11 @@
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
 import type { InstanceState, LogSource } from '@pictor/migrations/schema';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import { InvalidInputError } from './errors.ts';
-import type { Trx } from './ledger.ts';
-import { findInstance, selectRecord, toView, type InstanceRecord, type InstanceView } from './instance-records.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import { InvalidInputError } from '../errors.ts';
+import type { Trx } from '../ledger.ts';
+import { findInstance, selectRecord, toView, type InstanceRecord, type InstanceView } from './records.ts';
 
 type Reader = Db | Trx;
 

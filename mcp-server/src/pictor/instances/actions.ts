@@ -2,16 +2,16 @@
 // change the state at once and leave a power action for the lifecycle worker to carry out.
 // Stopping does not pause the prepaid period: the GPUs stay reserved and storage is kept.
 import type { Db } from '@pictor/migrations/db';
-import type { InstanceUpdate, PendingAction } from '@pictor/migrations/schema';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import type { Clock } from './clock.ts';
-import type { Trx } from './ledger.ts';
-import { validateName } from './instance-create.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './instance-records.ts';
-import { assertAllowed, type Operation } from './instance-state.ts';
-import type { Action } from './roles.ts';
+import type { InstanceUpdate } from '@pictor/migrations/schema';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import type { Clock } from '../clock.ts';
+import type { Trx } from '../ledger.ts';
+import type { Action } from '../roles.ts';
+import { validateName } from './input.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './records.ts';
+import { assertAllowed, powerAction, type Operation } from './state.ts';
 
 export interface ChangeResult extends InstanceDetail {
   /** False when the instance already was as asked (the call was a no-op). */
@@ -39,11 +39,6 @@ async function change(db: Db, actor: Actor, instanceId: string, clock: Clock, op
     await writeLogs(trx, planned.log.map((l) => ({ ...l, instanceId: row.id, at: now })));
     return { ...(await detailFor(trx, { ...row, ...updated })), changed: true };
   });
-}
-
-/** The columns that hand a new power action to the lifecycle worker. */
-export function powerAction(action: PendingAction, row: { action_seq: number }, now: Date): InstanceUpdate {
-  return { pending_action: action, action_seq: row.action_seq + 1, action_requested_at: now, action_due_at: now };
 }
 
 export async function startInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {

@@ -3,17 +3,19 @@
 // A dry run goes through the same validation and evaluation without locks or writes.
 import type { Db } from '@pictor/migrations/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import { addHours, hourlyRates, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
-import { assertGpuCount, forgetCatalog, resolvePlan, resolveRegion, type Region } from './catalog.ts';
-import type { Clock } from './clock.ts';
-import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from './errors.ts';
-import { getFunds, lockAccount, postCharge, type Funds, type Trx } from './ledger.ts';
-import { formatCredits } from './money.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { findInstance, writeLogs } from './instance-records.ts';
-import { resolveSshKeys, type OwnedKey } from './instance-keys.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
+import { capacityChanged } from '../caches.ts';
+import { assertGpuCount, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
+import type { Clock } from '../clock.ts';
+import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
+import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
+import { formatCredits } from '../money.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { findInstance, writeLogs } from './records.ts';
+import { resolveSshKeys, type OwnedKey } from './keys.ts';
+import { validateName, validateRentalHours } from './input.ts';
 
 type Reader = Db | Trx;
 
@@ -27,24 +29,6 @@ export interface CreateInstanceInput {
   name: string;
   sshKeyIds?: string[];
   autoRenew?: boolean;
-}
-
-export const MAX_NAME_LENGTH = 64;
-
-/** A trimmed display name of 1–64 characters without control characters. */
-export function validateName(name: string, field = 'name'): string {
-  const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidInputError(field, `must be 1–${MAX_NAME_LENGTH} characters after trimming`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new InvalidInputError(field, 'must not contain control characters such as newlines');
-  return trimmed;
-}
-
-export function validateRentalHours(hours: number, field = 'rental_hours'): number {
-  if (!Number.isInteger(hours) || hours < MIN_RENTAL_HOURS || hours > MAX_RENTAL_HOURS) {
-    throw new InvalidInputError(field, `must be a whole number of hours from ${MIN_RENTAL_HOURS} to ${MAX_RENTAL_HOURS}`);
-  }
-  return hours;
 }
 
 interface ValidCreate {
@@ -193,6 +177,6 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
     const detail = await detailFor(trx, await findInstance(trx, accountId, id));
     return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit } };
   });
-  forgetCatalog(db); // GPUs were reserved: this process's catalog copy is out of date
+  capacityChanged(db); // GPUs were reserved
   return created;
 }

@@ -1,14 +1,14 @@
 // SSH keys on instances: a key can be attached only to an instance of the account that owns it.
 // A key of another account, a malformed id and a missing key all read "SSH key not found".
 import type { Db } from '@pictor/migrations/db';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import type { Clock } from './clock.ts';
-import { InvalidInputError, NotFoundError } from './errors.ts';
-import type { Trx } from './ledger.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { isUuid, lockInstance, writeLogs } from './instance-records.ts';
-import { assertAllowed } from './instance-state.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import type { Clock } from '../clock.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import type { Trx } from '../ledger.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { isUuid, lockInstance, writeLogs } from './records.ts';
+import { assertAllowed } from './state.ts';
 
 type Reader = Db | Trx;
 

@@ -3,19 +3,18 @@
 // Lock order: account row, then region_capacity, then instance.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/migrations/db';
-import { resolveAccountId } from './accounts.ts';
-import type { Actor } from './actor.ts';
-import { addHours, refundFor, rentalCost, splitRefund, unusedWholeHours, type CostBreakdown } from './billing.ts';
-import type { Clock } from './clock.ts';
-import { InsufficientBalanceError } from './errors.ts';
-import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from './ledger.ts';
-import { formatCredits } from './money.ts';
-import { powerAction } from './instance-actions.ts';
-import { validateRentalHours } from './instance-create.ts';
-import { detailFor, type InstanceDetail } from './instance-read.ts';
-import { findInstance, lockInstance, rateCard, writeLogs, type InstanceRecord } from './instance-records.ts';
-import { assertAllowed, isActive } from './instance-state.ts';
-import { forgetCatalog } from './catalog.ts';
+import { resolveAccountId } from '../accounts.ts';
+import type { Actor } from '../actor.ts';
+import { addHours, refundFor, rentalCost, splitRefund, unusedWholeHours, type CostBreakdown } from '../billing.ts';
+import { capacityChanged } from '../caches.ts';
+import type { Clock } from '../clock.ts';
+import { InsufficientBalanceError } from '../errors.ts';
+import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from '../ledger.ts';
+import { formatCredits } from '../money.ts';
+import { validateRentalHours } from './input.ts';
+import { detailFor, type InstanceDetail } from './read.ts';
+import { findInstance, lockInstance, rateCard, writeLogs, type InstanceRecord } from './records.ts';
+import { assertAllowed, isActive, powerAction } from './state.ts';
 
 export interface AddHoursQuote {
   hours: number;
@@ -144,6 +143,6 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
       gpusReleased: active ? row.gpu_count : 0,
     };
   });
-  if (deleted.gpusReleased > 0) forgetCatalog(db); // GPUs were freed: this process's catalog copy is out of date
+  if (deleted.gpusReleased > 0) capacityChanged(db); // GPUs were freed
   return deleted;
 }

@@ -2,9 +2,9 @@
 // account, with deleted, foreign and malformed ids all reported as the same NotFoundError.
 import type { Db } from '@pictor/migrations/db';
 import type { Instance, LogSource } from '@pictor/migrations/schema';
-import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from './billing.ts';
-import { NotFoundError } from './errors.ts';
-import type { Trx } from './ledger.ts';
+import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Trx } from '../ledger.ts';
 
 type Reader = Db | Trx;
 
