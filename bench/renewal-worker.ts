@@ -2,8 +2,8 @@
 // connected and warmed up, then on "go" from the parent it runs the real lifecycle pass
 // (runLifecycleOnce: expiry and auto-renew, then power actions) until nothing is left for it.
 import { sql } from 'kysely';
-import { createDb } from '@pictor/migrations/db';
-import { systemClock } from '../mcp-server/src/pictor/clock.ts';
+import { createDb } from '@pictor/platform/db';
+import { systemClock } from '@pictor/platform/clock';
 import { SimulatedProvisioner } from '../mcp-server/src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../mcp-server/src/worker/lifecycle.ts';
 

@@ -15,7 +15,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { freePort } from '@pictor/platform/local-postgres';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { chartHtml, renderPng } from './lib/chart.ts';
 import { load, MCP_HEADERS, probe, rpc, toolCall, type LoadResult } from './lib/load.ts';

@@ -2,7 +2,7 @@
 // up, an access token that expires and is refreshed, and disconnecting the app on the
 // connected-apps page.
 import { authorize, screenshot } from './support/person.ts';
-import { SCOPES, type Scope } from '@pictor/mcp-server/tools/define';
+import { SCOPES, type Scope } from '@pictor/platform/scopes';
 import { challengeParams, ClaudeConnector, TokenRequestError } from './support/claude.ts';
 import { connectClaude, expect, randomEmail, test } from './support/fixtures.ts';
 import { pkce } from '../auth-server/test/support/harness.ts';

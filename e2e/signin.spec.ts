@@ -3,7 +3,7 @@
 // the genuine mail and tries to confirm it; a person on two devices types the code the first shows;
 // in one browser the link confirms as is and may even finish in its own tab.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { ClaudeConnector } from './support/claude.ts';
 import { expect, randomEmail, test } from './support/fixtures.ts';
 import { authorize } from './support/person.ts';

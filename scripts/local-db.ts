@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { portInUse, runningPostmaster, startLocalPostgres, type LocalPostgres } from '../migrations/src/local-postgres.ts';
+import { portInUse, runningPostmaster, startLocalPostgres, type LocalPostgres } from '@pictor/platform/local-postgres';
 
 const root = path.resolve(import.meta.dirname, '..');
 

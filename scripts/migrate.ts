@@ -1,5 +1,5 @@
 // `npm run migrate`: applies pending migrations to DATABASE_URL, or to the local Postgres of `npm start`.
-import { createDb } from '../migrations/src/db.ts';
+import { createDb } from '@pictor/platform/db';
 import { migrateToLatest } from '../migrations/src/migrator.ts';
 import { databaseUrlOrLocal } from './local-db.ts';
 

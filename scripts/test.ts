@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startLocalPostgres } from '../migrations/src/local-postgres.ts';
-import { prepareTemplate, TEST_CLUSTER_ENV } from '../migrations/src/testing.ts';
+import { startLocalPostgres } from '@pictor/platform/local-postgres';
+import { prepareTemplate, TEST_CLUSTER_ENV } from '@pictor/platform/testing';
 
 const root = path.resolve(import.meta.dirname, '..');
 const only = process.argv.slice(2);
@@ -28,7 +28,7 @@ try {
   const env = { ...process.env, [TEST_CLUSTER_ENV]: cluster.url(), LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
   await mkdir(path.join(root, '.tmp'), { recursive: true });
   const tap = path.join(root, '.tmp', `node-tests-${process.pid}.tap`);
-  const patterns = only.length > 0 ? only : ['test/*.test.ts', '{migrations,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
+  const patterns = only.length > 0 ? only : ['test/*.test.ts', '{migrations,platform,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
   await run(process.execPath, [
     '--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../migrations/src/local-postgres.ts';
+import { freePort } from '@pictor/platform/local-postgres';
 
 const root = path.resolve(import.meta.dirname, '..');
 

@@ -2,9 +2,9 @@
 // All times come from the database clock, so replicas on different machines agree on expiry.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Database } from '@pictor/migrations/schema';
-import { recordTokenRevocations } from '@pictor/migrations/revocations';
+import { recordTokenRevocations } from '@pictor/platform/revocations';
 
 export interface AdapterOptions {
   /**

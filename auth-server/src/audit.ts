@@ -1,6 +1,6 @@
 // Audit trail of security-relevant events. Holds who, which app and what happened, never a
 // token, link or code.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Logger } from './log.ts';
 
 export type AuditType =

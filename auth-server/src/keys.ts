@@ -11,8 +11,8 @@
 //      every replica that still signs with it, e.g. one started before the new key existed).
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import type { AuthConfig } from './config.ts';
 import { isLegacySealed, seal, unseal } from './sealing.ts';
 

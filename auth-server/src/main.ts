@@ -1,6 +1,6 @@
 // Entry point: `node auth-server/src/main.ts` (via tsx). Reads the environment, brings the
 // schema up to date, starts the server, and stops cleanly on SIGINT/SIGTERM.
-import { createDb } from '@pictor/migrations/db';
+import { createDb } from '@pictor/platform/db';
 import { migrateToLatest } from '@pictor/migrations/migrator';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';

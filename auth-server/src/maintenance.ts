@@ -1,7 +1,7 @@
 // Housekeeping, run at start and then periodically on every replica (each step is a single
 // idempotent statement or takes its own lock, so replicas running it together is harmless).
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { purgeUnusedClients, sweepExpired } from './adapter.ts';
 import type { Audit } from './audit.ts';
 import type { AuthConfig } from './config.ts';

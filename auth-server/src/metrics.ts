@@ -2,8 +2,8 @@
 // values are route classes, HTTP statuses and audit event types only: never a person, an email or
 // an app's client id.
 import { Counter, type Registry } from 'prom-client';
-import type { Db } from '@pictor/migrations/db';
-import { createRegistry } from '@pictor/migrations/metrics';
+import type { Db } from '@pictor/platform/db';
+import { createRegistry } from '@pictor/platform/metrics';
 import type { AuditType } from './audit.ts';
 
 export type RouteClass =

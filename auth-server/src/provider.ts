@@ -2,8 +2,8 @@
 // (codes, PKCE, token issuance, rotation, reuse detection, registration) stay oidc-provider's.
 import Provider, { type Client, type Configuration, type Grant, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from 'koa';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { createAdapterFactory } from './adapter.ts';
 import type { AuthConfig } from './config.ts';
 import { providerCookieNames } from './cookies.ts';

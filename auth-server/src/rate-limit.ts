@@ -1,7 +1,7 @@
 // Fixed-window rate limits kept in Postgres, so every replica counts against the same budget.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import type { RateLimit } from './config.ts';
 
 export interface RateDecision {

@@ -4,10 +4,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
-import { createDb, type Db } from '@pictor/migrations/db';
-import { serveMetrics, type MetricsServer } from '@pictor/migrations/metrics';
-import { ensureUser } from '@pictor/mcp-server/pictor/accounts';
-import { systemClock, type Clock } from '@pictor/mcp-server/pictor/clock';
+import { createDb, type Db } from '@pictor/platform/db';
+import { serveMetrics, type MetricsServer } from '@pictor/platform/metrics';
+import { ensureUser } from '@pictor/platform/people';
+import { systemClock, type Clock } from '@pictor/platform/clock';
 import { accountRoutes } from './account/routes.ts';
 import { createAudit } from './audit.ts';
 import type { AuthConfig } from './config.ts';

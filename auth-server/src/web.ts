@@ -2,9 +2,9 @@
 // static assets of the pages.
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import type { Db } from '@pictor/migrations/db';
-import { isDatabaseUnavailable } from '@pictor/migrations/db';
-import { probeRoutes, readinessCheck } from '@pictor/migrations/readiness';
+import type { Db } from '@pictor/platform/db';
+import { isDatabaseUnavailable } from '@pictor/platform/db';
+import { probeRoutes, readinessCheck } from '@pictor/platform/readiness';
 import { HttpError, sendHtml } from './http.ts';
 import type { SigningKeys } from './keys.ts';
 import type { Logger } from './log.ts';

@@ -4,7 +4,7 @@
 // HTTP to it with X-Forwarded-Proto: https, as that proxy would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { freePort } from '@pictor/platform/local-postgres';
 import { ownCookie, providerCookieNames } from '../src/cookies.ts';
 import { csrf, formAction } from './support/browser.ts';
 import { authorizeUrl, confirmLink, randomEmail, requestLink, startHarness } from './support/harness.ts';

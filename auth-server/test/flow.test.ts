@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { freePort } from '@pictor/platform/local-postgres';
 import { consent, randomEmail, signIn, startHarness, type Harness } from './support/harness.ts';
 import { startMcpServer, TestOAuthProvider } from './support/mcp.ts';
 import type { Browser } from './support/browser.ts';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ManualClock } from '@pictor/mcp-server/pictor/clock';
+import { ManualClock } from '@pictor/platform/clock';
 import { csrf, formAction, type Page } from './support/browser.ts';
 import {
   authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness,

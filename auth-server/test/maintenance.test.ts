@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { createAdapterFactory, revokeGrants, sweepExpired } from '../src/adapter.ts';
 
 async function setup(t: import('node:test').TestContext) {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { freePort } from '@pictor/platform/local-postgres';
 import { startAuthServer } from '../src/server.ts';
 import { csrf, formAction } from './support/browser.ts';
 import {

@@ -2,8 +2,8 @@
 // outbox only where it belongs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort } from '@pictor/migrations/local-postgres';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import { freePort } from '@pictor/platform/local-postgres';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { loadConfig } from '../src/config.ts';
 import { createDevOutbox } from '../src/mail.ts';
 import { startAuthServer } from '../src/server.ts';

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair, SignJWT } from 'jose';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { freePort } from '@pictor/platform/local-postgres';
 import { csrf } from './support/browser.ts';
 import {
   connect, exchangeCode, randomEmail, refresh, startHarness, type Harness, type HarnessOptions, type Registered,

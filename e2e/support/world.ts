@@ -6,15 +6,15 @@
 //   worker and payment sync on a fast interval and the real clock;
 //   the InFlow sandbox, delivering signed webhooks to the MCP server's webhook route.
 // Only loopback traffic; nothing is mocked.
-import type { Db } from '@pictor/migrations/db';
-import { freePort } from '@pictor/migrations/local-postgres';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import type { Db } from '@pictor/platform/db';
+import { freePort } from '@pictor/platform/local-postgres';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { loadConfig as loadAuthConfig, type AuthConfig } from '@pictor/auth-server/config';
 import { startAuthServer, type AuthServer } from '@pictor/auth-server/server';
 import { startInflowSandbox, type InflowSandbox } from '@pictor/inflow-sandbox/sandbox';
 import { loadConfig as loadMcpConfig, type Config as McpConfig } from '@pictor/mcp-server/config';
 import { seedCatalog } from '@pictor/mcp-server/pictor/catalog-seed';
-import { systemClock } from '@pictor/mcp-server/pictor/clock';
+import { systemClock } from '@pictor/platform/clock';
 import { startMcpServer } from '@pictor/mcp-server/server';
 import { startSmtpSink, type SmtpSink } from '../../auth-server/test/support/smtp-sink.ts';
 

@@ -1,7 +1,7 @@
 // The operator CLI: `npm run admin -- <command>`. Each command calls the platform core; this file
 // only parses arguments and prints results. DATABASE_URL is the only setting it reads.
 import { pathToFileURL } from 'node:url';
-import { createDb, type Db } from '@pictor/migrations/db';
+import { createDb, type Db } from '@pictor/platform/db';
 import type { TeamRole } from '@pictor/migrations/schema';
 import { addTeamMember, createTeam, ensureUser, findUser, setTeamRole } from './pictor/accounts.ts';
 import { grantPromotionCredit } from './pictor/balance.ts';

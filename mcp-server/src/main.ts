@@ -1,7 +1,7 @@
 // The MCP server process: configuration, schema migrated, the server (server.ts), and a graceful
 // stop on SIGTERM/SIGINT (finish in-flight requests, then close the pool).
 import { fileURLToPath } from 'node:url';
-import { createDb } from '@pictor/migrations/db';
+import { createDb } from '@pictor/platform/db';
 import { migrateToLatest } from '@pictor/migrations/migrator';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './http/logger.ts';

@@ -4,14 +4,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createDb, type Db } from '@pictor/migrations/db';
-import { serveMetrics, type MetricsServer } from '@pictor/migrations/metrics';
+import { createDb, type Db } from '@pictor/platform/db';
+import { serveMetrics, type MetricsServer } from '@pictor/platform/metrics';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './http/logger.ts';
 import { createMcpMetrics } from './http/metrics.ts';
 import { watchRevocations } from './http/revocations.ts';
-import { systemClock, type Clock } from './pictor/clock.ts';
+import { systemClock, type Clock } from '@pictor/platform/clock';
 import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { startWorker } from './worker/index.ts';
 

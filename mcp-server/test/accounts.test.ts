@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDb } from '@pictor/migrations/db';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import { createDb } from '@pictor/platform/db';
+import { createTestDatabase } from '@pictor/platform/testing';
 import type { TeamRole } from '@pictor/migrations/schema';
 import { actInTeam, addTeamMember, createTeam, ensureUser, listTeams, recentTeams, resolveAccountId, setTeamRole } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';

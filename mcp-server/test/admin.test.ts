@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { runAdmin, UsageError } from '../src/admin.ts';
 import { createInstance } from '../src/pictor/instances/index.ts';
 import { listTeams } from '../src/pictor/accounts.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { freeGpus, funds, h100, newUser } from './core-fixtures.ts';
 
 const run = promisify(execFile);

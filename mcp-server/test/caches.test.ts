@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { capacityChanged, catalogChanged, catalogCopy, ownAccountId, teamsChanged, teamsCopy } from '../src/pictor/caches.ts';
 
 /** A load that counts its calls and returns the count. */

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDb, type Db } from '@pictor/migrations/db';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import { createDb, type Db } from '@pictor/platform/db';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { checkAvailability, listPlans, resolvePlan } from '../src/pictor/catalog.ts';
 import { SEED_CAPACITY, SEED_PLANS, seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { setCapacity, upsertPlan } from '../src/pictor/catalog-admin.ts';

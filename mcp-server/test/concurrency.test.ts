@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { createDb, type Db } from '@pictor/migrations/db';
+import { createDb, type Db } from '@pictor/platform/db';
 import { createInstance } from '../src/pictor/instances/index.ts';
 import { CapacityUnavailableError, InsufficientBalanceError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';

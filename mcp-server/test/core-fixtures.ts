@@ -4,12 +4,12 @@
 import type { TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import type { Db } from '@pictor/platform/db';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { postCredit } from '../src/pictor/ledger.ts';
 import { parseCredits } from '../src/pictor/money.ts';
 import type { CreateInstanceInput } from '../src/pictor/instances/index.ts';

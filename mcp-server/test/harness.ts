@@ -14,14 +14,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { Logger } from 'pino';
-import type { Db } from '@pictor/migrations/db';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import type { Db } from '@pictor/platform/db';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { loadConfig, type Config } from '../src/config.ts';
 import { watchRevocations } from '../src/http/revocations.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { ensureUser } from '../src/pictor/accounts.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { SCOPES, type Services } from '../src/tools/define.ts';
 
 export interface TokenOptions {

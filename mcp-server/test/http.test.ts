@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { createDb } from '@pictor/migrations/db';
+import { createDb } from '@pictor/platform/db';
 import { loadConfig } from '../src/config.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { createTeam } from '../src/pictor/accounts.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { startTestServer, type TestServer } from './harness.ts';
 import { testTools } from './fixtures/test-tools.ts';
 

@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { sql } from 'kysely';
 import pino from 'pino';
-import type { Db } from '@pictor/migrations/db';
-import { createTestDatabase } from '@pictor/migrations/testing';
+import type { Db } from '@pictor/platform/db';
+import { createTestDatabase } from '@pictor/platform/testing';
 import { startInflowSandbox, type InflowSandbox, type InflowSandboxOptions } from '@pictor/inflow-sandbox/sandbox';
 import { signWebhook } from '@pictor/inflow-sandbox/webhooks';
 import { inflowRoutes } from '../src/http/inflow-webhook.ts';
-import type { Clock } from '../src/pictor/clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import { InflowClient } from '../src/pictor/inflow/client.ts';
 import type { InflowDeps } from '../src/pictor/inflow/payments.ts';
 

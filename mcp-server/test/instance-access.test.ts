@@ -10,8 +10,8 @@ import {
 import { addTeamMember } from '../src/pictor/accounts.ts';
 import { getBalance } from '../src/pictor/balance.ts';
 import { NotFoundError } from '../src/pictor/errors.ts';
-import type { ManualClock } from '../src/pictor/clock.ts';
-import type { Db } from '@pictor/migrations/db';
+import type { ManualClock } from '@pictor/platform/clock';
+import type { Db } from '@pictor/platform/db';
 import { addKey, fingerprint, fund, h100, newTeam, newUser, setupCore } from './core-fixtures.ts';
 
 function everyIdCall(db: Db, clock: ManualClock, actor: Actor, id: string, keyId: string): Array<[string, () => Promise<unknown>]> {

@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstanceState } from '@pictor/migrations/schema';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import {
   addInstanceHours, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, quoteAddInstanceHours,
   renameInstance, setAutoRenew, startInstance, stopInstance,
 } from '../src/pictor/instances/index.ts';
 import { InvalidStateError, NotFoundError } from '../src/pictor/errors.ts';
-import type { ManualClock } from '../src/pictor/clock.ts';
+import type { ManualClock } from '@pictor/platform/clock';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
 import { addKey, fund, h100, HOUR, newUser, setupCore, type TestUser } from './core-fixtures.ts';

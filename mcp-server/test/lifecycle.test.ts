@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { createDb } from '@pictor/migrations/db';
+import { createDb } from '@pictor/platform/db';
 import { createInstance, getInstanceDetail, getInstanceLogs } from '../src/pictor/instances/index.ts';
 import { SimulatedProvisioner, simulatedSshPort, type Machine, type Provisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce, startLifecycleWorker } from '../src/worker/lifecycle.ts';

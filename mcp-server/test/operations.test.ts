@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createTestDatabase } from '@pictor/migrations/testing';
-import { freePort } from '@pictor/migrations/local-postgres';
+import { createTestDatabase } from '@pictor/platform/testing';
+import { freePort } from '@pictor/platform/local-postgres';
 import { DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
 import { ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { startMcpServer } from '../src/server.ts';
 import { fund, HOUR, T0 } from './core-fixtures.ts';
 import { call, post, startIssuer } from './hostile-support.ts';

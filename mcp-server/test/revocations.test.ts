@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordTokenRevocation } from '@pictor/migrations/revocations';
+import { recordTokenRevocation } from '@pictor/platform/revocations';
 import { startTestServer } from './harness.ts';
 
 const listTools = { jsonrpc: '2.0', id: 1, method: 'tools/list' };

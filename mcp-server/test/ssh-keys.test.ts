@@ -3,11 +3,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@pictor/migrations/testing';
-import type { Db } from '@pictor/migrations/db';
+import { createTestDatabase, type TestDatabase } from '@pictor/platform/testing';
+import type { Db } from '@pictor/platform/db';
 import { createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
-import { ManualClock } from '../src/pictor/clock.ts';
+import { ManualClock } from '@pictor/platform/clock';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import {
   createSshKey, deleteSshKey, getSshKey, listSshKeys, updateSshKey,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { createTestDatabase } from '../src/testing.ts';
+import { createTestDatabase } from '@pictor/platform/testing';
 
 test('the migrated schema has the core tables and refuses to edit the ledger', async (t) => {
   const { db, drop } = await createTestDatabase();

@@ -1,7 +1,7 @@
 // Connected apps: the person's live grants grouped by app, and disconnecting one, which ends its
 // grants and every token issued under them at once (see revokeGrants).
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { grantsOfAccount, revokeGrants } from '../adapter.ts';
 import { STATIC_CLIENTS } from '../oauth/clients.ts';
 import { isMcpResource } from '../oauth/resource.ts';

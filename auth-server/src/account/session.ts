@@ -2,8 +2,8 @@
 // just connected an app), or this page's own signed cookie (a person who signed in here).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { ownCookie } from '../cookies.ts';
 import { userById } from '../oauth/accounts.ts';
 

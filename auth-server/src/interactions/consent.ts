@@ -4,7 +4,7 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction as InteractionDetails } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Audit } from '../audit.ts';
 import type { Csrf } from '../csrf.ts';
 import { HttpError, readForm, sendHtml, seeOther } from '../http.ts';

@@ -4,8 +4,8 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction as InteractionDetails } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { seeOther } from '../http.ts';
 import { appIdentity, type AppIdentity } from '../oauth/clients.ts';
 import type { FlowHost } from '../signin/flow.ts';

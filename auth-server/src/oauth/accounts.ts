@@ -2,7 +2,7 @@
 // carry the email (the MCP server shows whose account it acts on; it is verified, since every
 // sign-in goes through a link mailed to it) and the id of the grant they were issued under.
 import type { AccessToken, Account, ClientCredentials } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

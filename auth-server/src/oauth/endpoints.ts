@@ -2,8 +2,8 @@
 // sit outside its configuration. Each one matches one endpoint and says why it exists.
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import type { Audit } from '../audit.ts';
 import type { RateLimit } from '../config.ts';
 import { publishedJwks } from '../keys.ts';

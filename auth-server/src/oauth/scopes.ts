@@ -1,6 +1,6 @@
 // The scopes: the MCP server's own list (one source of truth, mcp-server/src/tools/define.ts),
 // plus the two that describe the connection rather than a permission on Pictor data.
-import { SCOPES } from '@pictor/mcp-server/tools/define';
+import { SCOPES } from '@pictor/platform/scopes';
 
 export type McpScope = keyof typeof SCOPES;
 

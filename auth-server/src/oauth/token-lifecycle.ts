@@ -3,9 +3,9 @@
 import type { Context, Next } from 'koa';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Db } from '@pictor/migrations/db';
-import { recordTokenRevocation } from '@pictor/migrations/revocations';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Db } from '@pictor/platform/db';
+import { recordTokenRevocation } from '@pictor/platform/revocations';
+import type { Clock } from '@pictor/platform/clock';
 import { recordSuccessor, revokeGrants } from '../adapter.ts';
 import { publishedJwks, SIGNING_ALG } from '../keys.ts';
 

@@ -7,9 +7,9 @@
 //   asking window claims and finishes. A link confirmed elsewhere without the code signs in
 //   nobody, so a genuine mail opened by its owner cannot finish an attacker's request.
 import type { Context } from 'koa';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { MagicLinkFlow } from '@pictor/migrations/schema';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Clock } from '@pictor/platform/clock';
 import type { Audit } from '../audit.ts';
 import type { AuthConfig } from '../config.ts';
 import { ownCookie } from '../cookies.ts';

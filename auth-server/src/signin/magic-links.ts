@@ -4,9 +4,9 @@
 // POST): from the asking browser as is, from any other only with the code the asking window
 // shows, within a few tries. The confirmation is then claimed once by the asking browser.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { MagicLinkFlow } from '@pictor/migrations/schema';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import type { Clock } from '@pictor/platform/clock';
 import { randomToken, safeEqual, sha256, shortCode } from '../secrets.ts';
 
 /** Codes that may be typed for one link; the last one wrong, the link is dead (see shortCode for the odds). */

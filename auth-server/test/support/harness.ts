@@ -3,10 +3,10 @@
 // sign-in and consent over real HTTP.
 import type { TestContext } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
-import { freePort } from '@pictor/migrations/local-postgres';
-import { createTestDatabase } from '@pictor/migrations/testing';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '@pictor/mcp-server/pictor/clock';
+import { freePort } from '@pictor/platform/local-postgres';
+import { createTestDatabase } from '@pictor/platform/testing';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { loadConfig, type AuthConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startAuthServer, type AuthServer } from '../../src/server.ts';

@@ -9,7 +9,7 @@ import { loadConfig } from '@pictor/mcp-server/config';
 import { createApp } from '@pictor/mcp-server/http/app';
 import { createLogger } from '@pictor/mcp-server/http/logger';
 import { watchRevocations } from '@pictor/mcp-server/http/revocations';
-import { systemClock } from '@pictor/mcp-server/pictor/clock';
+import { systemClock } from '@pictor/platform/clock';
 import type { Harness } from './harness.ts';
 
 export interface McpServer {

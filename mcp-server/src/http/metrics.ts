@@ -4,9 +4,9 @@
 // once per (route, status), so counting costs prom-client's own increment and nothing of ours.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Db } from '@pictor/migrations/db';
-import { createRegistry } from '@pictor/migrations/metrics';
-import type { Clock } from '../pictor/clock.ts';
+import type { Db } from '@pictor/platform/db';
+import { createRegistry } from '@pictor/platform/metrics';
+import type { Clock } from '@pictor/platform/clock';
 import { ERROR_META_KEY } from '../tools/errors.ts';
 import { workerLagSeconds } from '../worker/lag.ts';
 import { REFUSAL_REASONS, type RefusalReason } from './bearer.ts';

@@ -6,8 +6,8 @@
 // the cut-off are refused: an in-memory lookup per call, no database round trip.
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Db } from '@pictor/migrations/db';
-import { REVOCATION_CHANNEL } from '@pictor/migrations/revocations';
+import type { Db } from '@pictor/platform/db';
+import { REVOCATION_CHANNEL } from '@pictor/platform/revocations';
 
 export interface RevocationList {
   /** True when a grant of this person's app ended at or after the second the token was issued. */

@@ -1,7 +1,6 @@
 // Accounts: a person's own and each team's. Every resource belongs to one account; the actor
 // reaches their own, or a team's when they are a member of it.
-import { sql } from 'kysely';
-import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
+import { runPrepared, type Db, type Statement } from '@pictor/platform/db';
 import type { TeamRole } from '@pictor/migrations/schema';
 import type { Actor, Membership } from './actor.ts';
 import { ownAccountId, teamsChanged, teamsCopy } from './caches.ts';
@@ -66,18 +65,8 @@ export async function resolveAccountId(db: Executor, actor: Actor, action: Actio
   return membership.accountId;
 }
 
-/** Finds or creates the user for an email (case-insensitive); the auth server calls this at sign-in. */
-export async function ensureUser(db: Db, email: string): Promise<{ id: string; email: string }> {
-  const normalized = email.trim();
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('users').values({ email: normalized })
-      .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing()).execute();
-    const user = await trx.selectFrom('users').select(['id', 'email'])
-      .where((eb) => eb(eb.fn('lower', ['email']), '=', normalized.toLowerCase())).executeTakeFirstOrThrow();
-    await ensureUserAccount(trx, user.id);
-    return user;
-  });
-}
+// The person/account contract is shared with the authorization server.
+export { ensureUser } from '@pictor/platform/people';
 
 export async function createTeam(db: Db, ownerUserId: string, name: string): Promise<{ id: string; accountId: string }> {
   const created = await db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 // The account's money as a person sees it, and promotional credit granted by operators.
-import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
+import { runPrepared, type Db, type Statement } from '@pictor/platform/db';
 import type { TeamRole } from '@pictor/migrations/schema';
 import { ensureUser, ensureUserAccount, recentTeams, resolveAccountId } from './accounts.ts';
 import type { Actor } from './actor.ts';

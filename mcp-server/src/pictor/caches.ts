@@ -16,7 +16,7 @@
 // they may pass (every team action checks membership in the database). Core functions that change
 // what a cache holds report it through the functions below after their transaction commits, so this
 // process shows its own changes at once; other replicas show them within the max age.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 
 const CATALOG_MAX_AGE_MS = 1000;
 const TEAMS_MAX_AGE_MS = 1000;

@@ -1,6 +1,6 @@
 // Operator changes to the catalog (the admin CLI calls these). Prices changed here apply to new
 // rentals only: running instances keep the prices copied onto them at creation.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { GpuPlansTable } from '@pictor/migrations/schema';
 import { catalogChanged } from './caches.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';

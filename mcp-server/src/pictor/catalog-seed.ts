@@ -1,7 +1,7 @@
 // The default GPU catalog: six plans over three regions. Seeding only fills an EMPTY catalog, so
 // an operator's later changes (prices, capacity, retired plans) are never overwritten at start.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { GpuPlansTable, RegionCapacityTable, RegionsTable } from '@pictor/migrations/schema';
 import { catalogChanged } from './caches.ts';
 import { parseCredits } from './money.ts';

@@ -4,7 +4,7 @@
 // The catalog tools answer from a per-process copy of plans, regions and free capacity at most a
 // second old (caches.ts says when it is dropped and why that is safe). Reads inside a transaction
 // never use the copy.
-import { runPrepared, type Db, type Statement } from '@pictor/migrations/db';
+import { runPrepared, type Db, type Statement } from '@pictor/platform/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { catalogCopy } from './caches.ts';
 import { InvalidInputError } from './errors.ts';

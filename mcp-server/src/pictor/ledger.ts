@@ -2,7 +2,7 @@
 // as the account's cached balance/credit and as the work it pays for. The account row lock
 // (SELECT … FOR UPDATE) serializes spending, so concurrent charges can never overdraw.
 import { sql, type Transaction } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Database, LedgerBucket, LedgerKind } from '@pictor/migrations/schema';
 import { InsufficientBalanceError, NotFoundError } from './errors.ts';
 

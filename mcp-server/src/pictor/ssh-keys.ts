@@ -2,10 +2,10 @@
 // to instances. Only public keys are ever stored; parsing and validation live in ssh-key-format.ts.
 // Another account's key, a missing one and a malformed id all answer NotFoundError('SSH key').
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Actor } from './actor.ts';
 import { resolveAccountId } from './accounts.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '@pictor/platform/clock';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
 import { parsePublicKey, type SshKeyType } from './ssh-key-format.ts';
 

@@ -2,19 +2,14 @@
 // and the registry, the scope list in the metadata and the docs are derived from these.
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Actor } from '../pictor/actor.ts';
-import type { Clock } from '../pictor/clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
 
-/** OAuth scopes of the MCP server. Read tools need pictor:read; each write family its own. */
-export const SCOPES = {
-  'pictor:read': 'See GPU plans, your instances, logs, SSH keys and balance',
-  'instances:write': 'Create, start, stop, extend, rename and delete GPU instances (spends credit)',
-  'ssh_keys:write': 'Add, change and delete SSH keys',
-  'billing:write': 'Create top-up checkouts and verify payments',
-} as const;
-export type Scope = keyof typeof SCOPES;
+// Each tool names one of the scopes shared with the authorization server.
+export { SCOPES, type Scope } from '@pictor/platform/scopes';
+import type { Scope } from '@pictor/platform/scopes';
 
 /** Process-wide services a handler may use; built once at start (see http/app.ts). */
 export interface Services {

@@ -7,7 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { DomainError } from '../pictor/errors.ts';
-import { isDatabaseUnavailable } from '@pictor/migrations/db';
+import { isDatabaseUnavailable } from '@pictor/platform/db';
 
 /** `_meta` key carrying the machine-readable error next to the text a model reads. */
 export const ERROR_META_KEY = 'network.pictor/error';

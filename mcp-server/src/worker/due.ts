@@ -3,7 +3,7 @@
 // once without two ever taking the same work; the rules for what then happens live in the core
 // (pictor/instances: expiry.ts, power.ts).
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Trx } from '../pictor/ledger.ts';
 import { selectRecord, type DueAccount, type InstanceRecord } from '../pictor/instances/index.ts';
 

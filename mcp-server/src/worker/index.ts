@@ -2,8 +2,8 @@
 // power actions, expiry and auto-renew) on the built-in simulated provisioner, and — when InFlow
 // is configured — the sync of pending top-ups. Both are safe on every replica at once.
 import type { Logger } from 'pino';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '../pictor/clock.ts';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
 import { syncAllPendingPayments } from '../pictor/inflow/payments.ts';
 import { SimulatedProvisioner, type Provisioner } from '../pictor/provisioner.ts';

@@ -3,7 +3,7 @@
 // endpoint lookups (instances_expiry, instances_pending), so cheap at any table size; the states
 // are literals so that the planner matches the partial index's predicate.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { ACTIVE_STATES } from '../pictor/instances/index.ts';
 
 /** Seconds since the oldest due work became due; 0 when nothing is due. */

@@ -2,8 +2,8 @@
 // schedules: due.ts picks the work, the core (pictor/instances) applies the rules. It runs inside
 // every MCP server replica; row locks with SKIP LOCKED let the replicas share the work without ever
 // doing the same step twice.
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '../pictor/clock.ts';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { carryOutPowerActions, renewOrExpireDue } from '../pictor/instances/index.ts';
 import type { Provisioner } from '../pictor/provisioner.ts';
 import { claimPowerActions, lockDueAccounts } from './due.ts';

@@ -4,11 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { InflowCurrency, InflowTransaction } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 import { getFunds } from '../ledger.ts';
 import { formatCredits } from '../money.ts';

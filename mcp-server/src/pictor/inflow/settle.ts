@@ -4,7 +4,7 @@
 // payment apply one after another and the payment credits once. The ledger's unique
 // (kind, reference) index is the second guard: reference = the InFlow payment id.
 import type { Logger } from 'pino';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Updateable } from 'kysely';
 import type { InflowTransaction, InflowTransactionsTable } from '@pictor/migrations/schema';
 import { lockAccount, postCredit, type Trx } from '../ledger.ts';

@@ -8,8 +8,8 @@
 // the backstop). A delivery id already processed is acknowledged with 200 and not applied again.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Db } from '@pictor/migrations/db';
-import type { Clock } from '../clock.ts';
+import type { Db } from '@pictor/platform/db';
+import type { Clock } from '@pictor/platform/clock';
 import { UnavailableError } from '../errors.ts';
 import type { InflowClient } from './client.ts';
 import { applyPaymentSnapshot } from './settle.ts';

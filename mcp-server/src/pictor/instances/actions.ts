@@ -1,11 +1,11 @@
 // Instance changes that move no money: start, stop, auto-renew on/off, rename. Stop and start
 // change the state at once and leave a power action for the lifecycle worker to carry out.
 // Stopping does not pause the prepaid period: the GPUs stay reserved and storage is kept.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { InstanceUpdate } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import type { Trx } from '../ledger.ts';
 import type { Action } from '../roles.ts';
 import { validateName } from './input.ts';

@@ -1,14 +1,14 @@
 // Creating an instance: validate, then in ONE transaction lock the account, lock the region's
 // capacity row, check both, insert the instance, reserve its GPUs and charge the prepaid period.
 // A dry run goes through the same validation and evaluation without locks or writes.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
 import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import { assertGpuCount, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '../money.ts';

@@ -8,7 +8,7 @@
 //   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
 // A renewal moves expires_at past now, so a second worker re-checking under the lock finds nothing.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { addHours, rentalCost, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../ledger.ts';

@@ -1,9 +1,9 @@
 // SSH keys on instances: a key can be attached only to an instance of the account that owns it.
 // A key of another account, a malformed id and a missing key all read "SSH key not found".
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Trx } from '../ledger.ts';
 import { detailFor, type InstanceDetail } from './read.ts';

@@ -2,12 +2,12 @@
 // GPUs at once and refund the unused whole hours to the buckets the money came from).
 // Lock order: account row, then region_capacity, then instance.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
 import { addHours, refundFor, rentalCost, splitRefund, unusedWholeHours, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '@pictor/platform/clock';
 import { InsufficientBalanceError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '../money.ts';

@@ -4,7 +4,7 @@
 // transaction, and results are applied only where the instance still carries the same action_seq —
 // a superseded or re-claimed action changes nothing.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import { writeLogs, type InstanceRecord, type LogLine } from './records.ts';
 import type { Machine, Provisioner } from '../provisioner.ts';
 

@@ -1,6 +1,6 @@
 // Reading instances: the list (cursor-paginated, newest first), one instance's detail, its logs.
 import { sql } from 'kysely';
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { InstanceState, LogSource } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';

@@ -1,6 +1,6 @@
 // Reading instance rows the way every instance operation needs them: scoped to the actor's
 // account, with deleted, foreign and malformed ids all reported as the same NotFoundError.
-import type { Db } from '@pictor/migrations/db';
+import type { Db } from '@pictor/platform/db';
 import type { Instance, LogSource } from '@pictor/migrations/schema';
 import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { NotFoundError } from '../errors.ts';

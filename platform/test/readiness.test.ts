@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createDb } from '../src/db.ts';
-import { pendingMigrations } from '../src/migrator.ts';
+import { pendingMigrations } from '@pictor/migrations/migrator';
 import { readinessCheck } from '../src/readiness.ts';
 import { createTestDatabase } from '../src/testing.ts';
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database } from '@pictor/migrations/schema';
 
 // int8 (bigint) columns are money and ids: parse them as BigInt, never as a lossy number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => BigInt(value));

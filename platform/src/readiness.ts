@@ -6,7 +6,7 @@
 //                keys, JWKS); otherwise 503 {"status":"not_ready","checks":{…}} naming what is not.
 import { sql } from 'kysely';
 import { isDatabaseUnavailable, type Db } from './db.ts';
-import { pendingMigrations } from './migrator.ts';
+import { pendingMigrations } from '@pictor/migrations/migrator';
 
 /** "ok", or a short word saying what is wrong (never a message that could carry a secret). */
 export type CheckResult = string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createDb, type Db } from './db.ts';
 import { startLocalPostgres } from './local-postgres.ts';
-import { migrateToLatest } from './migrator.ts';
+import { migrateToLatest } from '@pictor/migrations/migrator';
 
 /** Set by scripts/test.ts: admin URL of the run's cluster, whose `pictor_template` is migrated. */
 export const TEST_CLUSTER_ENV = 'PICTOR_TEST_PG_URL';
