@@ -79,7 +79,7 @@ try {
     const keys: string[] = [];
     const call = async (name: string, args: Record<string, unknown> = {}, kind = name) => {
       const t0 = performance.now();
-      let outcome: { status: number; code?: string; text: string; structured?: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      let outcome: { status: number; code?: string; text: string; structured?: Record<string, unknown> };
       try {
         const res = await fetch(stack.mcpUrl, {
           method: 'POST',

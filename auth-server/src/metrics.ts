@@ -48,7 +48,10 @@ function memoized(make: (key: string) => Counter.Internal): (key: string) => Cou
   const children = new Map<string, Counter.Internal>();
   return (key) => {
     let child = children.get(key);
-    if (!child) children.set(key, child = make(key));
+    if (!child) {
+      child = make(key);
+      children.set(key, child);
+    }
     return child;
   };
 }

@@ -54,7 +54,7 @@ export function chartHtml(title: string, subtitle: string, bars: ChartBar[]): st
 
 /** Renders the page and writes a PNG; returns false (and writes nothing) when Chromium is missing. */
 export async function renderPng(html: string, file: string, executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'): Promise<boolean> {
-  let browser;
+  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
   try {
     browser = await chromium.launch({
       executablePath,

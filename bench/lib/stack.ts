@@ -71,7 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
 
   let fetches = 0;
-  const jwksProxy: Server = createServer((req, res) => {
+  const jwksProxy: Server = createServer((_req, res) => {
     fetches += 1;
     fetch(`${issuer}/jwks`).then(async (r) => {
       res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());

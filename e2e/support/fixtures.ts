@@ -11,6 +11,7 @@ const loopbackOnly = (context: BrowserContext) =>
   context.route((url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname), (route) => route.abort('blockedbyclient'));
 
 export const test = base.extend<{ context: BrowserContext; otherContext: BrowserContext }, { world: World }>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
   world: [async ({}, use) => {
     const world = await startWorld();
     await use(world);

@@ -266,7 +266,7 @@ describe('MCP over HTTP', () => {
       assert.equal(result.isError, true);
       assert.equal(result.structuredContent, undefined);
       assert.match((result.content as Array<{ text: string }>)[0]!.text, /^insufficient balance: .* short by 15\.00/);
-      assert.equal((result._meta?.['network.pictor/error'] as { code: string }).code, 'insufficient_balance');
+      assert.equal((result._meta?.['network.pictor/error'] as { code: string } | undefined)?.code, 'insufficient_balance');
     });
 
     test('an unexpected error: "Internal error (request id …)", details only in the log', async () => {

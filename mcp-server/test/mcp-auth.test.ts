@@ -47,7 +47,7 @@ describe('bearer tokens on /mcp', () => {
   });
   after(() => server.close());
 
-  async function refused(token: string | undefined, description?: RegExp, init: { path?: string } = {}) {
+  async function refused(token: string | undefined, init: { path?: string } = {}) {
     const response = init.path
       ? await fetch(`${server.origin}${init.path}`, {
         method: 'POST',
@@ -183,7 +183,7 @@ describe('bearer tokens on /mcp', () => {
   test('a token in the query string is never used', async () => {
     const token = await server.issueToken({ userId });
     // alone: as if no token was sent, plus a reason
-    const params = await refused(undefined, undefined, { path: `/mcp?access_token=${token}` });
+    const params = await refused(undefined, { path: `/mcp?access_token=${token}` });
     assert.equal(params.error, 'invalid_request');
     // even next to a valid header
     const both = await fetch(`${server.url}?access_token=${token}`, {

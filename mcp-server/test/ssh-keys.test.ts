@@ -8,7 +8,7 @@ import type { Db } from '@pictor/platform/db';
 import { createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts.ts';
 import type { Actor } from '../src/pictor/actor.ts';
 import { ManualClock } from '@pictor/platform/clock';
-import { ConflictError, DomainError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
+import { ConflictError, type DomainError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import {
   createSshKey, deleteSshKey, getSshKey, listSshKeys, updateSshKey,
 } from '../src/pictor/ssh-keys.ts';

@@ -149,7 +149,7 @@ describe('each role × each tool on the team\'s account', () => {
         if (c.doing) assert.equal(text(result), `your role in team Acme is ${role}; ${c.doing} needs ${needs} or above`);
         assert.deepEqual(result._meta?.[ERROR_META_KEY], {
           code: 'insufficient_role',
-          details: { team_id: teamId, team: 'Acme', role, needs, action: (result._meta?.[ERROR_META_KEY] as { details: { action: string } }).details.action },
+          details: { team_id: teamId, team: 'Acme', role, needs, action: (result._meta?.[ERROR_META_KEY] as { details: { action: string } } | undefined)?.details.action },
         });
         assert.equal(await stateFingerprint(server.db), before, `${role} ${c.tool} changed something`);
       });

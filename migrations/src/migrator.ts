@@ -22,6 +22,7 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Applies every pending migration; safe to call from several processes at once (Kysely takes a lock). */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before (and whatever) the typed schema is
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
@@ -34,6 +35,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
  * migration). One small read, for readiness: a database ahead of this code (a newer replica
  * migrated it during a rolling upgrade) counts as up to date.
  */
+// biome-ignore lint/suspicious/noExplicitAny: as above
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
   let applied: Set<string>;
   try {

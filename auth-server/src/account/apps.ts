@@ -21,7 +21,7 @@ export async function connectedApps(db: Db, userId: string, mcpUrl: string): Pro
   for (const grant of grants) {
     const scopes = scopesByClient.get(grant.clientId) ?? new Set<string>();
     for (const [resource, granted] of Object.entries(grant.resources)) {
-      if (isMcpResource(resource, mcpUrl)) granted.split(' ').filter(Boolean).forEach((s) => scopes.add(s));
+      if (isMcpResource(resource, mcpUrl)) for (const s of granted.split(' ')) if (s) scopes.add(s);
     }
     scopesByClient.set(grant.clientId, scopes);
   }

@@ -32,7 +32,7 @@ export function interactionHost(provider: Provider, db: Db, clock: Clock): FlowH
     base: (uid) => `/interaction/${uid}`,
     async current(ctx, uid) {
       const details = await interactionOf(provider, ctx, uid);
-      if (!details || details.prompt.name !== 'login') return undefined;
+      if (details?.prompt.name !== 'login') return undefined;
       return { id: uid, app: await appOf(provider, details.params.client_id) };
     },
     async finish(ctx, _uid, userId) {

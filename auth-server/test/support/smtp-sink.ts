@@ -71,7 +71,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           html: typeof parsed.html === 'string' ? parsed.html : '',
           link: /https?:\/\/\S+\/link\?token=[\w-]+/.exec(text)?.[0] ?? '',
         });
-        waiters.splice(0).forEach((wake) => wake());
+        for (const wake of waiters.splice(0)) wake();
         callback();
       }, callback);
     },

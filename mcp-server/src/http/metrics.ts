@@ -88,9 +88,15 @@ export function createMcpMetrics(services: { db: Db; clock: Clock }): McpMetrics
     },
     response(route, status) {
       let statuses = byRoute.get(route);
-      if (!statuses) byRoute.set(route, statuses = new Map());
+      if (!statuses) {
+        statuses = new Map();
+        byRoute.set(route, statuses);
+      }
       let child = statuses.get(status);
-      if (!child) statuses.set(status, child = responses.labels(route, String(status)));
+      if (!child) {
+        child = responses.labels(route, String(status));
+        statuses.set(status, child);
+      }
       child.inc();
     },
     tokenRefused: (reason) => refusalChildren[reason].inc(),

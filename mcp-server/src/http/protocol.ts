@@ -16,7 +16,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema, SetLevelRequestSchema,
+  type CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema, SetLevelRequestSchema,
   type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';

@@ -38,7 +38,10 @@ class Copies {
 
   get<V>(db: Handle, key: string, load: () => Promise<V>): Promise<V> {
     let entries = this.#byDb.get(db);
-    if (!entries) this.#byDb.set(db, (entries = new Map()));
+    if (!entries) {
+      entries = new Map();
+      this.#byDb.set(db, entries);
+    }
     const entry = entries.get(key);
     if (entry && performance.now() - entry.at < this.maxAgeMs) return entry.value as Promise<V>;
     if (!entry && entries.size >= this.maxKeys) entries.delete(entries.keys().next().value!);

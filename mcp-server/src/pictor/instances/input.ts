@@ -8,7 +8,6 @@ export const MAX_NAME_LENGTH = 64;
 export function validateName(name: string, field = 'name'): string {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidInputError(field, `must be 1–${MAX_NAME_LENGTH} characters after trimming`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new InvalidInputError(field, 'must not contain control characters such as newlines');
   return trimmed;
 }
