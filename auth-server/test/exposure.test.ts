@@ -3,30 +3,14 @@
 // target say.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { freePort } from '@pictor/platform/local-postgres';
-import { createTestDatabase } from '@pictor/platform/testing';
+import { createTestDatabase, rawRequest } from '@pictor/platform/testing';
 import { loadConfig } from '../src/config.ts';
 import { mayShowOutbox } from '../src/dev-outbox.ts';
 import { createDevOutbox, type Mailer } from '../src/mail.ts';
 import { startAuthServer } from '../src/server.ts';
 import { authorizeUrl, startHarness } from './support/harness.ts';
-
-/** A raw HTTP request: fetch can neither set Host nor send an absolute request target. */
-function raw(url: string, o: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const target = new URL(url);
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = httpRequest({ host: target.hostname, port: target.port, method: o.method ?? 'GET', path: o.path ?? `${target.pathname}${target.search}`, headers: o.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
 
 /** The server on `host` with the dev outbox as its mailer, one mail in it, and this environment. */
 async function outboxServer(t: TestContext, env: Record<string, string>, host = '127.0.0.1') {
@@ -43,7 +27,7 @@ async function outboxServer(t: TestContext, env: Record<string, string>, host = 
   await mailer.send({ to: 'victim@example.test', subject: 'Your Pictor sign-in link', text: 'https://pictor.test/link?token=secret-token', html: '' });
   const server = await startAuthServer(config, { db: database.db, mailer, maintenance: false });
   t.after(server.close);
-  return { port, outbox: (origin = `http://127.0.0.1:${port}`, headers: Record<string, string> = {}) => raw(`${origin}/dev/outbox`, { headers }) };
+  return { port, outbox: (origin = `http://127.0.0.1:${port}`, headers: Record<string, string> = {}) => rawRequest(`${origin}/dev/outbox`, { headers }) };
 }
 
 test('the outbox decision: development mail, asked from loopback, not through a proxy', () => {
@@ -125,7 +109,7 @@ test('metadata, registration and redirects use AUTH_ISSUER, whatever Host or X-F
   // TRUST_PROXY on: X-Forwarded-* are read, as behind a real proxy, and still cannot move the URLs.
   const h = await startHarness(t, { env: { TRUST_PROXY: 'true' } });
   const send = (path: string, forged: (typeof FORGED)[number], o: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-    raw(`${h.issuer}${path}`, { ...o, path: forged.absolute ? `http://evil.test${path}` : path, headers: { ...o.headers, ...forged.headers } });
+    rawRequest(`${h.issuer}${path}`, { ...o, path: forged.absolute ? `http://evil.test${path}` : path, headers: { ...o.headers, ...forged.headers } });
 
   for (const forged of FORGED) {
     for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
@@ -162,7 +146,7 @@ test('metadata, registration and redirects use AUTH_ISSUER, whatever Host or X-F
 
 test('the internal name the MCP server fetches /jwks by keeps working', async (t) => {
   const h = await startHarness(t);
-  const internal = await raw(`${h.issuer}/jwks`, { headers: { host: 'auth-server:4000' } });
+  const internal = await rawRequest(`${h.issuer}/jwks`, { headers: { host: 'auth-server:4000' } });
   assert.equal(internal.status, 200);
   const { keys } = JSON.parse(internal.body) as { keys: Array<{ kid?: string }> };
   assert.equal(keys.length, 1);

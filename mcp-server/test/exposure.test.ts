@@ -3,24 +3,9 @@
 // only, whatever Host, X-Forwarded-Host or the request target say.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { loadConfig } from '../src/config.ts';
 import { startTestServer } from './harness.ts';
-
-/** A raw request: fetch can neither set Host nor send an absolute request target. */
-function raw(url: string, o: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const target = new URL(url);
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = httpRequest({ host: target.hostname, port: target.port, method: o.method ?? 'GET', path: o.path ?? target.pathname, headers: o.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
+import { rawRequest } from '@pictor/platform/testing';
 
 test('by default the server listens on 127.0.0.1 only', () => {
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1/db' }).host, '127.0.0.1');
@@ -40,7 +25,7 @@ for (const trustProxy of ['false', 'true']) {
     const metadataUrl = `${server.origin}/.well-known/oauth-protected-resource/mcp`;
     for (const forged of FORGED) {
       for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
-        const res = await raw(`${server.origin}${path}`, { path: forged.path?.(path), headers: forged.headers });
+        const res = await rawRequest(`${server.origin}${path}`, { path: forged.path?.(path), headers: forged.headers });
         assert.equal(res.status, 200, `${forged.name} ${path}`);
         const document = JSON.parse(res.body) as { resource: string; authorization_servers: string[] };
         assert.equal(document.resource, server.url, forged.name);
@@ -49,7 +34,7 @@ for (const trustProxy of ['false', 'true']) {
 
       // No token: either the challenge, pointing at MCP_URL's metadata, or refused as addressed
       // to another host (DNS-rebinding check); never a URL on the forged host.
-      const res = await raw(server.url, {
+      const res = await rawRequest(server.url, {
         method: 'POST', path: forged.path?.('/mcp'), body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
         headers: { ...forged.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       });
@@ -60,7 +45,7 @@ for (const trustProxy of ['false', 'true']) {
 
     // A loopback alias is served, and still gets MCP_URL's own name back.
     const port = new URL(server.url).port;
-    const alias = await raw(server.url, {
+    const alias = await rawRequest(server.url, {
       method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
       headers: { host: `localhost:${port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     });
