@@ -28,7 +28,8 @@ export interface AppOptions {
   testOnlyTools?: readonly ToolDefinition[];
 }
 
-export function createApp(config: Config, services: Services, options: AppOptions = {}): Koa {
+export function createApp(config: Config, given: Services, options: AppOptions = {}): Koa {
+  const services: Services = { connectedAppsUrl: `${config.authIssuer}/account`, ...given };
   const tools = compileTools([...registry, ...(options.testOnlyTools ?? [])]);
   const resourceMetadataUrl = metadataUrl(config.mcpUrl);
   const verifier: TokenVerifier = createTokenVerifier({
