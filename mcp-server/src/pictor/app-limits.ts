@@ -43,6 +43,13 @@ export async function saveAppLimits(db: Db, userId: string, clientId: string, li
     .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet(values)).execute();
 }
 
+/** What the person chose for the app, if anything. */
+export async function appLimitsOf(db: Db, userId: string, clientId: string): Promise<AppLimits | undefined> {
+  const row = await db.selectFrom('app_limits').select(['daily_spend_limit_micro', 'workspaces'])
+    .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+  return row && { dailyLimit: row.daily_spend_limit_micro, workspaces: row.workspaces };
+}
+
 export interface AppLimitsView extends AppLimits {
   clientId: string;
   spentLast24h: bigint;
