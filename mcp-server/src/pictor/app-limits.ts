@@ -66,7 +66,7 @@ export async function appLimitsOfUser(db: Db, userId: string): Promise<AppLimits
 }
 
 function spentQuery(userId: unknown, clientId: unknown) {
-  return sql`SELECT -sum(amount) AS spent FROM ledger_entries
+  return sql`SELECT coalesce(-sum(amount), 0)::bigint AS spent FROM ledger_entries
     WHERE kind = 'charge' AND created_by = ${userId} AND client_id = ${clientId} AND created_at > now() - interval '24 hours'`;
 }
 
@@ -106,8 +106,8 @@ export async function limitState(db: Db | Trx, userId: string, clientId: string 
   if (lock) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   if (!row || row.daily_spend_limit_micro === null) return null;
-  const { rows } = await sql<{ spent: bigint | null }>`${spentQuery(userId, clientId)}`.execute(db);
-  return { limit: row.daily_spend_limit_micro, spent: rows[0]?.spent ?? 0n };
+  const { rows } = await sql<{ spent: bigint }>`${spentQuery(userId, clientId)}`.execute(db);
+  return { limit: row.daily_spend_limit_micro, spent: rows[0]!.spent };
 }
 
 /** The refusal `amount` more would meet under this limit, or null. */
