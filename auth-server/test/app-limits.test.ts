@@ -141,10 +141,11 @@ test('Personal only: a team call is refused with the workspace message; editing 
   // Without the CSRF token, or with bad input, nothing changes.
   const fields = { client_id: client.client_id, daily_spend_limit: '10', workspace: ['personal', p.acme.id] };
   assert.equal((await browser.post('/account/limits', fields)).status, 403);
-  for (const [bad, error] of [
+  const bads: Array<[Record<string, string | string[]>, RegExp]> = [
     [{ daily_spend_limit: '1e3' }, /Spending limit: &quot;1e3&quot; is not an amount of credits/],
     [{ workspace: [] }, /Workspaces: tick at least one workspace/],
-  ] as const) {
+  ];
+  for (const [bad, error] of bads) {
     const shown = await browser.post('/account/limits', { ...fields, ...bad, _csrf: csrf(page) });
     assert.equal(shown.status, 400);
     assert.match(appForm(shown, client.client_id), error);

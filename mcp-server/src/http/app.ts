@@ -28,8 +28,7 @@ export interface AppOptions {
   testOnlyTools?: readonly ToolDefinition[];
 }
 
-export function createApp(config: Config, given: Services, options: AppOptions = {}): Koa {
-  const services: Services = { connectedAppsUrl: `${config.authIssuer}/account`, ...given };
+export function createApp(config: Config, services: Services, options: AppOptions = {}): Koa {
   const tools = compileTools([...registry, ...(options.testOnlyTools ?? [])]);
   const resourceMetadataUrl = metadataUrl(config.mcpUrl);
   const verifier: TokenVerifier = createTokenVerifier({
@@ -40,7 +39,8 @@ export function createApp(config: Config, given: Services, options: AppOptions =
     onRefreshError: (error) => services.log.warn({ err: error }, 'JWKS background refresh failed'),
   });
   const metrics = options.metrics ?? createMcpMetrics(services);
-  const protocol = createMcpProtocol(tools, services, metrics);
+  // Refusals by an app's limits say where the person changes them: the connected-apps page.
+  const protocol = createMcpProtocol(tools, services, metrics, { connectedAppsUrl: `${config.authIssuer}/account` });
   const mcpPath = new URL(config.mcpUrl).pathname;
   const wellKnown = metadataPaths(config.mcpUrl);
   const metadata = serveMetadata(resourceMetadata(config.mcpUrl, config.authIssuer, tools.scopes));

@@ -23,8 +23,6 @@ export interface Services {
   log: Logger;
   /** InFlow top-ups; absent when INFLOW_API_URL is not configured (the InFlow tools then say so). */
   inflow?: InflowClient;
-  /** The connected-apps page (`<AUTH_ISSUER>/account`), named in refusals by an app's limits; createApp sets it. */
-  connectedAppsUrl?: string;
 }
 
 export interface ToolContext extends Services {

@@ -23,6 +23,8 @@ export interface CallContext {
   caller: Caller;
   requestId: string;
   log: Logger;
+  /** The connected-apps page (`<AUTH_ISSUER>/account`), named in refusals by an app's limits. */
+  connectedAppsUrl?: string | undefined;
 }
 
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
@@ -62,7 +64,7 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
     Object.defineProperty(ctx, 'log', { get: log, enumerable: true });
     result = await tool.definition.handler(input, ctx);
   } catch (error) {
-    return toolFailure(error, { toolName: name, requestId: call.requestId, log: log(), connectedAppsUrl: call.services.connectedAppsUrl });
+    return toolFailure(error, { toolName: name, requestId: call.requestId, log: log(), connectedAppsUrl: call.connectedAppsUrl });
   }
 
   const output = tool.output.safeParse(result.structured);
