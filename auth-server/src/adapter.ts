@@ -187,7 +187,26 @@ export async function revokeGrants(db: Db, grantIds: string[], options: { artifa
       .where((eb) => (options.artifacts === false ? grants(eb) : eb.or([eb('grant_id', 'in', grantIds), grants(eb)])))
       .returning(['model', sql<string | null>`payload->>'accountId'`.as('accountId'), sql<string | null>`payload->>'clientId'`.as('clientId')])
       .execute();
-    await recordTokenRevocations(trx, ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId
-      ? [{ userId: row.accountId, clientId: row.clientId }] : [])));
+    const apps = ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId
+      ? [{ userId: row.accountId, clientId: row.clientId }] : []));
+    await recordTokenRevocations(trx, apps);
+    await forgetDisconnectedLimits(trx, apps);
   });
+}
+
+/**
+ * An app's spending limit and workspaces go with its last live grant: a disconnected app imposes
+ * no limit (the renewals it turned on are then charged to no one's limit), and connecting it again
+ * asks again. While another grant of the app lives, they stay.
+ */
+async function forgetDisconnectedLimits(trx: Db, apps: Array<{ userId: string; clientId: string }>): Promise<void> {
+  if (apps.length === 0) return;
+  await sql`
+    DELETE FROM app_limits a
+    USING unnest(${apps.map((a) => a.userId)}::text[], ${apps.map((a) => a.clientId)}::text[]) AS v(user_id, client_id)
+    WHERE a.user_id::text = v.user_id AND a.client_id = v.client_id
+      AND NOT EXISTS (
+        SELECT 1 FROM auth_oidc_payloads g
+        WHERE g.model = 'Grant' AND g.payload->>'accountId' = v.user_id AND g.payload->>'clientId' = v.client_id
+          AND (g.expires_at IS NULL OR g.expires_at > now()))`.execute(trx);
 }

@@ -14,6 +14,7 @@ export type AuditType =
   | 'client.registered'
   | 'client.purged'
   | 'app.revoked'
+  | 'app.limits_changed'
   | 'key.created';
 
 export interface AuditEvent {

@@ -9,7 +9,7 @@ import { parsePlanFields, PLAN_KEYS, setCapacity, upsertPlan } from './pictor/ca
 import { listPlans } from './pictor/catalog.ts';
 import { seedCatalog } from './pictor/catalog-seed.ts';
 import { DomainError, InvalidInputError, NotFoundError } from './pictor/errors.ts';
-import { formatCredits, parseCredits } from './pictor/money.ts';
+import { formatCredits, parseCredits } from '@pictor/platform/money';
 import { isTeamRole, TEAM_ROLES } from './pictor/roles.ts';
 
 const ROLE_LIST = TEAM_ROLES.join(', ');

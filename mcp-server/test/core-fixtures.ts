@@ -11,7 +11,7 @@ import type { Actor } from '../src/pictor/actor.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { postCredit } from '../src/pictor/ledger.ts';
-import { parseCredits } from '../src/pictor/money.ts';
+import { parseCredits } from '@pictor/platform/money';
 import type { CreateInstanceInput } from '../src/pictor/instances/index.ts';
 
 export const T0 = '2026-03-01T00:00:00.000Z';

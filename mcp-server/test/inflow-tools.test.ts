@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startInflowSandbox, type InflowSandbox } from '@pictor/inflow-sandbox/sandbox';
 import { createTeam } from '../src/pictor/accounts.ts';
 import { inflowClientFromConfig } from '../src/pictor/inflow/client.ts';
-import { parseCredits } from '../src/pictor/money.ts';
+import { parseCredits } from '@pictor/platform/money';
 import { inflowTools } from '../src/tools/inflow.ts';
 import { tools as registry } from '../src/tools/index.ts';
 import { startTestServer, type TestServer } from './harness.ts';

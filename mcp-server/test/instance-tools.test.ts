@@ -107,7 +107,7 @@ test('create-instance: dry run first changes nothing, then the real call charges
   assert.deepEqual(quote, {
     dry_run: true, would_succeed: true, reason: null,
     cost: { hours: 24, gpu: '119.52', storage: '1.643836', total: '121.163836' },
-    available: '150.00', balance_after: '28.836164', instance: null,
+    available: '150.00', balance_after: '28.836164', spending_limit: null, instance: null,
   });
   const short = await ok(alice, 'create-instance', { ...CREATE, rental_hours: 48, dry_run: true });
   assert.equal(short.would_succeed, false);

@@ -103,6 +103,9 @@ export interface InstancesTable {
   expires_at: Timestamp;
   ended_at: Date | null;
   end_reason: string | null;
+  /** The app (OAuth client id) and person that turned auto-renew on: renewals count against its limit. */
+  auto_renew_client_id: string | null;
+  auto_renew_user_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }
@@ -136,7 +139,20 @@ export interface LedgerEntriesTable {
   reference: string | null;
   description: string;
   created_by: string | null;
+  /** The app (OAuth client id) whose call caused this entry, if any; with created_by, what its limit counts. */
+  client_id: string | null;
   created_at: CreatedAt;
+}
+
+/** Per person and app, what they allowed at consent or on the connected-apps page (migration 0008). */
+export interface AppLimitsTable {
+  user_id: string;
+  client_id: string;
+  /** Micro-credits per rolling 24 h; null = no limit. */
+  daily_spend_limit_micro: bigint | null;
+  /** 'personal' and team ids the app may act in. */
+  workspaces: string[];
+  updated_at: Timestamp;
 }
 
 // ── inflow: InFlow top-ups (migration 0004_inflow) ──────────────────────────────────────────
@@ -271,6 +287,7 @@ export interface Database {
   instance_logs: InstanceLogsTable;
   ledger_entries: LedgerEntriesTable;
   token_revocations: TokenRevocationsTable;
+  app_limits: AppLimitsTable;
   inflow_transactions: InflowTransactionsTable; // inflow
   inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
   auth_oidc_payloads: AuthOidcPayloadsTable; // auth

@@ -2,6 +2,7 @@
 // grants and every token issued under them at once (see revokeGrants).
 import { sql } from 'kysely';
 import type { Db } from '@pictor/platform/db';
+import { appLimitsOfUser, type AppLimits } from '@pictor/platform/app-limits';
 import { grantsOfAccount, revokeGrants } from '../adapter.ts';
 import { STATIC_CLIENTS } from '../oauth/clients.ts';
 import { isMcpResource } from '../oauth/resource.ts';
@@ -12,6 +13,10 @@ export interface ConnectedApp {
   name: string;
   scopes: string[];
   lastUsed: Date | null;
+  /** What the person chose for it; undefined for an app connected before limits existed (no limit, every workspace). */
+  limits: AppLimits | undefined;
+  /** Micro-credits its calls charged the person in the last 24 h. */
+  spentLast24h: bigint;
 }
 
 export async function connectedApps(db: Db, userId: string, mcpUrl: string): Promise<ConnectedApp[]> {
@@ -26,17 +31,22 @@ export async function connectedApps(db: Db, userId: string, mcpUrl: string): Pro
     scopesByClient.set(grant.clientId, scopes);
   }
   const clientIds = [...scopesByClient.keys()];
-  const [connections, registered] = await Promise.all([
+  const [connections, registered, limits] = await Promise.all([
     db.selectFrom('auth_connections').select(['client_id', 'client_name', 'last_used_at'])
       .where('user_id', '=', userId).where('client_id', 'in', clientIds).execute(),
     db.selectFrom('auth_oidc_payloads').select(['id', sql<string | null>`payload->>'client_name'`.as('name')])
       .where('model', '=', 'Client').where('id', 'in', clientIds).execute(),
+    appLimitsOfUser(db, userId),
   ]);
   return clientIds.map((clientId) => {
     const connection = connections.find((c) => c.client_id === clientId);
     const name = connection?.client_name ?? registered.find((r) => r.id === clientId)?.name ?? knownName(clientId);
     const scopes = scopesByClient.get(clientId) ?? new Set();
-    return { clientId, name, scopes: MCP_SCOPES.filter((s) => scopes.has(s)), lastUsed: connection?.last_used_at ?? null };
+    const limit = limits.find((l) => l.clientId === clientId);
+    return {
+      clientId, name, scopes: MCP_SCOPES.filter((s) => scopes.has(s)), lastUsed: connection?.last_used_at ?? null,
+      limits: limit && { dailyLimit: limit.dailyLimit, workspaces: limit.workspaces }, spentLast24h: limit?.spentLast24h ?? 0n,
+    };
   });
 }
 

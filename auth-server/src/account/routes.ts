@@ -9,8 +9,11 @@ import { randomToken } from '../secrets.ts';
 import type { FlowHost, SigninDeps } from '../signin/flow.ts';
 import { ownCookie } from '../cookies.ts';
 import { signinHandlers } from '../signin/flow.ts';
+import { listTeams } from '@pictor/platform/people';
+import { saveAppLimits } from '@pictor/platform/app-limits';
 import { appsPage } from '../views/account.ts';
 import { connectedAppName, connectedApps, disconnectApp } from './apps.ts';
+import { asksLimit, limitsForm, readLimitsForm, type LimitsForm } from './limits.ts';
 import { accountSession, type AccountSession } from './session.ts';
 
 /** Which connected-apps sign-in attempt this browser runs (the flow id of its magic link). */
@@ -40,6 +43,29 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
   const router = new Router({ prefix: '/account' });
   const attempt = (ctx: RouterContext) => ctx.params.attempt ?? '';
 
+  /** The page for a signed-in person; `refused` re-shows one app's limits form as submitted, with its error. */
+  async function showApps(ctx: Context, user: { id: string; email: string }, refused?: { clientId: string; form: LimitsForm }) {
+    const [apps, teams] = await Promise.all([connectedApps(deps.db, user.id, deps.config.mcpUrl), listTeams(deps.db, user.id)]);
+    const named = async (key: string) => {
+      const id = typeof ctx.query[key] === 'string' ? ctx.query[key] : undefined;
+      return id ? connectedAppName(deps.db, user.id, id) : undefined;
+    };
+    sendHtml(ctx, appsPage({
+      email: user.email,
+      apps: apps.map((app) => ({
+        ...app,
+        dailyLimit: app.limits ? app.limits.dailyLimit : null,
+        limitsForm: refused?.clientId === app.clientId ? refused.form : limitsForm(app.limits, null, teams, asksLimit(app.scopes)),
+      })),
+      csrf: deps.csrf.token(ctx),
+      revokeAction: '/account/revoke',
+      limitsAction: '/account/limits',
+      signOutAction: '/account/signout',
+      revoked: refused ? undefined : await named('revoked'),
+      saved: refused ? undefined : await named('saved'),
+    }), refused ? 400 : 200);
+  }
+
   router.get('/', async (ctx) => {
     const user = await session.who(ctx);
     if (!user) {
@@ -49,16 +75,31 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
       seeOther(ctx, `/account/signin/${id}`);
       return;
     }
-    const apps = await connectedApps(deps.db, user.id, deps.config.mcpUrl);
-    const revokedId = typeof ctx.query.revoked === 'string' ? ctx.query.revoked : undefined;
-    sendHtml(ctx, appsPage({
-      email: user.email,
-      apps,
-      csrf: deps.csrf.token(ctx),
-      revokeAction: '/account/revoke',
-      signOutAction: '/account/signout',
-      revoked: revokedId ? await connectedAppName(deps.db, user.id, revokedId) : undefined,
-    }));
+    await showApps(ctx, user);
+  });
+
+  // Changes an app's spending limit and workspaces; the MCP server reads them on every call, so
+  // they hold from the app's next call with the token it already has.
+  router.post('/limits', async (ctx) => {
+    const form = await readForm(ctx);
+    deps.csrf.verify(ctx, form);
+    const user = await session.who(ctx);
+    if (!user) throw new HttpError(401, 'session_not_found');
+    const clientId = form.get('client_id') ?? '';
+    const app = (await connectedApps(deps.db, user.id, deps.config.mcpUrl)).find((a) => a.clientId === clientId);
+    if (!app) throw new HttpError(404, 'invalid_request', 'that app is not connected to your account');
+    const teams = await listTeams(deps.db, user.id);
+    const chosen = readLimitsForm(form, teams, asksLimit(app.scopes), app.limits?.dailyLimit ?? null);
+    if (!chosen.ok) {
+      await showApps(ctx, user, { clientId, form: chosen.form });
+      return;
+    }
+    await saveAppLimits(deps.db, user.id, clientId, chosen.limits);
+    await deps.audit.record({
+      type: 'app.limits_changed', userId: user.id, clientId, ip: ctx.ip,
+      detail: { daily_spend_limit_micro: chosen.limits.dailyLimit?.toString() ?? null, workspaces: chosen.limits.workspaces },
+    });
+    seeOther(ctx, `/account?saved=${encodeURIComponent(clientId)}`);
   });
 
   router.post('/revoke', async (ctx) => {

@@ -5,6 +5,9 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction as InteractionDetails } from 'oidc-provider';
 import type { Db } from '@pictor/platform/db';
+import { listTeams } from '@pictor/platform/people';
+import { appLimitsOf, DEFAULT_DAILY_LIMIT_MICRO, saveAppLimits } from '@pictor/platform/app-limits';
+import { asksLimit, limitsForm, readLimitsForm, type LimitsForm } from '../account/limits.ts';
 import type { Audit } from '../audit.ts';
 import type { Csrf } from '../csrf.ts';
 import { HttpError, readForm, sendHtml, seeOther } from '../http.ts';
@@ -39,28 +42,34 @@ function requestOf(details: InteractionDetails, mcpUrl: string): Request {
 export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; audit: Audit; mcpUrl: string }) {
   const { provider, db, csrf, audit } = deps;
 
+  /** The page; `limits` keeps what was just submitted, with the error, when it was refused. */
+  async function show(ctx: Context, details: InteractionDetails, limits?: LimitsForm): Promise<void> {
+    const request = requestOf(details, deps.mcpUrl);
+    const [client, user, teams] = await Promise.all([
+      provider.Client.find(request.clientId), userById(db, request.accountId), listTeams(db, request.accountId),
+    ]);
+    if (!client || !user) throw new HttpError(400, 'session_not_found');
+    const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris?.[0] ?? '';
+    const app = appIdentity(client);
+    sendHtml(ctx, consentPage({
+      action: `/interaction/${details.uid}/consent`,
+      csrf: csrf.token(ctx),
+      appName: app.name,
+      verified: app.verified,
+      redirectHost: URL.parse(redirectUri)?.host ?? redirectUri,
+      email: user.email,
+      permissions: request.permissions.map((scope) => ({
+        scope,
+        description: describe(scope),
+        fixed: scope === DEFAULT_SCOPE,
+      })),
+      staysConnected: client.grantTypeAllowed('refresh_token'),
+      limits: limits ?? limitsForm(undefined, DEFAULT_DAILY_LIMIT_MICRO, teams, asksLimit(request.permissions)),
+    }), limits?.error ? 400 : 200);
+  }
+
   return {
-    async page(ctx: Context, details: InteractionDetails): Promise<void> {
-      const request = requestOf(details, deps.mcpUrl);
-      const [client, user] = await Promise.all([provider.Client.find(request.clientId), userById(db, request.accountId)]);
-      if (!client || !user) throw new HttpError(400, 'session_not_found');
-      const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris?.[0] ?? '';
-      const app = appIdentity(client);
-      sendHtml(ctx, consentPage({
-        action: `/interaction/${details.uid}/consent`,
-        csrf: csrf.token(ctx),
-        appName: app.name,
-        verified: app.verified,
-        redirectHost: URL.parse(redirectUri)?.host ?? redirectUri,
-        email: user.email,
-        permissions: request.permissions.map((scope) => ({
-          scope,
-          description: describe(scope),
-          fixed: scope === DEFAULT_SCOPE,
-        })),
-        staysConnected: client.grantTypeAllowed('refresh_token'),
-      }));
-    },
+    page: (ctx: Context, details: InteractionDetails) => show(ctx, details),
 
     async submit(ctx: Context, details: InteractionDetails): Promise<void> {
       const request = requestOf(details, deps.mcpUrl);
@@ -78,6 +87,16 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
         return;
       }
 
+      // The spending limit and workspaces are checked before anything is stored; a refusal shows
+      // the page again with what was typed and says what is wrong.
+      // Not asked (no spending permission requested): a limit set before stays, for the app's older grants.
+      const [teams, before] = await Promise.all([listTeams(db, request.accountId), appLimitsOf(db, request.accountId, request.clientId)]);
+      const chosen = readLimitsForm(form, teams, asksLimit(request.permissions), before?.dailyLimit ?? null);
+      if (!chosen.ok) {
+        await show(ctx, details, chosen.form);
+        return;
+      }
+
       // A new grant per consent, holding only what was approved this time. The MCP scopes are
       // recorded both for the resource and as plain scopes, because oidc-provider treats every
       // advertised scope (scopes_supported) as one it checks at the authorization endpoint.
@@ -91,9 +110,12 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
         grant.addResourceScope(resource, approved.join(' '));
         if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
       }
+      // Limits first: a grant must never exist without the limits chosen with it.
+      await saveAppLimits(db, request.accountId, request.clientId, chosen.limits);
       const grantId = await grant.save();
       await audit.record({
-        type: 'consent.granted', userId: request.accountId, clientId: request.clientId, ip: ctx.ip, detail: { scopes: approved },
+        type: 'consent.granted', userId: request.accountId, clientId: request.clientId, ip: ctx.ip,
+        detail: { scopes: approved, daily_spend_limit_micro: chosen.limits.dailyLimit?.toString() ?? null, workspaces: chosen.limits.workspaces },
       });
       const returnTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } });
       seeOther(ctx, returnTo);

@@ -69,10 +69,18 @@ ul.permissions label { display: flex; gap: 12px; align-items: flex-start; paddin
 ul.permissions input { margin-top: 4px; width: 18px; height: 18px; accent-color: var(--brand); flex: none; }
 ul.permissions .scope { display: block; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--muted); }
 ul.permissions .fixed { font-size: 12px; color: var(--muted); }
+fieldset.limits { border: 1px solid var(--line); border-radius: 12px; padding: 10px 14px 4px; margin: 0 0 14px; }
+fieldset.limits legend { font-weight: 650; font-size: 14px; padding: 0 4px; }
+.limit-row { display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }
+.limit-row input[type=number] { width: 9em; font: inherit; padding: 8px 10px; border-radius: 10px; border: 1px solid var(--line); background: var(--bg); color: var(--text); }
+label.check { display: flex; gap: 8px; align-items: center; font-weight: 500; margin: 0 0 8px; cursor: pointer; }
+label.check input { accent-color: var(--brand); width: 16px; height: 16px; }
 table.apps { width: 100%; border-collapse: collapse; font-size: 15px; }
 table.apps th { white-space: nowrap; text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; padding: 0 8px 8px 0; }
 table.apps td { border-top: 1px solid var(--line); padding: 12px 8px 12px 0; vertical-align: top; }
 table.apps td:last-child { text-align: right; padding-right: 0; }
+table.apps tr.limits-row td { text-align: left; border-top: none; padding-top: 0; }
+form.app-limits button.secondary { width: auto; margin: 0 0 4px; padding: 7px 12px; font-size: 14px; }
 ul.perms { margin: 0; padding-left: 18px; font-size: 14px; }
 ul.perms li { margin: 2px 0; }
 .nowrap { white-space: nowrap; }

@@ -1,8 +1,10 @@
 // The consent page: which app, where it sends you back, and each permission in plain words with
 // a checkbox. Read access is always part of a connection; the others are checked but removable.
+import type { LimitsForm } from '../account/limits.ts';
 import type { AppIdentity } from '../oauth/clients.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
+import { limitFields } from './limits.ts';
 
 export interface Permission {
   scope: string;
@@ -21,6 +23,8 @@ export interface ConsentView {
   email: string;
   permissions: Permission[];
   staysConnected: boolean;
+  /** The spending limit and workspaces to choose (shown when it asks to spend, or the person has teams). */
+  limits: LimitsForm;
 }
 
 /** Said of an app Pictor does not vouch for, wherever its name is shown (pages and mail). */
@@ -52,7 +56,8 @@ export function consentPage(v: ConsentView): string {
           <span>${p.description}<span class="scope">${p.scope}</span>${p.fixed ? html`<span class="fixed">Needed to connect</span>` : ''}</span>
         </label>${p.fixed ? html`<input type="hidden" name="scope" value="${p.scope}">` : ''}</li>`)}
       </ul>
-      <p class="muted small">${v.staysConnected ? 'It stays connected until you disconnect it under Connected apps. ' : ''}Untick anything you don't want to allow; you can connect again later to change it.</p>
+      ${limitFields(v.limits)}
+      <p class="muted small">${v.staysConnected ? 'It stays connected until you disconnect it under Connected apps. ' : ''}Untick anything you don't want to allow; you can connect again later to change it${v.limits.askLimit || v.limits.teams.length > 0 ? ', and change the limit and workspaces any time under Connected apps' : ''}.</p>
       <div class="actions">
         <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
         <button type="submit" name="decision" value="allow">Allow</button>

@@ -10,7 +10,7 @@ import type { Clock } from '@pictor/platform/clock';
 import { loadConfig, type AuthConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startAuthServer, type AuthServer } from '../../src/server.ts';
-import { Browser, csrf, formAction, type Page } from './browser.ts';
+import { Browser, csrf, field, formAction, type Page } from './browser.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
 export interface Harness {
@@ -179,23 +179,35 @@ export async function signIn(h: Harness, browser: Browser, loginPage: Page, emai
   return completeSignin(browser, waiting);
 }
 
-/** Approves (or denies) the consent page with the given MCP scopes ticked; returns the redirect. */
-export async function consent(browser: Browser, consentPage: Page, o: { scopes?: string[]; deny?: boolean } = {}): Promise<URL> {
+/** The spending limit and workspace fields of a page as a browser would submit them untouched. */
+export function limitFieldsAsShown(page: Page): Record<string, string | string[] | undefined> {
+  return {
+    daily_spend_limit: field(page, 'daily_spend_limit'),
+    no_spend_limit: /name="no_spend_limit" value="1" checked/.test(page.body) ? '1' : undefined,
+    workspace: [...page.body.matchAll(/name="workspace" value="([^"]+)" checked/g)].map((m) => m[1] ?? ''),
+  };
+}
+
+/**
+ * Approves (or denies) the consent page with the given MCP scopes ticked and the limit fields as
+ * shown (or as `limits` overrides them); returns the redirect.
+ */
+export async function consent(browser: Browser, consentPage: Page, o: { scopes?: string[]; deny?: boolean; limits?: Record<string, string | string[] | undefined> } = {}): Promise<URL> {
   const ticked = o.scopes ?? [...consentPage.body.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1] ?? '');
   const page = await browser.post(formAction(consentPage, '/consent'), {
-    _csrf: csrf(consentPage), scope: ticked, decision: o.deny ? 'deny' : 'allow',
+    _csrf: csrf(consentPage), scope: ticked, decision: o.deny ? 'deny' : 'allow', ...limitFieldsAsShown(consentPage), ...o.limits,
   });
   if (!page.leftTo) throw new Error(`consent did not redirect to the client: ${page.status}\n${page.body.slice(0, 1500)}`);
   return new URL(page.leftTo);
 }
 
 /** The whole browser part: authorize → sign in → consent → the client's callback URL. */
-export async function connect(h: Harness, o: AuthorizeOptions & { browser?: Browser; email: string; approve?: string[] }): Promise<{ callback: URL; browser: Browser; pkce: Pkce }> {
+export async function connect(h: Harness, o: AuthorizeOptions & { browser?: Browser; email: string; approve?: string[]; limits?: Record<string, string | string[] | undefined> }): Promise<{ callback: URL; browser: Browser; pkce: Pkce }> {
   const browser = o.browser ?? h.browser();
   const p = o.pkce ?? pkce();
   let page = await browser.get(authorizeUrl(h, { ...o, pkce: p }));
   if (page.body.includes('name="email"')) page = await signIn(h, browser, page, o.email);
-  const callback = page.leftTo ? new URL(page.leftTo) : await consent(browser, page, { scopes: o.approve });
+  const callback = page.leftTo ? new URL(page.leftTo) : await consent(browser, page, { scopes: o.approve, limits: o.limits });
   return { callback, browser, pkce: p };
 }
 

@@ -39,7 +39,8 @@ export function createApp(config: Config, services: Services, options: AppOption
     onRefreshError: (error) => services.log.warn({ err: error }, 'JWKS background refresh failed'),
   });
   const metrics = options.metrics ?? createMcpMetrics(services);
-  const protocol = createMcpProtocol(tools, services, metrics);
+  // Refusals by an app's limits say where the person changes them: the connected-apps page.
+  const protocol = createMcpProtocol(tools, services, metrics, { connectedAppsUrl: `${config.authIssuer}/account` });
   const mcpPath = new URL(config.mcpUrl).pathname;
   const wellKnown = metadataPaths(config.mcpUrl);
   const metadata = serveMetadata(resourceMetadata(config.mcpUrl, config.authIssuer, tools.scopes));

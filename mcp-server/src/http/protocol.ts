@@ -64,7 +64,12 @@ export interface McpProtocol {
   request(message: JSONRPCRequest, exchange: Exchange, extra?: MessageExtraInfo): Promise<JSONRPCMessage>;
 }
 
-export function createMcpProtocol(tools: CompiledTools, services: Services, metrics?: McpMetrics): McpProtocol {
+export interface ProtocolOptions {
+  /** The connected-apps page, named in refusals by an app's limits (tools/errors.ts). */
+  connectedAppsUrl?: string;
+}
+
+export function createMcpProtocol(tools: CompiledTools, services: Services, metrics?: McpMetrics, options: ProtocolOptions = {}): McpProtocol {
   // tools/list shows every tool whatever the token's scopes. A client learns that a tool needs
   // more permission from the 403 scope challenge on calling it, and then steps up; a tool hidden
   // from the list is one Claude would say does not exist, so a read-only grant could never grow.
@@ -87,7 +92,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
     const started = performance.now();
     try {
       const result = await executeTool(tool, params.arguments, {
-        services, caller: exchange.caller, requestId: exchange.requestId,
+        services, caller: exchange.caller, requestId: exchange.requestId, connectedAppsUrl: options.connectedAppsUrl,
         get log() { return exchange.log; }, // a child logger only if something logs
       });
       meter?.calls[toolOutcome(result)].inc();

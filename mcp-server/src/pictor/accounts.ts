@@ -66,7 +66,7 @@ export async function resolveAccountId(db: Executor, actor: Actor, action: Actio
 }
 
 // The person/account contract is shared with the authorization server.
-export { ensureUser } from '@pictor/platform/people';
+export { ensureUser, listTeams } from '@pictor/platform/people';
 
 export async function createTeam(db: Db, ownerUserId: string, name: string): Promise<{ id: string; accountId: string }> {
   const created = await db.transaction().execute(async (trx) => {
@@ -139,8 +139,3 @@ export function recentTeams(db: Db, userId: string): Promise<TeamView[]> {
 }
 
 /** Teams the user belongs to, for showing which team ids they can pass. */
-export async function listTeams(db: Db, userId: string): Promise<Array<{ id: string; name: string; role: TeamRole }>> {
-  return db.selectFrom('team_members').innerJoin('teams', 'teams.id', 'team_members.team_id')
-    .select(['teams.id', 'teams.name', 'team_members.role'])
-    .where('team_members.user_id', '=', userId).orderBy('teams.created_at').execute();
-}

@@ -15,6 +15,11 @@ export interface Membership {
 export interface Actor {
   userId: string;
   email?: string;
+  /**
+   * The app (OAuth client_id of the verified access token) the call came through; its spending
+   * limit and allowed workspaces apply (app-limits.ts). Absent for the admin CLI and the worker.
+   */
+  clientId?: string;
   /** Act on this team's account instead of the user's own; membership and role are verified. */
   teamId?: string;
   /**

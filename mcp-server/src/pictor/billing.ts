@@ -10,7 +10,7 @@
 //                                                                               (rounds DOWN when refunding)
 // Rounding always favours neither side by more than one micro-credit per charge, and a refund can
 // never exceed what was charged for the same hours.
-import { ceilDiv } from './money.ts';
+import { ceilDiv } from '@pictor/platform/money';
 
 /** Hours in a billing month for storage priced per GB-month. */
 export const HOURS_PER_MONTH = 730n;

@@ -4,7 +4,7 @@ import type { Db } from '@pictor/platform/db';
 import type { GpuPlansTable } from '@pictor/migrations/schema';
 import { catalogChanged } from './caches.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
-import { parseCredits } from './money.ts';
+import { parseCredits } from '@pictor/platform/money';
 
 export type PlanFields = Partial<Omit<GpuPlansTable, 'id' | 'active'> & { active: boolean }>;
 

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { Db } from '@pictor/platform/db';
 import type { GpuPlansTable, RegionCapacityTable, RegionsTable } from '@pictor/migrations/schema';
 import { catalogChanged } from './caches.ts';
-import { parseCredits } from './money.ts';
+import { parseCredits } from '@pictor/platform/money';
 
 const credits = (text: string): bigint => {
   const micro = parseCredits(text);

@@ -1,6 +1,6 @@
 // Typed domain errors of the platform core. The MCP layer maps them to tool errors in one
 // place (tools/errors.ts); anything that is not a DomainError is an internal error.
-import { formatCredits } from './money.ts';
+import { formatCredits } from '@pictor/platform/money';
 
 export type DomainErrorCode =
   | 'not_found'
@@ -10,6 +10,8 @@ export type DomainErrorCode =
   | 'capacity_unavailable'
   | 'invalid_input'
   | 'insufficient_role'
+  | 'spending_limit'
+  | 'workspace_not_allowed'
   | 'unavailable';
 
 export abstract class DomainError extends Error {
@@ -69,6 +71,28 @@ export class InvalidInputError extends DomainError {
  */
 export class InsufficientRoleError extends DomainError {
   readonly code = 'insufficient_role';
+}
+
+/**
+ * The charge would take the app past the daily spending limit the person set for it (app-limits.ts).
+ * The tool layer adds where to raise it (the connected-apps page).
+ */
+export class SpendingLimitError extends DomainError {
+  readonly code = 'spending_limit';
+  constructor(limit: bigint, spent: bigint, required: bigint) {
+    const headroom = limit > spent ? limit - spent : 0n;
+    super(`spending limit: you allowed this app to spend ${formatCredits(limit)} credits per 24 hours; it has spent ${formatCredits(spent)} in the last 24 hours, so ${formatCredits(headroom)} are left and this needs ${formatCredits(required)}. Nothing was charged. You can raise or remove the limit under Connected apps`, {
+      limit_micro: limit.toString(), spent_last_24h_micro: spent.toString(), headroom_micro: headroom.toString(), required_micro: required.toString(),
+    });
+  }
+}
+
+/**
+ * The person did not allow this app to act in this workspace (their personal account or a team).
+ * The tool layer adds where to change it (the connected-apps page).
+ */
+export class WorkspaceNotAllowedError extends DomainError {
+  readonly code = 'workspace_not_allowed';
 }
 
 /** A dependency outside the product (payment network, hardware driver) is unreachable. */

@@ -33,6 +33,8 @@ interface EntryCommon {
   description: string;
   instanceId?: string | null;
   createdBy?: string | null;
+  /** The app whose call caused it (app-limits.ts counts its charges). */
+  clientId?: string | null;
 }
 
 export interface CreditEntry extends EntryCommon {
@@ -85,7 +87,7 @@ export async function postCharge(trx: Trx, funds: Funds, amount: bigint, entry: 
     if (part === 0n) continue;
     await trx.insertInto('ledger_entries').values({
       account_id: entry.accountId, kind: 'charge', bucket, amount: -part, description: entry.description,
-      instance_id: entry.instanceId ?? null, created_by: entry.createdBy ?? null,
+      instance_id: entry.instanceId ?? null, created_by: entry.createdBy ?? null, client_id: entry.clientId ?? null,
     }).execute();
   }
   await trx.updateTable('accounts')
@@ -116,7 +118,7 @@ export async function postChargesBatch(trx: Trx, charges: BatchCharge[]): Promis
     .filter(([, part]) => part > 0n)
     .map(([bucket, part]) => ({
       account_id: c.accountId, kind: 'charge' as const, bucket, amount: -part, description: c.description,
-      instance_id: c.instanceId ?? null, created_by: c.createdBy ?? null,
+      instance_id: c.instanceId ?? null, created_by: c.createdBy ?? null, client_id: c.clientId ?? null,
     })));
   if (rows.length === 0) return;
   await trx.insertInto('ledger_entries').values(rows).execute();

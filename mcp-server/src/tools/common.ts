@@ -1,6 +1,6 @@
 // Input and output fields shared by many tools, described once.
 import { z } from 'zod';
-import { formatCredits } from '../pictor/money.ts';
+import { formatCredits } from '@pictor/platform/money';
 
 export const cursorField = z.string().max(200).optional()
   .describe('Opaque cursor from a previous page\'s next_cursor; omit for the first page.');

@@ -66,12 +66,20 @@ export interface FailureContext {
   toolName: string;
   requestId: string;
   log: Logger;
+  /** Where the person changes an app's spending limit and workspaces (the connected-apps page). */
+  connectedAppsUrl?: string | undefined;
 }
 
+// Refusals by what the person chose for the app: the answer says where to change it.
+const CHANGED_ON_CONNECTED_APPS = new Set(['spending_limit', 'workspace_not_allowed']);
+
 /** Maps whatever a handler threw to the result the client gets. May throw ServiceUnavailable. */
-export function toolFailure(error: unknown, { toolName, requestId, log }: FailureContext): CallToolResult {
+export function toolFailure(error: unknown, { toolName, requestId, log, connectedAppsUrl }: FailureContext): CallToolResult {
   if (error instanceof DomainError) {
     log.info({ tool: toolName, code: error.code }, 'tool refused');
+    if (connectedAppsUrl && CHANGED_ON_CONNECTED_APPS.has(error.code)) {
+      return toolError(`${error.message}: ${connectedAppsUrl}`, { code: error.code, details: { ...error.details, connected_apps_url: connectedAppsUrl } });
+    }
     return toolError(error.message, { code: error.code, details: error.details });
   }
   if (isDatabaseUnavailable(error)) {

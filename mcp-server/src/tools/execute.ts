@@ -5,6 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { actInTeam } from '../pictor/accounts.ts';
 import type { Actor } from '../pictor/actor.ts';
+import { assertWorkspaceAllowed } from '../pictor/app-limits.ts';
 import type { Services, ToolContext } from './define.ts';
 import { internalError, invalidArguments, toolError, toolFailure } from './errors.ts';
 import { TEAM_ID_FIELD, type CompiledTool } from './public.ts';
@@ -13,6 +14,8 @@ export interface Caller {
   userId: string;
   email?: string;
   scopes: readonly string[];
+  /** The app's OAuth client_id from the verified access token: its limits apply (pictor/app-limits.ts). */
+  clientId?: string;
 }
 
 export interface CallContext {
@@ -20,6 +23,8 @@ export interface CallContext {
   caller: Caller;
   requestId: string;
   log: Logger;
+  /** The connected-apps page (`<AUTH_ISSUER>/account`), named in refusals by an app's limits. */
+  connectedAppsUrl?: string | undefined;
 }
 
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
@@ -37,6 +42,7 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
   let input = parsed.data as Record<string, unknown>;
   let actor: Actor = { userId: call.caller.userId };
   if (call.caller.email !== undefined) actor.email = call.caller.email;
+  if (call.caller.clientId !== undefined) actor.clientId = call.caller.clientId;
   // The tool's child logger is made only if the handler or the error mapping logs.
   let child: Logger | undefined;
   const log = (): Logger => (child ??= call.log.child({ tool: name }));
@@ -44,17 +50,21 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
   let result: Awaited<ReturnType<typeof tool.definition.handler>>;
   try {
     // The one place team_id is read: membership and role, resolved once (a non-member gets
-    // "Team not found"); the handler gets the actor, never the field. No team_id, no query.
-    if (tool.workspace && TEAM_ID_FIELD in input) {
-      const { [TEAM_ID_FIELD]: teamId, ...rest } = input;
-      input = rest;
-      if (typeof teamId === 'string') actor = await actInTeam(call.services.db, actor, teamId);
+    // "Team not found"); the handler gets the actor, never the field. Then whether the person
+    // allowed this app in that workspace (one prepared read; none for a caller that is no app).
+    if (tool.workspace) {
+      if (TEAM_ID_FIELD in input) {
+        const { [TEAM_ID_FIELD]: teamId, ...rest } = input;
+        input = rest;
+        if (typeof teamId === 'string') actor = await actInTeam(call.services.db, actor, teamId);
+      }
+      await assertWorkspaceAllowed(call.services.db, actor);
     }
     const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
     Object.defineProperty(ctx, 'log', { get: log, enumerable: true });
     result = await tool.definition.handler(input, ctx);
   } catch (error) {
-    return toolFailure(error, { toolName: name, requestId: call.requestId, log: log() });
+    return toolFailure(error, { toolName: name, requestId: call.requestId, log: log(), connectedAppsUrl: call.connectedAppsUrl });
   }
 
   const output = tool.output.safeParse(result.structured);

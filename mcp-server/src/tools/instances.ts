@@ -6,7 +6,7 @@ import { addHours, MAX_RENTAL_HOURS, MIN_RENTAL_HOURS } from '../pictor/billing.
 import {
   addInstanceHours, ALL_STATES, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, listInstances,
   MAX_KEYS_PER_CALL, MAX_NAME_LENGTH, quoteAddInstanceHours, quoteCreateInstance, renameInstance, setAutoRenew, startInstance, stopInstance,
-  type ChangeResult,
+  type ChangeResult, type LimitQuote,
 } from '../pictor/instances/index.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
@@ -85,11 +85,28 @@ export const getInstanceDetailTool = defineTool({
 const quoteOutput = {
   dry_run: z.boolean().describe('true when this was only a price check and nothing changed.'),
   would_succeed: z.boolean().describe('Whether the request can go through now (for a real call: it did).'),
-  reason: z.string().nullable().describe('Why it would be refused (insufficient balance with the shortfall, or capacity); null when it would succeed.'),
+  reason: z.string().nullable().describe('Why it would be refused (insufficient balance with the shortfall, capacity, or the app\'s spending limit); null when it would succeed.'),
   cost: costOutput,
   available: moneyOutput.describe('Balance plus credit before the charge.'),
   balance_after: moneyOutput.nullable().describe('Balance plus credit after the charge; null when it would be refused.'),
+  spending_limit: z.object({
+    limit: moneyOutput.describe('What the person allowed this app to spend per rolling 24 hours, in credits.'),
+    spent_last_24h: moneyOutput.describe('What this app has spent for the person in the last 24 hours (any workspace), in credits.'),
+    headroom_after: moneyOutput.nullable().describe('What the app may still spend after this charge; null when the charge would pass the limit.'),
+  }).nullable().describe('On a dry run, the daily spending limit the person set for this app, next to the balance after; null when it has none, and on a real call.'),
 };
+
+/** A dry run's spending_limit field. */
+function limitOut(limit: LimitQuote | null) {
+  return limit && { limit: money(limit.limit), spent_last_24h: money(limit.spentLast24h), headroom_after: limit.headroomAfter === null ? null : money(limit.headroomAfter) };
+}
+
+/** What a dry run's text says of the app's limit, when it has one. */
+function limitText(limit: LimitQuote | null): string {
+  return limit && limit.headroomAfter !== null
+    ? ` This app's daily spending limit (${money(limit.limit)} credits per 24 h) leaves ${money(limit.headroomAfter)} after this.`
+    : '';
+}
 
 export const createInstanceTool = defineTool({
   name: 'create-instance',
@@ -126,11 +143,11 @@ export const createInstanceTool = defineTool({
       return {
         structured: {
           dry_run: true, would_succeed: q.wouldSucceed, reason: q.reason, cost: costOut(q.cost), available: money(q.available),
-          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter), instance: null,
+          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter), spending_limit: limitOut(q.limit), instance: null,
         },
         text: q.wouldSucceed
           ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); `
-            + `${money(q.balanceAfter ?? 0n)} would remain of ${money(q.available)}. Ask the person to confirm, then call again with dry_run false.`
+            + `${money(q.balanceAfter ?? 0n)} would remain of ${money(q.available)}.${limitText(q.limit)} Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${what} costs ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
       };
     }
@@ -139,7 +156,7 @@ export const createInstanceTool = defineTool({
     return {
       structured: {
         dry_run: false, would_succeed: true, reason: null, cost: costOut(created.charged), available: money(left + created.charged.total),
-        balance_after: money(left), instance: instanceDetailOut(created),
+        balance_after: money(left), spending_limit: null, instance: instanceDetailOut(created),
       },
       text: `Created ${describeInstance(created)}. Charged ${money(created.charged.total)} credits; ${money(left)} left.`
         + `${created.sshHint ? `\n${created.sshHint}` : ''}`,
@@ -237,12 +254,12 @@ export const addInstanceHoursTool = defineTool({
       return {
         structured: {
           dry_run: true, would_succeed: q.wouldSucceed, reason: q.reason, cost: costOut(q.cost), available: money(q.available),
-          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter), expires_at: q.expiresAt.toISOString(),
+          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter), spending_limit: limitOut(q.limit), expires_at: q.expiresAt.toISOString(),
           expires_after: q.expiresAfter.toISOString(), instance: null,
         },
         text: q.wouldSucceed
           ? `Price check (nothing charged): ${q.hours} more hours cost ${money(q.cost.total)} credits; prepaid until ${q.expiresAfter.toISOString()}, `
-            + `${money(q.balanceAfter ?? 0n)} would remain. Ask the person to confirm, then call again with dry_run false.`
+            + `${money(q.balanceAfter ?? 0n)} would remain.${limitText(q.limit)} Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${q.hours} more hours cost ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
       };
     }
@@ -251,7 +268,7 @@ export const addInstanceHoursTool = defineTool({
     return {
       structured: {
         dry_run: false, would_succeed: true, reason: null, cost: costOut(r.charged), available: money(left + r.charged.total),
-        balance_after: money(left), expires_at: addHours(r.expiresAt, -input.hours).toISOString(), expires_after: r.expiresAt.toISOString(), instance: instanceDetailOut(r),
+        balance_after: money(left), spending_limit: null, expires_at: addHours(r.expiresAt, -input.hours).toISOString(), expires_after: r.expiresAt.toISOString(), instance: instanceDetailOut(r),
       },
       text: `Added ${input.hours} h for ${money(r.charged.total)} credits; prepaid until ${r.expiresAt.toISOString()}. ${money(left)} left.`,
     };

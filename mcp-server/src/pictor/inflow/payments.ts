@@ -11,7 +11,7 @@ import type { Actor } from '../actor.ts';
 import type { Clock } from '@pictor/platform/clock';
 import { ConflictError, DomainError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 import { getFunds } from '../ledger.ts';
-import { formatCredits } from '../money.ts';
+import { formatCredits } from '@pictor/platform/money';
 import type { InflowClient } from './client.ts';
 import { applyPaymentSnapshot, type ApplyResult } from './settle.ts';
 import { MICRO_PER_MINOR, PENDING_STATUSES, describeStatus } from './status.ts';

@@ -8,7 +8,7 @@ import type { Db } from '@pictor/platform/db';
 import type { Updateable } from 'kysely';
 import type { InflowTransaction, InflowTransactionsTable } from '@pictor/migrations/schema';
 import { lockAccount, postCredit, type Trx } from '../ledger.ts';
-import { formatCredits } from '../money.ts';
+import { formatCredits } from '@pictor/platform/money';
 import type { InflowPayment } from './client.ts';
 import { MICRO_PER_MINOR, planSettlement } from './status.ts';
 

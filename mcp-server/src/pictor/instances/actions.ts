@@ -10,7 +10,7 @@ import type { Trx } from '../ledger.ts';
 import type { Action } from '../roles.ts';
 import { validateName } from './input.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
-import { lockInstance, writeLogs, type InstanceRecord, type LogLine } from './records.ts';
+import { autoRenewBy, lockInstance, writeLogs, type InstanceRecord, type LogLine } from './records.ts';
 import { assertAllowed, powerAction, type Operation } from './state.ts';
 
 export interface ChangeResult extends InstanceDetail {
@@ -64,7 +64,9 @@ export async function setAutoRenew(db: Db, actor: Actor, instanceId: string, ena
     const message = enabled
       ? `Auto-renew enabled: at ${row.expires_at.toISOString()} and each expiry after, renews for ${row.rental_hours} h if the account covers it`
       : `Auto-renew disabled: the instance ends at ${row.expires_at.toISOString()} unless hours are added`;
-    return { set: { auto_renew: enabled }, log: [{ source: 'lifecycle', message }] };
+    // Renewals are charged to the app that turned auto-renew on, and count against its limit.
+    const by = enabled ? autoRenewBy(actor) : { auto_renew_client_id: null, auto_renew_user_id: null };
+    return { set: { auto_renew: enabled, ...by }, log: [{ source: 'lifecycle', message }] };
   });
 }
 

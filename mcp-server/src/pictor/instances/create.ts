@@ -5,14 +5,16 @@ import type { Db } from '@pictor/platform/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
+import { chargedBy, enforceSpendingLimit, limitRefusal, limitState } from '../app-limits.ts';
 import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import { assertGpuCount, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
 import type { Clock } from '@pictor/platform/clock';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
-import { formatCredits } from '../money.ts';
+import { formatCredits } from '@pictor/platform/money';
 import { detailFor, type InstanceDetail } from './read.ts';
+import { autoRenewBy, limitQuote, type LimitQuote } from './records.ts';
 import { findInstance, writeLogs } from './records.ts';
 import { resolveSshKeys, type OwnedKey } from './keys.ts';
 import { validateName, validateRentalHours } from './input.ts';
@@ -116,6 +118,8 @@ export interface CreateQuote {
   wouldSucceed: boolean;
   reason: string | null;
   reasonCode: DomainError['code'] | null;
+  /** The app's daily spending limit and its headroom after this charge; null when it has none. */
+  limit: LimitQuote | null;
 }
 
 /** create-instance with dry_run: the exact cost and whether it would succeed; changes nothing. */
@@ -124,13 +128,15 @@ export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateIns
   const v = await validateCreate(db, accountId, input);
   const funds = await getFunds(db, accountId);
   const { free_gpus: free } = await capacityRow(db, v, false);
-  const refusal = await evaluate(db, v, funds, free);
+  const limit = await limitState(db, actor.userId, actor.clientId);
+  const refusal = limitRefusal(limit, v.cost.total) ?? await evaluate(db, v, funds, free);
   const available = funds.balance + funds.credit;
   return {
     planId: v.plan.id, gpuModel: v.plan.gpu_model, gpuCount: v.gpuCount, regionId: v.region.id, storageGb: v.storageGb,
     rentalHours: v.rentalHours, cost: v.cost, rates: hourlyRates(v.rate), available,
     balanceAfter: refusal ? null : available - v.cost.total, freeGpus: free,
     wouldSucceed: refusal === null, reason: refusal?.message ?? null, reasonCode: refusal?.code ?? null,
+    limit: limitQuote(limit, v.cost.total),
   };
 }
 
@@ -143,8 +149,9 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
   const accountId = await resolveAccountId(db, actor, 'instance:create');
   const created = await db.transaction().execute(async (trx) => {
     const v = await validateCreate(trx, accountId, input);
-    // Lock order: account, then region_capacity, then instance.
+    // Lock order: account, then the app's limit, then region_capacity, then instance.
     const funds = await lockAccount(trx, accountId);
+    await enforceSpendingLimit(trx, actor, v.cost.total);
     const { free_gpus: free } = await capacityRow(trx, v, true);
     const refusal = await evaluate(trx, v, funds, free);
     if (refusal) throw refusal;
@@ -155,14 +162,14 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
       account_id: accountId, created_by: actor.userId, name: v.name, plan_id: v.plan.id, region_id: v.region.id,
       gpu_count: v.gpuCount, storage_gb: v.storageGb,
       price_per_gpu_hour: v.plan.price_per_gpu_hour, storage_price_per_gb_month: v.plan.storage_price_per_gb_month,
-      rental_hours: v.rentalHours, auto_renew: v.autoRenew, state: 'provisioning',
+      rental_hours: v.rentalHours, auto_renew: v.autoRenew, ...(v.autoRenew ? autoRenewBy(actor) : {}), state: 'provisioning',
       pending_action: 'provision', action_seq: 1, action_requested_at: now, action_due_at: now,
       expires_at: expiresAt, created_at: now, updated_at: now,
     }).returning('id').executeTakeFirstOrThrow();
     await trx.updateTable('region_capacity').set((eb) => ({ free_gpus: eb('free_gpus', '-', v.gpuCount) }))
       .where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id).execute();
     await postCharge(trx, funds, v.cost.total, {
-      accountId, instanceId: id, createdBy: actor.userId,
+      accountId, instanceId: id, ...chargedBy(actor),
       description: `Instance "${v.name}": ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id}, ${v.storageGb} GB, ${v.rentalHours} h`,
     });
     if (v.keys.length > 0) {

@@ -7,12 +7,15 @@
 //      "still due" under those locks — lock order account → region_capacity → instance, as everywhere;
 //   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
 // A renewal moves expires_at past now, so a second worker re-checking under the lock finds nothing.
+// A renewal is charged to the app (and person) that turned auto-renew on and counts against that
+// app's daily spending limit (app-limits.ts); its limit rows are locked after the accounts.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/platform/db';
+import { appKey, lockLimits, type LimitState } from '../app-limits.ts';
 import { addHours, rentalCost, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../ledger.ts';
-import { formatCredits } from '../money.ts';
+import { formatCredits } from '@pictor/platform/money';
 import { rateCard, writeLogs, type LogLine } from './records.ts';
 import { ACTIVE_STATES } from './state.ts';
 
@@ -29,7 +32,13 @@ export interface DueInstance {
   rental_hours: number;
   auto_renew: boolean;
   expires_at: Date;
+  auto_renew_client_id: string | null;
+  auto_renew_user_id: string | null;
 }
+
+/** The limit key of the app a renewal is charged to, or null when no app turned auto-renew on. */
+const renewalApp = (i: DueInstance): string | null =>
+  i.auto_renew_client_id !== null && i.auto_renew_user_id !== null ? appKey(i.auto_renew_user_id, i.auto_renew_client_id) : null;
 
 export type Decision =
   | { kind: 'renew'; instance: DueInstance; cost: CostBreakdown; spent: Spent; expiresAt: Date }
@@ -37,10 +46,12 @@ export type Decision =
 
 /**
  * Decides each due instance in order (earliest expiry first per account), walking each account's
- * funds as if the renewals before it had been charged. Pure: the caller holds the locks.
+ * funds and each app's limit as if the renewals before it had been charged. Pure: the caller holds
+ * the locks. `limits` has every app key of `due` (null: no limit).
  */
-export function planDue(funds: Map<string, Funds>, due: DueInstance[]): Decision[] {
+export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: Map<string, LimitState | null> = new Map()): Decision[] {
   const left = new Map([...funds].map(([id, f]) => [id, { ...f }]));
+  const spent = new Map<string, LimitState>([...limits].flatMap(([key, l]): Array<[string, LimitState]> => (l ? [[key, { ...l }]] : [])));
   return due.map((instance): Decision => {
     const released = `${instance.gpu_count} GPUs released, storage wiped`;
     if (!instance.auto_renew) {
@@ -56,15 +67,25 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[]): Decision
         log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the account has ${formatCredits(available)} (short by ${short}); ${released}`,
       };
     }
-    const spent = splitCharge(account, cost.total);
-    account.credit -= spent.fromCredit;
-    account.balance -= spent.fromBalance;
-    return { kind: 'renew', instance, cost, spent, expiresAt: addHours(instance.expires_at, instance.rental_hours) };
+    const key = renewalApp(instance);
+    const limit = key === null ? undefined : spent.get(key);
+    if (limit && limit.spent + cost.total > limit.limit) {
+      const room = limit.limit > limit.spent ? limit.limit - limit.spent : 0n;
+      return {
+        kind: 'expire', instance, reason: `the spending limit of the app that turned auto-renew on (${formatCredits(limit.spent)} of ${formatCredits(limit.limit)} credits spent in the last 24 h)`,
+        log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the app that turned auto-renew on may spend only ${formatCredits(room)} more (its limit is ${formatCredits(limit.limit)} credits per 24 h, ${formatCredits(limit.spent)} spent); the limit can be raised under Connected apps; ${released}`,
+      };
+    }
+    const paid = splitCharge(account, cost.total);
+    account.credit -= paid.fromCredit;
+    account.balance -= paid.fromBalance;
+    if (limit) limit.spent += cost.total;
+    return { kind: 'renew', instance, cost, spent: paid, expiresAt: addHours(instance.expires_at, instance.rental_hours) };
   });
 }
 
 const DUE_COLUMNS = ['id', 'account_id', 'name', 'region_id', 'plan_id', 'gpu_count', 'storage_gb', 'price_per_gpu_hour',
-  'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at'] as const;
+  'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at', 'auto_renew_client_id', 'auto_renew_user_id'] as const;
 
 const pairKey = (i: Pick<DueInstance, 'region_id' | 'plan_id'>): string => `${i.region_id}\u0000${i.plan_id}`;
 
@@ -115,12 +136,16 @@ export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pic
       .where('account_id', 'in', [...funds.keys()]).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now)
       .orderBy('expires_at').orderBy('id').limit(batchSize).execute();
     if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.length };
-    const held = await lockCapacity(trx, planDue(funds, candidates));
-    const locked = await dueQuery(candidates.map((c) => c.id)).orderBy('id').forUpdate().execute();
+    const limits = await lockLimits(trx, candidates.flatMap((c) => (c.auto_renew && renewalApp(c) !== null
+      ? [{ userId: c.auto_renew_user_id!, clientId: c.auto_renew_client_id! }] : [])));
+    const held = await lockCapacity(trx, planDue(funds, candidates, limits));
+    const locked = (await dueQuery(candidates.map((c) => c.id)).orderBy('id').forUpdate().execute())
+      // auto-renew turned on by another app meanwhile: its limit is not held, so next pass
+      .filter((i) => !i.auto_renew || renewalApp(i) === null || limits.has(renewalApp(i)!));
     locked.sort((a, b) => a.expires_at.getTime() - b.expires_at.getTime() || a.id.localeCompare(b.id));
     // An expiry whose capacity row this pass does not hold (auto-renew was switched off meanwhile)
     // waits for the next pass; expiries spend nothing, so the other decisions stay valid.
-    const decisions = planDue(funds, locked).filter((d) => d.kind === 'renew' || held.has(pairKey(d.instance)));
+    const decisions = planDue(funds, locked, limits).filter((d) => d.kind === 'renew' || held.has(pairKey(d.instance)));
     await apply(trx, decisions, now);
     return {
       renewed: decisions.filter((d) => d.kind === 'renew').length,
@@ -140,6 +165,7 @@ async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> 
   if (renewals.length > 0) {
     await postChargesBatch(trx, renewals.map((r) => ({
       accountId: r.instance.account_id, instanceId: r.instance.id, ...r.spent,
+      createdBy: r.instance.auto_renew_user_id, clientId: r.instance.auto_renew_client_id,
       description: `Instance "${r.instance.name}": auto-renewed for ${r.instance.rental_hours} h`,
     })));
     await sql`

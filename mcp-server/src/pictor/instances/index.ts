@@ -23,7 +23,7 @@ export type { AddHoursQuote, HoursAdded, Deleted } from './money.ts';
 export { attachSshKeys, MAX_KEYS_PER_CALL } from './keys.ts';
 export type { AttachResult, OwnedKey } from './keys.ts';
 export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';
-export type { InstanceView } from './records.ts';
+export type { InstanceView, LimitQuote } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
 
 // For the lifecycle worker, which only picks due work (SKIP LOCKED) and hands it to these rules.

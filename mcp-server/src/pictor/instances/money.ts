@@ -1,19 +1,22 @@
 // Instance changes that move money: adding hours (charge and extend) and deleting (free the
 // GPUs at once and refund the unused whole hours to the buckets the money came from).
-// Lock order: account row, then region_capacity, then instance.
+// Lock order: account row, then region_capacity, then instance; adding hours takes the app's limit
+// row after the instance (it needs the instance's prices first), which cannot deadlock: a
+// transaction holds one account, and everything else that takes that limit row takes its account first.
 import { sql } from 'kysely';
 import type { Db } from '@pictor/platform/db';
 import { resolveAccountId } from '../accounts.ts';
 import type { Actor } from '../actor.ts';
+import { chargedBy, enforceSpendingLimit, limitRefusal, limitState, type LimitState } from '../app-limits.ts';
 import { addHours, refundFor, rentalCost, splitRefund, unusedWholeHours, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import type { Clock } from '@pictor/platform/clock';
 import { InsufficientBalanceError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from '../ledger.ts';
-import { formatCredits } from '../money.ts';
+import { formatCredits } from '@pictor/platform/money';
 import { validateRentalHours } from './input.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
-import { findInstance, lockInstance, rateCard, writeLogs, type InstanceRecord } from './records.ts';
+import { findInstance, limitQuote, lockInstance, rateCard, writeLogs, type InstanceRecord, type LimitQuote } from './records.ts';
 import { assertAllowed, isActive, powerAction } from './state.ts';
 
 export interface AddHoursQuote {
@@ -25,17 +28,19 @@ export interface AddHoursQuote {
   expiresAfter: Date;
   wouldSucceed: boolean;
   reason: string | null;
+  /** The app's daily spending limit and its headroom after this charge; null when it has none. */
+  limit: LimitQuote | null;
 }
 
-function quoteFor(row: InstanceRecord, hours: number, funds: Funds): AddHoursQuote {
+function quoteFor(row: InstanceRecord, hours: number, funds: Funds, limit: LimitState | null): AddHoursQuote {
   // Added hours are billed at the prices copied onto the instance at creation.
   const cost = rentalCost(rateCard(row), hours);
   const available = funds.balance + funds.credit;
-  const refusal = available < cost.total ? new InsufficientBalanceError(cost.total, available) : null;
+  const refusal = limitRefusal(limit, cost.total) ?? (available < cost.total ? new InsufficientBalanceError(cost.total, available) : null);
   return {
     hours, cost, available, balanceAfter: refusal ? null : available - cost.total,
     expiresAt: row.expires_at, expiresAfter: addHours(row.expires_at, hours),
-    wouldSucceed: refusal === null, reason: refusal?.message ?? null,
+    wouldSucceed: refusal === null, reason: refusal?.message ?? null, limit: limitQuote(limit, cost.total),
   };
 }
 
@@ -45,7 +50,7 @@ export async function quoteAddInstanceHours(db: Db, actor: Actor, instanceId: st
   const accountId = await resolveAccountId(db, actor, 'instance:add-hours');
   const row = await findInstance(db, accountId, instanceId);
   assertAllowed('add_hours', row.state);
-  return quoteFor(row, hours, await getFunds(db, accountId));
+  return quoteFor(row, hours, await getFunds(db, accountId), await limitState(db, actor.userId, actor.clientId));
 }
 
 export interface HoursAdded extends InstanceDetail {
@@ -61,10 +66,11 @@ export async function addInstanceHours(db: Db, actor: Actor, instanceId: string,
     const funds = await lockAccount(trx, accountId);
     const row = await lockInstance(trx, accountId, instanceId);
     assertAllowed('add_hours', row.state);
-    const quote = quoteFor(row, hours, funds);
+    const quote = quoteFor(row, hours, funds, null);
+    await enforceSpendingLimit(trx, actor, quote.cost.total);
     const now = clock.now();
     await postCharge(trx, funds, quote.cost.total, {
-      accountId, instanceId: row.id, createdBy: actor.userId, description: `Instance "${row.name}": ${hours} h added`,
+      accountId, instanceId: row.id, ...chargedBy(actor), description: `Instance "${row.name}": ${hours} h added`,
     });
     const updated = await trx.updateTable('instances').set({ expires_at: quote.expiresAfter, updated_at: now })
       .where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();

@@ -1,6 +1,8 @@
 // Reading instance rows the way every instance operation needs them: scoped to the actor's
 // account, with deleted, foreign and malformed ids all reported as the same NotFoundError.
 import type { Db } from '@pictor/platform/db';
+import type { Actor } from '../actor.ts';
+import type { LimitState } from '../app-limits.ts';
 import type { Instance, LogSource } from '@pictor/migrations/schema';
 import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { NotFoundError } from '../errors.ts';
@@ -137,4 +139,23 @@ export function toView(row: InstanceRecord): InstanceView {
     rates: hourlyRates(rate),
     renewalCost: rentalCost(rate, row.rental_hours),
   };
+}
+
+/** The app and person a renewal of this instance is charged to: whoever turned auto-renew on. */
+export function autoRenewBy(actor: Actor): { auto_renew_client_id: string | null; auto_renew_user_id: string | null } {
+  return { auto_renew_client_id: actor.clientId ?? null, auto_renew_user_id: actor.clientId === undefined ? null : actor.userId };
+}
+
+export interface LimitQuote {
+  limit: bigint;
+  spentLast24h: bigint;
+  /** What the app may still spend after this charge; null when the charge would pass the limit. */
+  headroomAfter: bigint | null;
+}
+
+/** A dry run's view of the app's limit for a charge of `amount`. */
+export function limitQuote(state: LimitState | null, amount: bigint): LimitQuote | null {
+  if (!state) return null;
+  const after = state.limit - state.spent - amount;
+  return { limit: state.limit, spentLast24h: state.spent, headroomAfter: after >= 0n ? after : null };
 }
