@@ -7,6 +7,7 @@ import * as inflow from './migrations/0004_inflow.ts';
 import * as tokenRevocations from './migrations/0005_token_revocations.ts';
 import * as signinBinding from './migrations/0006_signin_binding.ts';
 import * as teamRoles from './migrations/0007_team_roles.ts';
+import * as activity from './migrations/0009_activity.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005_token_revocations': tokenRevocations,
   '0006_signin_binding': signinBinding,
   '0007_team_roles': teamRoles,
+  '0009_activity': activity,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

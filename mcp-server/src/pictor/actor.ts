@@ -15,6 +15,8 @@ export interface Membership {
 export interface Actor {
   userId: string;
   email?: string;
+  /** The app acting for the person: its OAuth client_id, from the verified access token. */
+  clientId?: string;
   /** Act on this team's account instead of the user's own; membership and role are verified. */
   teamId?: string;
   /**

@@ -115,6 +115,7 @@ export const createInstanceTool = defineTool({
   },
   output: { ...quoteOutput, instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.') },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  activity: { args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'dry_run'] },
   async handler(input, ctx) {
     const request = {
       plan: input.plan, gpuCount: input.gpu_count, region: input.region, storageGb: input.storage_gb, rentalHours: input.rental_hours,
@@ -132,6 +133,7 @@ export const createInstanceTool = defineTool({
           ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); `
             + `${money(q.balanceAfter ?? 0n)} would remain of ${money(q.available)}. Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${what} costs ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
+        activity: null,
       };
     }
     const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock);
@@ -143,6 +145,7 @@ export const createInstanceTool = defineTool({
       },
       text: `Created ${describeInstance(created)}. Charged ${money(created.charged.total)} credits; ${money(left)} left.`
         + `${created.sshHint ? `\n${created.sshHint}` : ''}`,
+      activity: { targetId: created.id, amountMicro: -created.charged.total },
     };
   },
 });
@@ -157,6 +160,7 @@ export const startInstanceTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     return changeResult(await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Starting the instance.', 'The instance was already running.');
   },
@@ -173,6 +177,7 @@ export const stopInstanceTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     return changeResult(await stopInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Stopping the instance.', 'The instance was already stopped.');
   },
@@ -189,6 +194,7 @@ export const enableAutoRenewTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await setAutoRenew(ctx.db, ctx.actor, input.instance_id, true, ctx.clock);
     return changeResult(r, `Auto-renew is on: every ${r.rentalHours} h for ${money(r.renewalCost.total)} credits while the balance covers it.`, 'Auto-renew was already on.');
@@ -205,6 +211,7 @@ export const disableAutoRenewTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await setAutoRenew(ctx.db, ctx.actor, input.instance_id, false, ctx.clock);
     return changeResult(r, `Auto-renew is off: the instance ends at ${r.expiresAt.toISOString()} unless hours are added.`, 'Auto-renew was already off.');
@@ -231,6 +238,7 @@ export const addInstanceHoursTool = defineTool({
     instance: instanceDetailOutput.nullable().describe('The instance after the change; null on a dry run.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  activity: { args: ['hours', 'dry_run'], target: 'instance_id' },
   async handler(input, ctx) {
     if (input.dry_run) {
       const q = await quoteAddInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours);
@@ -244,6 +252,7 @@ export const addInstanceHoursTool = defineTool({
           ? `Price check (nothing charged): ${q.hours} more hours cost ${money(q.cost.total)} credits; prepaid until ${q.expiresAfter.toISOString()}, `
             + `${money(q.balanceAfter ?? 0n)} would remain. Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${q.hours} more hours cost ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
+        activity: null,
       };
     }
     const r = await addInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours, ctx.clock);
@@ -254,6 +263,7 @@ export const addInstanceHoursTool = defineTool({
         balance_after: money(left), expires_at: addHours(r.expiresAt, -input.hours).toISOString(), expires_after: r.expiresAt.toISOString(), instance: instanceDetailOut(r),
       },
       text: `Added ${input.hours} h for ${money(r.charged.total)} credits; prepaid until ${r.expiresAt.toISOString()}. ${money(left)} left.`,
+      activity: { amountMicro: -r.charged.total },
     };
   },
 });
@@ -267,6 +277,7 @@ export const renameInstanceTool = defineTool({
   input: { instance_id: instanceIdField, name: nameField.describe(`New display name, 1–${MAX_NAME_LENGTH} characters after trimming.`) },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['name'], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await renameInstance(ctx.db, ctx.actor, input.instance_id, input.name, ctx.clock);
     return changeResult(r, `Renamed to "${r.name}".`, `The name already was "${r.name}".`);
@@ -291,6 +302,7 @@ export const deleteInstanceTool = defineTool({
     gpus_released: z.number().int().describe('GPUs returned to the region.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const d = await deleteInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
     return {
@@ -301,6 +313,7 @@ export const deleteInstanceTool = defineTool({
       text: `Deleted "${d.name}" (${d.id}). ${d.refund.total > 0n
         ? `Refunded ${money(d.refund.total)} credits for ${d.refund.hours} unused hours.`
         : 'No unused whole hours to refund.'}`,
+      activity: { amountMicro: d.refundedToBalance + d.refundedToCredit },
     };
   },
 });
@@ -351,6 +364,7 @@ export const addSshKeysToInstanceTool = defineTool({
     instance: instanceDetailOutput,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['ssh_key_ids'], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await attachSshKeys(ctx.db, ctx.actor, input.instance_id, input.ssh_key_ids, ctx.clock);
     const attached = r.attached.map((k) => ({ id: k.id, name: k.name, fingerprint: k.fingerprint }));
