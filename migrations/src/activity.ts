@@ -110,3 +110,29 @@ export async function readActivity(db: Db, filter: ActivityFilter, q: ActivityQu
     nextCursor: rows.length > q.limit && last ? encodeCursor(last.at_key, String(last.id)) : null,
   };
 }
+
+export interface AppMoney {
+  clientId: string | null;
+  appName: string | null;
+  /** Charged through the app's calls (positive micro-credits). */
+  charged: bigint;
+  /** Refunded or credited through its calls (positive micro-credits). */
+  returned: bigint;
+  calls: number;
+}
+
+/** Money moved by each app's calls on an account since a time, most charged first (get-spending-report). */
+export async function activityMoneyByApp(db: Db, accountId: string, since: Date): Promise<AppMoney[]> {
+  const { rows } = await sql<{ client_id: string | null; app_name: string | null; charged: bigint; returned: bigint; calls: bigint }>`
+    SELECT a.client_id, min(coalesce(c.client_name, p.payload->>'client_name', a.client_id)) AS app_name,
+      coalesce(sum(-a.amount_micro) FILTER (WHERE a.amount_micro < 0), 0)::bigint AS charged,
+      coalesce(sum(a.amount_micro) FILTER (WHERE a.amount_micro > 0), 0)::bigint AS returned,
+      count(*)::bigint AS calls
+    FROM activity a
+    LEFT JOIN auth_connections c ON c.user_id = a.user_id AND c.client_id = a.client_id
+    LEFT JOIN auth_oidc_payloads p ON p.model = 'Client' AND p.id = a.client_id
+    WHERE a.account_id = ${accountId}::uuid AND a.at >= ${since} AND a.outcome = 'ok'
+    GROUP BY a.client_id
+    ORDER BY charged DESC, a.client_id`.execute(db);
+  return rows.map((r) => ({ clientId: r.client_id, appName: r.app_name, charged: r.charged, returned: r.returned, calls: Number(r.calls) }));
+}
