@@ -46,7 +46,7 @@ async function marks(account: string): Promise<{ activity: bigint; ledger: bigin
   return row!;
 }
 
-interface Entry { id: bigint; user_id: string; client_id: string | null; account_id: string | null; tool: string; target_id: string | null; amount_micro: bigint; outcome: string; detail: Record<string, unknown> }
+interface Entry { id: bigint; at: Date; user_id: string; client_id: string | null; account_id: string | null; tool: string; target_id: string | null; amount_micro: bigint; outcome: string; detail: Record<string, unknown> }
 
 /** Calls a tool and returns the entries it wrote and what the ledger moved on the account. */
 async function traced(c: Client, account: string, name: string, args: Record<string, unknown> = {}) {
