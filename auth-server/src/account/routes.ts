@@ -10,6 +10,7 @@ import type { FlowHost, SigninDeps } from '../signin/flow.ts';
 import { ownCookie } from '../cookies.ts';
 import { signinHandlers } from '../signin/flow.ts';
 import { appsPage } from '../views/account.ts';
+import { activityPage, recentPerApp } from './activity.ts';
 import { connectedAppName, connectedApps, disconnectApp } from './apps.ts';
 import { accountSession, type AccountSession } from './session.ts';
 
@@ -51,9 +52,27 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
     }
     const apps = await connectedApps(deps.db, user.id, deps.config.mcpUrl);
     const revokedId = typeof ctx.query.revoked === 'string' ? ctx.query.revoked : undefined;
+    const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] as string : undefined);
+    // ?app=<client id> shows one app's activity; ?before=<cursor> the page of older entries
+    const app = query('app');
+    const [recent, page] = await Promise.all([
+      recentPerApp(deps.db, user.id, apps.map((a) => a.clientId)),
+      activityPage(deps.db, user.id, { clientId: app, cursor: query('before') }),
+    ]);
+    const appHref = (clientId: string) => `/account?app=${encodeURIComponent(clientId)}#activity`;
     sendHtml(ctx, appsPage({
       email: user.email,
-      apps,
+      apps: apps.map((a) => ({ ...a, recent: recent.get(a.clientId) ?? [] })),
+      appActivityHref: appHref,
+      activity: {
+        entries: page.items,
+        // the name from the database (the connected app, or its entries), never the URL's text
+        appName: app === undefined ? undefined : apps.find((a) => a.clientId === app)?.name ?? page.items[0]?.appName ?? 'this app',
+        olderHref: page.nextCursor
+          ? `/account?${new URLSearchParams({ ...(app === undefined ? {} : { app }), before: page.nextCursor })}#activity`
+          : undefined,
+        allHref: '/account#activity',
+      },
       csrf: deps.csrf.token(ctx),
       revokeAction: '/account/revoke',
       signOutAction: '/account/signout',

@@ -1,6 +1,8 @@
 // The connected-apps page: each app connected to the account, what it may do, when it last got
 // a token, and a button that disconnects it at once.
 import { describe, MCP_SCOPES, type McpScope } from '../oauth/scopes.ts';
+import type { ActivityEntry } from '@pictor/migrations/activity';
+import { activitySection, recentActivity, type ActivityView } from './activity.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
 
@@ -9,6 +11,8 @@ export interface ConnectedAppView {
   name: string;
   scopes: string[];
   lastUsed: Date | null;
+  /** Its latest activity entries. */
+  recent?: ActivityEntry[];
 }
 
 export interface AppsView {
@@ -19,6 +23,10 @@ export interface AppsView {
   signOutAction: string;
   /** Set after a revocation, naming the app. */
   revoked?: string;
+  /** The account's (or one app's) activity, paginated. */
+  activity?: ActivityView;
+  /** The page showing one app's activity. */
+  appActivityHref?: (clientId: string) => string;
 }
 
 export function appsPage(v: AppsView): string {
@@ -28,13 +36,14 @@ export function appsPage(v: AppsView): string {
     ${v.revoked ? html`<p class="notice" role="status">${v.revoked} was disconnected. It can no longer get new access.</p>` : ''}
     ${v.apps.length === 0 ? html`<p>No apps are connected to your Pictor account.</p>` : html`
     <table class="apps">
-      <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th></th></tr></thead>
+      <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th>Recent activity</th><th></th></tr></thead>
       <tbody>
         ${v.apps.map((app) => html`
         <tr>
           <td><strong>${app.name}</strong></td>
           <td><ul class="perms">${app.scopes.map((s) => html`<li title="${s}">${describeScope(s)}</li>`)}</ul></td>
           <td class="muted small nowrap">${app.lastUsed ? formatDate(app.lastUsed) : 'never'}</td>
+          <td>${recentActivity(app.recent ?? [], v.appActivityHref?.(app.clientId) ?? '#activity')}</td>
           <td><form method="post" action="${v.revokeAction}">
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             <button type="submit" class="danger">Disconnect</button>
@@ -42,6 +51,7 @@ export function appsPage(v: AppsView): string {
         </tr>`)}
       </tbody>
     </table>`}
+    ${v.activity ? activitySection(v.activity) : ''}
     <form method="post" action="${v.signOutAction}" class="mt">
       ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
     </form>`);
