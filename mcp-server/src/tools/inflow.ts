@@ -115,7 +115,8 @@ export const verifyInflowTransactionTool = defineTool({
   name: 'verify-inflow-transaction',
   title: 'Verify a top-up payment',
   description: 'Checks one InFlow top-up with InFlow and, if the payment has settled (status PAYMENT_SUCCESS), credits the amount to the Pictor account that created it, exactly once. '
-    + 'Safe to call repeatedly: a payment is never credited twice. Use it after the person says they have paid. '
+    + 'Safe to call repeatedly: a payment is never credited twice. Use it after the person says they have paid, and confirm with them before '
+    + 'crediting: name the amount and the account (personal or which team) it goes to, and call only once they agree. '
     + 'Other statuses are reported as they are (e.g. CHECKOUT_PENDING: not paid yet; PAYMENT_RECEIVED: paid but not settled, check again later; CANCELED or PAYMENT_FAILED: nothing to credit). '
     + 'A refund after crediting is taken back from the balance and reported. '
     + 'Tell the person their credit has arrived only when the result says credited: true. Pass team_id if the top-up was for a team.',
@@ -142,6 +143,7 @@ export const syncPendingInflowTransactionsTool = defineTool({
   description: 'Re-checks with InFlow every top-up of the person\'s account (or the team\'s, with team_id) that has not finished yet, '
     + 'and credits those whose payment has settled, each exactly once. Use it when the person paid but does not know the transaction id, '
     + 'or to see which checkouts are still open. Pictor also does this in the background. '
+    + 'It credits every settled payment it finds: confirm with the person before calling, naming the account (personal or which team). '
     + 'Tell the person credit has arrived only for transactions reported with credited: true.',
   scope: 'billing:write',
   workspace: true,
