@@ -72,6 +72,7 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
   const now = clock.now();
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const from = new Date(today - (days - 1) * DAY_MS);
+  const end = new Date(today + DAY_MS); // the window is whole UTC days, today's included
 
   const [ledger, rented, funds, perApp] = await Promise.all([
     sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
@@ -79,7 +80,7 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
         coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
         coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
       FROM ledger_entries l JOIN instances i ON i.id = l.instance_id
-      WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.kind IN ('charge', 'refund')
+      WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end} AND l.kind IN ('charge', 'refund')
       GROUP BY 1, 2, 3, 4`.execute(db).then((r) => r.rows),
     db.selectFrom('instances')
       .select(['id', 'name', 'state', 'gpu_count', 'storage_gb', 'price_per_gpu_hour', 'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at'])
