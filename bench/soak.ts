@@ -79,7 +79,6 @@ try {
     const keys: string[] = [];
     const call = async (name: string, args: Record<string, unknown> = {}, kind = name) => {
       const t0 = performance.now();
-      // biome-ignore lint/suspicious/noExplicitAny: the soak reads deep into tool results
       let outcome: { status: number; code?: string; text: string; structured?: Record<string, any> };
       try {
         const res = await fetch(stack.mcpUrl, {

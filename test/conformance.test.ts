@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { startTestServer } from '../mcp-server/test/harness.ts';
+import { tools } from '../mcp-server/src/tools/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BASELINE = path.join(import.meta.dirname, 'conformance-baseline.yml');
@@ -140,7 +141,7 @@ test('logging/setLevel: the logging capability is declared, a valid level answer
   assert.match(refused.error?.message ?? '', /level/);
   // Nothing is kept: tools still work and answer in plain JSON (no log notifications anywhere).
   const listed = await rpc('tools/list', {});
-  assert.equal((listed.result?.tools as unknown[] | undefined)?.length, 22);
+  assert.equal((listed.result?.tools as unknown[] | undefined)?.length, tools.length);
 });
 
 test('concurrent POSTs (what server-sse-multiple-streams checks after its session step): each answered on its own, even with the same JSON-RPC id', async (t) => {

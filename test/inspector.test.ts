@@ -11,8 +11,9 @@ import { startTestServer } from '../mcp-server/test/harness.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** The 22 tools the connector's public description promises (seed: "Available Tools"). */
+/** The 22 tools the connector's public description promises (seed: "Available Tools"), and those issues added. */
 const SEED_TOOLS = (JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
+const ISSUE_TOOLS = (JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/issue-tools.json'), 'utf8')) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
 
 interface Run {
   code: number;
@@ -44,7 +45,7 @@ async function inspector(args: string[]): Promise<Run> {
   }
 }
 
-test('MCP Inspector CLI: tools/list with the bearer header shows all 22 tools, with titles, schemas and annotations', async (t) => {
+test('MCP Inspector CLI: tools/list with the bearer header shows all 22 seed tools and the issues\' ones, with titles, schemas and annotations', async (t) => {
   const server = await startTestServer();
   t.after(server.close);
   const { token } = await server.signIn();
@@ -54,7 +55,7 @@ test('MCP Inspector CLI: tools/list with the bearer header shows all 22 tools, w
   const listed = JSON.parse(run.stdout) as {
     tools: Array<{ name: string; title?: string; description?: string; inputSchema?: { type?: string }; annotations?: { readOnlyHint?: boolean } }>;
   };
-  assert.deepEqual(listed.tools.map((tool) => tool.name).sort(), [...SEED_TOOLS].sort());
+  assert.deepEqual(listed.tools.map((tool) => tool.name).sort(), [...SEED_TOOLS, ...ISSUE_TOOLS].sort());
   for (const tool of listed.tools) {
     assert.ok(tool.title, `${tool.name} has a title`);
     assert.ok((tool.description ?? '').length > 40, `${tool.name} has a description`);
@@ -62,7 +63,7 @@ test('MCP Inspector CLI: tools/list with the bearer header shows all 22 tools, w
     assert.equal(typeof tool.annotations?.readOnlyHint, 'boolean', `${tool.name} says whether it is read-only`);
   }
   const readOnly = listed.tools.filter((tool) => tool.annotations?.readOnlyHint).map((tool) => tool.name).sort();
-  assert.deepEqual(readOnly, ['check-gpu-availability', 'get-instance-detail', 'get-instance-logs', 'get-user-balance', 'list-gpus', 'list-my-instances', 'list-ssh-keys']);
+  assert.deepEqual(readOnly, ['check-gpu-availability', 'get-account-activity', 'get-instance-detail', 'get-instance-logs', 'get-spending-report', 'get-user-balance', 'list-gpus', 'list-my-instances', 'list-ssh-keys']);
 });
 
 test('MCP Inspector CLI: without a valid token the server refuses it and no tool list comes out', async (t) => {

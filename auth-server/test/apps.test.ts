@@ -2,6 +2,8 @@
 // and disconnecting one ends its refresh tokens at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ensureUser, ensureUserAccount } from '@pictor/mcp-server/pictor/accounts';
+import { recordActivity } from '@pictor/mcp-server/pictor/activity';
 import { csrf, formAction } from './support/browser.ts';
 import {
   completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, shownCode, startHarness,
@@ -81,4 +83,61 @@ test('with no connected apps the page says so', async (t) => {
   await confirmLink(browser, mail.link);
   const page = await completeSignin(browser, waiting);
   assert.match(page.body, /No apps are connected/);
+});
+
+test('the page shows what each app did and the account\'s activity, escaped and paginated, and only the person\'s own', async (t) => {
+  const h = await startHarness(t);
+  const email = randomEmail();
+  const writer = await h.register({ client_name: 'Writer App' });
+  const reader = await h.register({ client_name: 'Reader App' });
+  const first = await connect(h, { client: writer, email, scope: 'pictor:read instances:write' });
+  await exchangeCode(h, writer, first.callback, first.pkce.verifier);
+  const second = await connect(h, { client: reader, email, browser: first.browser, scope: 'pictor:read' });
+  await exchangeCode(h, reader, second.callback, second.pkce.verifier);
+  const me = await h.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+  const account = await ensureUserAccount(h.db, me.id);
+  const stranger = await ensureUser(h.db, randomEmail());
+
+  let minute = 0;
+  const clock = { now: () => new Date(Date.UTC(2026, 2, 1, 12, minute++)) };
+  const entry = { userId: me.id, accountId: account, targetId: null, amountMicro: 0n, outcome: 'ok', detail: {} };
+  // 24 by the writer (one refused, one charging, one with markup in its target), 1 by the reader
+  for (let i = 0; i < 21; i++) await recordActivity(h.db, clock, { ...entry, clientId: writer.client_id, tool: 'rename-instance' });
+  await recordActivity(h.db, clock, { ...entry, clientId: writer.client_id, tool: 'create-instance', outcome: 'insufficient_role' });
+  await recordActivity(h.db, clock, { ...entry, clientId: writer.client_id, tool: 'create-instance', amountMicro: -12_500_000n, targetId: 'inst-1' });
+  await recordActivity(h.db, clock, { ...entry, clientId: writer.client_id, tool: 'delete-instance', targetId: '<script>x</script>' });
+  await recordActivity(h.db, clock, { ...entry, clientId: reader.client_id, tool: 'create-ssh-key' });
+  await recordActivity(h.db, clock, { ...entry, userId: stranger.id, accountId: null, clientId: writer.client_id, tool: 'stop-instance' });
+
+  const page = await first.browser.get('/account');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /Recent activity/);
+  const rows = (body: string) => [...body.matchAll(/<tr>\s*<td class="muted small nowrap">/g)].length;
+  assert.equal(rows(page.body), 20, 'the first page holds 20 entries');
+  // newest first: the reader's, then the writer's latest
+  assert.ok(page.body.indexOf('create-ssh-key') < page.body.indexOf('<code>delete-instance</code>'));
+  assert.match(page.body, /&lt;script&gt;x&lt;\/script&gt;/);
+  assert.doesNotMatch(page.body, /<script>x<\/script>/);
+  assert.match(page.body, /−12\.50 credits/);
+  assert.match(page.body, /refused: insufficient role/);
+  assert.doesNotMatch(page.body, /stop-instance/, 'another person\'s entries never show');
+  // each app's row shows its latest entries and links to all of them
+  const writerRow = page.body.slice(page.body.indexOf('<strong>Writer App</strong>'), page.body.indexOf('</tr>', page.body.indexOf('<strong>Writer App</strong>')));
+  assert.match(writerRow, /delete-instance done/);
+  assert.match(writerRow, /create-instance done, −12\.50 credits/);
+  assert.match(writerRow, new RegExp(`href="/account\\?app=${writer.client_id}#activity"`));
+
+  const older = /href="([^"]+)" rel="next"/.exec(page.body)?.[1]?.replace(/&amp;/g, '&');
+  assert.ok(older, 'a link to older entries');
+  const second2 = await first.browser.get(older);
+  assert.equal(rows(second2.body), 5);
+  assert.doesNotMatch(second2.body, /rel="next"/, 'the last page has no older link');
+
+  const onlyReader = await first.browser.get(`/account?app=${encodeURIComponent(reader.client_id)}`);
+  assert.match(onlyReader.body, /Activity of Reader App/);
+  assert.equal(rows(onlyReader.body), 1);
+  // a forged cursor starts from the first page; another app's id shows nothing of anyone
+  assert.equal(rows((await first.browser.get('/account?before=forged')).body), 20);
+  assert.equal(rows((await first.browser.get('/account?app=%3Cb%3Enot-mine')).body), 0);
+  assert.doesNotMatch((await first.browser.get('/account?app=%3Cb%3Enot-mine')).body, /<b>not-mine/);
 });

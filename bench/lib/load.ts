@@ -57,7 +57,6 @@ export const rpc = (method: string, params?: unknown) => ({ jsonrpc: '2.0', id: 
 export const toolCall = (name: string, args: Record<string, unknown> = {}) => rpc('tools/call', { name, arguments: args });
 
 /** One request outside the load, to check the scenario answers what it should before measuring it. */
-// biome-ignore lint/suspicious/noExplicitAny: the bench reads deep into JSON-RPC answers
 export async function probe(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
   const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   const text = await res.text();

@@ -94,6 +94,9 @@ before(async () => {
     transaction_id: ['pay_x', '', randomUUID()],
     currency: ['USD', 'EUR', 'usd'],
     idempotency_key: [randomUUID(), randomUUID(), 'k'],
+    since: ['2026-02-28T00:00:00Z', '2026-02-28T00:00:00+02:00', '2026-02-30T00:00:00Z', 'yesterday'],
+    until: ['2026-03-02T00:00:00Z', '2026-03-01T00:00:00.000001Z', '2026-02-01T00:00:00Z'],
+    days: [1, 7, 90, 91, 0],
   };
 
   const protocol = createMcpProtocol(compiled, server.services);

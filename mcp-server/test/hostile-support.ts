@@ -12,7 +12,6 @@ import { fingerprint } from './core-fixtures.ts';
 export interface CallOutcome {
   status: number;
   /** The tool result when the HTTP exchange carried one. */
-  // biome-ignore lint/suspicious/noExplicitAny: tests read deep into JSON results and assert on them
   result?: { isError?: boolean; structuredContent?: Record<string, any>; content?: Array<{ text?: string }>; _meta?: Record<string, any> };
   /** A JSON-RPC error. */
   error?: { code: number; message: string };

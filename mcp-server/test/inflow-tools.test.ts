@@ -25,12 +25,10 @@ function text(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: tests read deep into JSON results and assert on them
 function ok(result: unknown): Record<string, any> {
   const r = result as CallToolResult;
   assert.ok(!r.isError, `tool error: ${text(r)}`);
   assert.ok(r.structuredContent);
-  // biome-ignore lint/suspicious/noExplicitAny: as above
   return r.structuredContent as Record<string, any>;
 }
 

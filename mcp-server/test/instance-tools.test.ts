@@ -13,7 +13,6 @@ import { addKey, fingerprint, fund } from './core-fixtures.ts';
 
 // Structured content arrives as JSON the server already validated against each tool's output schema;
 // the tests read it field by field, so a loose JSON type keeps them short.
-// biome-ignore lint/suspicious/noExplicitAny: tests read deep into JSON results and assert on them
 type Structured = Record<string, any>;
 
 let server: TestServer;

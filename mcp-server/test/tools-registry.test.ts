@@ -19,15 +19,37 @@ const compiled = compileTools(tools);
 // The seed's tool names (a copy of the connector description's list): no tool may be named otherwise.
 const SEED_NAMES: readonly string[] = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
 
-test('tool names are unique, kebab-case and from the seed; every seed tool is declared', () => {
+// Tools added later by an issue, each named with its issue: the only other names allowed.
+const ISSUE_TOOLS: ReadonlyArray<{ name: string; issue: number }> = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'issue-tools.json'), 'utf8')) as { tools: Array<{ name: string; issue: number }> }).tools;
+const ISSUE_NAMES = ISSUE_TOOLS.map((t) => t.name);
+
+test('tool names are unique, kebab-case and from the seed or an issue; every seed and issue tool is declared', () => {
   const names = tools.map((t) => t.name);
   assert.equal(new Set(names).size, names.length, `duplicate names: ${names.filter((n, i) => names.indexOf(n) !== i)}`);
   for (const name of names) {
     assert.match(name, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, `${name} is not kebab-case`);
-    assert.ok(SEED_NAMES.includes(name), `${name} is not a tool the seed lists`);
+    assert.ok(SEED_NAMES.includes(name) || ISSUE_NAMES.includes(name), `${name} is not a tool the seed or an issue lists`);
   }
   assert.equal(SEED_NAMES.length, 22);
   assert.deepEqual(SEED_NAMES.filter((name) => !names.includes(name)), [], 'seed tools with no declaration');
+  // an issue adds tools; it never renames or re-declares a seed tool
+  for (const tool of ISSUE_TOOLS) {
+    assert.ok(!SEED_NAMES.includes(tool.name), `${tool.name} is a seed tool`);
+    assert.ok(Number.isInteger(tool.issue) && tool.issue > 0, `${tool.name}: name its issue`);
+  }
+  assert.deepEqual(ISSUE_NAMES.filter((name) => !names.includes(name)), [], 'issue tools with no declaration');
+});
+
+test('every tool that changes something declares its activity entry, with only safe arguments; read-only tools do not', () => {
+  const secret = /(^|_)(public_key|private_key|key_material|token|secret|password|env|idempotency_key)($|_)/;
+  for (const tool of tools) {
+    assert.equal(tool.activity !== undefined, !tool.annotations.readOnlyHint, `${tool.name}: activity must be declared exactly when it writes`);
+    const { args = [], given = [], target } = tool.activity ?? {};
+    for (const field of [...args, ...given, ...(target ? [target] : [])]) {
+      assert.ok(Object.hasOwn(tool.input, field), `${tool.name}: ${field} is not an input field`);
+    }
+    for (const field of [...args, ...(target ? [target] : [])]) assert.doesNotMatch(field, secret, `${tool.name}: ${field} must not be recorded`);
+  }
 });
 
 test('every tool has a title and a description written for a model', () => {

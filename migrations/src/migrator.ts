@@ -8,6 +8,7 @@ import * as tokenRevocations from './migrations/0005_token_revocations.ts';
 import * as signinBinding from './migrations/0006_signin_binding.ts';
 import * as teamRoles from './migrations/0007_team_roles.ts';
 import * as appLimits from './migrations/0008_app_limits.ts';
+import * as activity from './migrations/0009_activity.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006_signin_binding': signinBinding,
   '0007_team_roles': teamRoles,
   '0008_app_limits': appLimits,
+  '0009_activity': activity,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -273,6 +273,22 @@ export interface TokenRevocationsTable {
   revoked_at: Date;
 }
 
+/** One tools/call that changed something or was refused by a rule (migration 0009_activity). */
+export interface ActivityTable {
+  id: Generated<bigint>;
+  at: Date;
+  user_id: string;
+  client_id: string | null;
+  account_id: string | null;
+  tool: string;
+  target_id: string | null;
+  /** Money the ledger moved in the call: negative out of the account, positive into it. */
+  amount_micro: Generated<bigint>;
+  /** 'ok' or the refusal's tool-error code. */
+  outcome: string;
+  detail: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, never>;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -288,6 +304,7 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   token_revocations: TokenRevocationsTable;
   app_limits: AppLimitsTable;
+  activity: ActivityTable;
   inflow_transactions: InflowTransactionsTable; // inflow
   inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
   auth_oidc_payloads: AuthOidcPayloadsTable; // auth

@@ -12,6 +12,7 @@ import { signinHandlers } from '../signin/flow.ts';
 import { listTeams } from '@pictor/platform/people';
 import { saveAppLimits } from '@pictor/platform/app-limits';
 import { appsPage } from '../views/account.ts';
+import { activityPage, recentPerApp } from './activity.ts';
 import { connectedAppName, connectedApps, disconnectApp } from './apps.ts';
 import { asksLimit, limitsForm, readLimitsForm, type LimitsForm } from './limits.ts';
 import { accountSession, type AccountSession } from './session.ts';
@@ -46,17 +47,35 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
   /** The page for a signed-in person; `refused` re-shows one app's limits form as submitted, with its error. */
   async function showApps(ctx: Context, user: { id: string; email: string }, refused?: { clientId: string; form: LimitsForm }) {
     const [apps, teams] = await Promise.all([connectedApps(deps.db, user.id, deps.config.mcpUrl), listTeams(deps.db, user.id)]);
+    const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] as string : undefined);
     const named = async (key: string) => {
-      const id = typeof ctx.query[key] === 'string' ? ctx.query[key] : undefined;
+      const id = query(key);
       return id ? connectedAppName(deps.db, user.id, id) : undefined;
     };
+    // ?app=<client id> shows one app's activity; ?before=<cursor> the page of older entries
+    const app = query('app');
+    const [recent, page] = await Promise.all([
+      recentPerApp(deps.db, user.id, apps.map((a) => a.clientId)),
+      activityPage(deps.db, user.id, { clientId: app, cursor: query('before') }),
+    ]);
     sendHtml(ctx, appsPage({
       email: user.email,
-      apps: apps.map((app) => ({
-        ...app,
-        dailyLimit: app.limits ? app.limits.dailyLimit : null,
-        limitsForm: refused?.clientId === app.clientId ? refused.form : limitsForm(app.limits, null, teams, asksLimit(app.scopes)),
+      apps: apps.map((a) => ({
+        ...a,
+        dailyLimit: a.limits ? a.limits.dailyLimit : null,
+        limitsForm: refused?.clientId === a.clientId ? refused.form : limitsForm(a.limits, null, teams, asksLimit(a.scopes)),
+        recent: recent.get(a.clientId) ?? [],
       })),
+      appActivityHref: (clientId: string) => `/account?app=${encodeURIComponent(clientId)}#activity`,
+      activity: {
+        entries: page.items,
+        // the name from the database (the connected app, or its entries), never the URL's text
+        appName: app === undefined ? undefined : apps.find((a) => a.clientId === app)?.name ?? page.items[0]?.appName ?? 'this app',
+        olderHref: page.nextCursor
+          ? `/account?${new URLSearchParams({ ...(app === undefined ? {} : { app }), before: page.nextCursor })}#activity`
+          : undefined,
+        allHref: '/account#activity',
+      },
       csrf: deps.csrf.token(ctx),
       revokeAction: '/account/revoke',
       limitsAction: '/account/limits',

@@ -4,6 +4,8 @@
 import { formatCredits } from '@pictor/platform/money';
 import type { LimitsForm } from '../account/limits.ts';
 import { describe, MCP_SCOPES, type McpScope } from '../oauth/scopes.ts';
+import type { ActivityEntry } from '@pictor/platform/activity';
+import { activitySection, recentActivity, type ActivityView } from './activity.ts';
 import { html } from './html.ts';
 import { csrfField, page } from './layout.ts';
 import { limitFields } from './limits.ts';
@@ -18,6 +20,8 @@ export interface ConnectedAppView {
   spentLast24h: bigint;
   /** The limits form as shown (stored values, or what was just submitted with its error). */
   limitsForm: LimitsForm;
+  /** Its latest activity entries. */
+  recent?: ActivityEntry[];
 }
 
 export interface AppsView {
@@ -31,6 +35,10 @@ export interface AppsView {
   revoked?: string;
   /** Set after the limits of an app were saved, naming the app. */
   saved?: string;
+  /** The account's (or one app's) activity, paginated. */
+  activity?: ActivityView;
+  /** The page showing one app's activity. */
+  appActivityHref?: (clientId: string) => string;
 }
 
 export function appsPage(v: AppsView): string {
@@ -41,7 +49,7 @@ export function appsPage(v: AppsView): string {
     ${v.saved ? html`<p class="notice" role="status">Saved: ${v.saved}'s spending limit and workspaces apply from its next call.</p>` : ''}
     ${v.apps.length === 0 ? html`<p>No apps are connected to your Pictor account.</p>` : html`
     <table class="apps">
-      <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th></th></tr></thead>
+      <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th>Recent activity</th><th></th></tr></thead>
       <tbody>
         ${v.apps.map((app, i) => html`
         <tr>
@@ -49,13 +57,14 @@ export function appsPage(v: AppsView): string {
             <div class="muted small spent" data-client-id="${app.clientId}">Spent in the last 24 h: ${formatCredits(app.spentLast24h)}${app.dailyLimit === null ? ' credits (no limit)' : ` / ${formatCredits(app.dailyLimit)} credits`}</div></td>
           <td><ul class="perms">${app.scopes.map((s) => html`<li title="${s}">${describeScope(s)}</li>`)}</ul></td>
           <td class="muted small nowrap">${app.lastUsed ? formatDate(app.lastUsed) : 'never'}</td>
+          <td>${recentActivity(app.recent ?? [], v.appActivityHref?.(app.clientId) ?? '#activity')}</td>
           <td><form method="post" action="${v.revokeAction}">
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             <button type="submit" class="danger">Disconnect</button>
           </form></td>
         </tr>
         ${app.limitsForm.askLimit || app.limitsForm.teams.length > 0 ? html`
-        <tr class="limits-row"><td colspan="4">
+        <tr class="limits-row"><td colspan="5">
           <form method="post" action="${v.limitsAction}" class="app-limits" aria-label="Limits of ${app.name}">
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             ${limitFields(app.limitsForm, `app${i}-`)}
@@ -64,6 +73,7 @@ export function appsPage(v: AppsView): string {
         </td></tr>` : ''}`)}
       </tbody>
     </table>`}
+    ${v.activity ? activitySection(v.activity) : ''}
     <form method="post" action="${v.signOutAction}" class="mt">
       ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
     </form>`);

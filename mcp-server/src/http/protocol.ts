@@ -36,6 +36,8 @@ export const INSTRUCTIONS = [
     + '(get-user-balance lists their teams and roles).',
   'Before create-instance or add-instance-hours, call it with dry_run: true, show the exact cost, and ask the person to confirm.',
   'Ask before anything destructive: stopping or deleting an instance, deleting an SSH key.',
+  'Confirm with the person before crediting a top-up (verify-inflow-transaction, sync-pending-inflow-transactions): the amount and the account it goes to.',
+  'get-account-activity shows what was done (and refused), get-spending-report where the money goes and what is leaking.',
 ].join(' ');
 
 // The SDK parses a request against its handler's schema before the handler runs and reports a

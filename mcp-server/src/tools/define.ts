@@ -37,11 +37,44 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
+/** What one changing call did, for its activity entry (tools/activity-log.ts). */
+export interface ActivityEffect {
+  /** The thing the call created or acted on, when its input does not name it (a new instance's id). */
+  targetId?: string | null;
+  /**
+   * The money the ledger moved in this call, signed micro-credits: negative out of the account
+   * (a charge), positive into it (a refund, a credited top-up). Omitted: none moved.
+   */
+  amountMicro?: bigint;
+}
+
+/**
+ * How a tool that changes things appears in the activity log. Every tool that is not read-only
+ * declares it (test/tools-registry.test.ts checks), so a new write cannot go unrecorded.
+ */
+export interface ActivitySpec<K extends string = string> {
+  /**
+   * Input fields recorded with their values: only what is safe to show to the person and their team
+   * (names, GPU type and count, hours, region, amounts) — never key material, secrets or
+   * idempotency keys.
+   */
+  args: readonly K[];
+  /** Input fields recorded only as given or not (e.g. that an SSH key's public key was replaced). */
+  given?: readonly K[];
+  /** The input field naming what the call acts on, also recorded when the call is refused. */
+  target?: K;
+}
+
 export interface ToolResult<O> {
   /** Validated against the tool's output schema and sent as structuredContent. */
   structured: O;
   /** A short human summary sent as the text content. */
   text: string;
+  /**
+   * For a tool with `activity`: what this call changed. null: nothing, by design (a dry run), and
+   * no entry is written. Omitted: an entry with the input's target and no money.
+   */
+  activity?: ActivityEffect | null;
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
@@ -60,6 +93,8 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   input: I;
   output: O;
   annotations: ToolAnnotations;
+  /** Set on every tool that changes something: how its calls are recorded in the activity log. */
+  activity?: ActivitySpec<keyof I & string>;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }
 

@@ -1,11 +1,13 @@
 // Runs one tools/call: validate the arguments, build the handler's context from the verified
 // identity (and, for a workspace tool, the team it names), run the handler, validate its output
-// against the declared schema, map failures.
+// against the declared schema, map failures; then record a change or a rule refusal in the
+// activity log (activity-log.ts). A read-only call that succeeds writes nothing.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { actInTeam } from '../pictor/accounts.ts';
 import type { Actor } from '../pictor/actor.ts';
 import { assertWorkspaceAllowed } from '../pictor/app-limits.ts';
+import { logActivity, ruleRefusal, type CallTrace } from './activity-log.ts';
 import type { Services, ToolContext } from './define.ts';
 import { internalError, invalidArguments, toolError, toolFailure } from './errors.ts';
 import { TEAM_ID_FIELD, type CompiledTool } from './public.ts';
@@ -28,6 +30,18 @@ export interface CallContext {
 }
 
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
+  const trace: Partial<CallTrace> = {};
+  const result = await runTool(tool, args, call, trace);
+  // Refusals are recorded from the tool error's code, wherever in the call they were made.
+  const refusal = trace.actor && trace.input ? ruleRefusal(result) : undefined;
+  if (refusal) {
+    const message = result.content.map((c) => (c.type === 'text' ? c.text : '')).join(' ');
+    await logActivity(call.services, call.log, tool.definition, trace as CallTrace, { refusal, message });
+  }
+  return result;
+}
+
+async function runTool(tool: CompiledTool, args: unknown, call: CallContext, trace: Partial<CallTrace>): Promise<CallToolResult> {
   const name = tool.definition.name;
   // The HTTP layer answers a missing scope with 403 before we get here; this is the backstop.
   if (!call.caller.scopes.includes(tool.scope)) {
@@ -43,6 +57,8 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
   let actor: Actor = { userId: call.caller.userId };
   if (call.caller.email !== undefined) actor.email = call.caller.email;
   if (call.caller.clientId !== undefined) actor.clientId = call.caller.clientId;
+  trace.input = input;
+  trace.actor = actor;
   // The tool's child logger is made only if the handler or the error mapping logs.
   let child: Logger | undefined;
   const log = (): Logger => (child ??= call.log.child({ tool: name }));
@@ -56,7 +72,11 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
       if (TEAM_ID_FIELD in input) {
         const { [TEAM_ID_FIELD]: teamId, ...rest } = input;
         input = rest;
-        if (typeof teamId === 'string') actor = await actInTeam(call.services.db, actor, teamId);
+        if (typeof teamId === 'string') {
+          trace.actor = { ...actor, teamId };
+          actor = await actInTeam(call.services.db, actor, teamId);
+          trace.actor = actor;
+        }
       }
       await assertWorkspaceAllowed(call.services.db, actor);
     }
@@ -72,6 +92,9 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
     // Our bug, not the caller's: the declared schema is a promise to clients.
     log().error({ issues: output.error.issues }, 'tool output does not match its output schema');
     return internalError(call.requestId);
+  }
+  if (tool.definition.activity && result.activity !== null) {
+    await logActivity(call.services, log(), tool.definition, { input, actor }, { effect: result.activity ?? {} });
   }
   return { content: [{ type: 'text', text: result.text }], structuredContent: output.data as Record<string, unknown> };
 }

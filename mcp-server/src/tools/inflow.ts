@@ -59,6 +59,11 @@ function checkJson(r: VerifyResult): z.infer<z.ZodObject<typeof checkOutput>> {
   return { transaction: transactionJson(r.transaction), credited_now: r.creditedNow, balance: money(r.balanceMicro), message: r.summary };
 }
 
+/** What one check moved in the ledger: the credited amount, less refunded credits taken back. */
+function movedBy(r: VerifyResult): bigint {
+  return (r.creditedNow ? r.transaction.amountMicro : 0n) - r.reversedNowMicro;
+}
+
 function deps(ctx: ToolContext): InflowDeps {
   const inflow: InflowClient | undefined = ctx.inflow;
   if (!inflow) throw new UnavailableError('Top-ups through InFlow are not configured on this Pictor server; the person can top up on the Pictor website instead.');
@@ -89,6 +94,8 @@ export const createInflowCheckoutTool = defineTool({
     created: z.boolean().describe('False when this idempotency_key had already created the checkout and the existing one is returned.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  // not the idempotency key: a client may use anything there
+  activity: { args: ['amount', 'currency'] },
   async handler(input, ctx) {
     const amount = typeof input.amount === 'number' ? String(input.amount) : input.amount;
     const { transaction, created } = await createCheckout(deps(ctx), ctx.actor, {
@@ -100,7 +107,7 @@ export const createInflowCheckoutTool = defineTool({
       `Give the person this link to pay: ${transaction.purchaseUrl}`,
       'No credit has been added yet. After they pay, call verify-inflow-transaction with this transaction_id; the credit has arrived only when it reports credited: true.',
     ].join('\n');
-    return { structured: { ...transactionJson(transaction), created }, text };
+    return { structured: { ...transactionJson(transaction), created }, text, activity: { targetId: transaction.id } };
   },
 });
 
@@ -108,7 +115,8 @@ export const verifyInflowTransactionTool = defineTool({
   name: 'verify-inflow-transaction',
   title: 'Verify a top-up payment',
   description: 'Checks one InFlow top-up with InFlow and, if the payment has settled (status PAYMENT_SUCCESS), credits the amount to the Pictor account that created it, exactly once. '
-    + 'Safe to call repeatedly: a payment is never credited twice. Use it after the person says they have paid. '
+    + 'Safe to call repeatedly: a payment is never credited twice. Use it after the person says they have paid, and confirm with them before '
+    + 'crediting: name the amount and the account (personal or which team) it goes to, and call only once they agree. '
     + 'Other statuses are reported as they are (e.g. CHECKOUT_PENDING: not paid yet; PAYMENT_RECEIVED: paid but not settled, check again later; CANCELED or PAYMENT_FAILED: nothing to credit). '
     + 'A refund after crediting is taken back from the balance and reported. '
     + 'Tell the person their credit has arrived only when the result says credited: true. Pass team_id if the top-up was for a team.',
@@ -120,11 +128,12 @@ export const verifyInflowTransactionTool = defineTool({
   },
   output: checkOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  activity: { args: [], target: 'transaction_id' },
   async handler(input, ctx) {
     const result = await verifyTransaction(deps(ctx), ctx.actor, input.transaction_id.trim());
     const t = result.transaction;
     const text = `Top-up ${t.id} (${money(t.amountMicro)} ${t.currency}): ${t.status}. ${result.summary} Balance: ${money(result.balanceMicro)} credits.`;
-    return { structured: checkJson(result), text };
+    return { structured: checkJson(result), text, activity: { targetId: t.id, amountMicro: movedBy(result) } };
   },
 });
 
@@ -134,6 +143,7 @@ export const syncPendingInflowTransactionsTool = defineTool({
   description: 'Re-checks with InFlow every top-up of the person\'s account (or the team\'s, with team_id) that has not finished yet, '
     + 'and credits those whose payment has settled, each exactly once. Use it when the person paid but does not know the transaction id, '
     + 'or to see which checkouts are still open. Pictor also does this in the background. '
+    + 'It credits every settled payment it finds: confirm with the person before calling, naming the account (personal or which team). '
     + 'Tell the person credit has arrived only for transactions reported with credited: true.',
   scope: 'billing:write',
   workspace: true,
@@ -145,6 +155,7 @@ export const syncPendingInflowTransactionsTool = defineTool({
     transactions: z.array(z.object(checkOutput)).describe('Each checked top-up, newest first.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  activity: { args: [] },
   async handler(_input, ctx) {
     const { results, unreachable } = await syncPending(deps(ctx), ctx.actor);
     const creditedNow = results.filter((r) => r.creditedNow).length;
@@ -156,6 +167,7 @@ export const syncPendingInflowTransactionsTool = defineTool({
     return {
       structured: { checked: results.length, credited_now: creditedNow, unreachable, transactions: results.map(checkJson) },
       text,
+      activity: { amountMicro: results.reduce((sum, r) => sum + movedBy(r), 0n) },
     };
   },
 });

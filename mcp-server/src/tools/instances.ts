@@ -132,6 +132,7 @@ export const createInstanceTool = defineTool({
   },
   output: { ...quoteOutput, instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.') },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  activity: { args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'dry_run'] },
   async handler(input, ctx) {
     const request = {
       plan: input.plan, gpuCount: input.gpu_count, region: input.region, storageGb: input.storage_gb, rentalHours: input.rental_hours,
@@ -149,6 +150,7 @@ export const createInstanceTool = defineTool({
           ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); `
             + `${money(q.balanceAfter ?? 0n)} would remain of ${money(q.available)}.${limitText(q.limit)} Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${what} costs ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
+        activity: null,
       };
     }
     const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock);
@@ -160,6 +162,7 @@ export const createInstanceTool = defineTool({
       },
       text: `Created ${describeInstance(created)}. Charged ${money(created.charged.total)} credits; ${money(left)} left.`
         + `${created.sshHint ? `\n${created.sshHint}` : ''}`,
+      activity: { targetId: created.id, amountMicro: -created.charged.total },
     };
   },
 });
@@ -174,6 +177,7 @@ export const startInstanceTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     return changeResult(await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Starting the instance.', 'The instance was already running.');
   },
@@ -190,6 +194,7 @@ export const stopInstanceTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     return changeResult(await stopInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Stopping the instance.', 'The instance was already stopped.');
   },
@@ -206,6 +211,7 @@ export const enableAutoRenewTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await setAutoRenew(ctx.db, ctx.actor, input.instance_id, true, ctx.clock);
     return changeResult(r, `Auto-renew is on: every ${r.rentalHours} h for ${money(r.renewalCost.total)} credits while the balance covers it.`, 'Auto-renew was already on.');
@@ -222,6 +228,7 @@ export const disableAutoRenewTool = defineTool({
   input: { instance_id: instanceIdField },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await setAutoRenew(ctx.db, ctx.actor, input.instance_id, false, ctx.clock);
     return changeResult(r, `Auto-renew is off: the instance ends at ${r.expiresAt.toISOString()} unless hours are added.`, 'Auto-renew was already off.');
@@ -248,6 +255,7 @@ export const addInstanceHoursTool = defineTool({
     instance: instanceDetailOutput.nullable().describe('The instance after the change; null on a dry run.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  activity: { args: ['hours', 'dry_run'], target: 'instance_id' },
   async handler(input, ctx) {
     if (input.dry_run) {
       const q = await quoteAddInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours);
@@ -261,6 +269,7 @@ export const addInstanceHoursTool = defineTool({
           ? `Price check (nothing charged): ${q.hours} more hours cost ${money(q.cost.total)} credits; prepaid until ${q.expiresAfter.toISOString()}, `
             + `${money(q.balanceAfter ?? 0n)} would remain.${limitText(q.limit)} Ask the person to confirm, then call again with dry_run false.`
           : `Price check: ${q.hours} more hours cost ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`,
+        activity: null,
       };
     }
     const r = await addInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours, ctx.clock);
@@ -271,6 +280,7 @@ export const addInstanceHoursTool = defineTool({
         balance_after: money(left), spending_limit: null, expires_at: addHours(r.expiresAt, -input.hours).toISOString(), expires_after: r.expiresAt.toISOString(), instance: instanceDetailOut(r),
       },
       text: `Added ${input.hours} h for ${money(r.charged.total)} credits; prepaid until ${r.expiresAt.toISOString()}. ${money(left)} left.`,
+      activity: { amountMicro: -r.charged.total },
     };
   },
 });
@@ -284,6 +294,7 @@ export const renameInstanceTool = defineTool({
   input: { instance_id: instanceIdField, name: nameField.describe(`New display name, 1–${MAX_NAME_LENGTH} characters after trimming.`) },
   output: changeOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['name'], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await renameInstance(ctx.db, ctx.actor, input.instance_id, input.name, ctx.clock);
     return changeResult(r, `Renamed to "${r.name}".`, `The name already was "${r.name}".`);
@@ -308,6 +319,7 @@ export const deleteInstanceTool = defineTool({
     gpus_released: z.number().int().describe('GPUs returned to the region.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const d = await deleteInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
     return {
@@ -318,6 +330,7 @@ export const deleteInstanceTool = defineTool({
       text: `Deleted "${d.name}" (${d.id}). ${d.refund.total > 0n
         ? `Refunded ${money(d.refund.total)} credits for ${d.refund.hours} unused hours.`
         : 'No unused whole hours to refund.'}`,
+      activity: { amountMicro: d.refundedToBalance + d.refundedToCredit },
     };
   },
 });
@@ -368,6 +381,7 @@ export const addSshKeysToInstanceTool = defineTool({
     instance: instanceDetailOutput,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['ssh_key_ids'], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await attachSshKeys(ctx.db, ctx.actor, input.instance_id, input.ssh_key_ids, ctx.clock);
     const attached = r.attached.map((k) => ({ id: k.id, name: k.name, fingerprint: k.fingerprint }));

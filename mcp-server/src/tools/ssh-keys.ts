@@ -88,11 +88,14 @@ export const createSshKeyTool = defineTool({
   },
   output: sshKeyOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // never the public key itself: the fingerprint is in the key list
+  activity: { args: ['name'], given: ['public_key'] },
   async handler(input, ctx) {
     const key = await createSshKey(ctx.db, ctx.actor, { name: input.name, publicKey: input.public_key });
     return {
       structured: keyOutput(key),
       text: `Saved SSH key ${describeKey(key)}. Attach it when creating an instance, or to an existing one with add-ssh-keys-to-instance.`,
+      activity: { targetId: key.id },
     };
   },
 });
@@ -115,6 +118,7 @@ export const updateSshKeyTool = defineTool({
   output: sshKeyOutput,
   // Replacing the public key overwrites the old one; repeating the same call changes nothing more.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['name'], given: ['public_key'], target: 'ssh_key_id' },
   async handler(input, ctx) {
     const key = await updateSshKey(ctx.db, ctx.actor, input.ssh_key_id, { name: input.name, publicKey: input.public_key }, ctx.clock);
     return { structured: keyOutput(key), text: `Updated SSH key ${describeKey(key)}.` };
@@ -141,6 +145,7 @@ export const deleteSshKeyTool = defineTool({
   },
   // Deleting loses the key; a repeat of the same call finds nothing and changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: [], target: 'ssh_key_id' },
   async handler(input, ctx) {
     const { key, detachedInstances } = await deleteSshKey(ctx.db, ctx.actor, input.ssh_key_id, ctx.clock);
     const detached = detachedInstances === 0 ? 'It was not attached to any live instance.'

@@ -1,0 +1,183 @@
+// The spending report: where an account's money went (from the ledger), what it costs per hour to
+// keep what is rented now, how long the funds last at that rate, and what is leaking. Read-only;
+// exact integers throughout (formatted once, by the tool).
+//
+// Definitions:
+// - spend: instance charges (creation, added hours, renewals) and instance refunds in the ledger,
+//   by UTC day over the last `days` calendar days (today included) and by instance;
+// - per app: money moved by each app's calls in the last 24 h, from the activity log (renewals
+//   are the worker's, not an app's call, and are not in it);
+// - burn: what the instances rented now (provisioning, running or stopped: all hold their GPUs
+//   and storage) cost per hour, at their own prices, storage per hour rounded up as charged.
+//   Prepaid rentals are charged up front, so this is the rate of renting, not a meter;
+// - runway: whole hours that balance + credit would pay at that burn (null when nothing is rented).
+import { sql } from 'kysely';
+import { activityMoneyByApp, type AppMoney } from '@pictor/platform/activity';
+import type { Db } from '@pictor/platform/db';
+import { resolveAccountId } from './accounts.ts';
+import type { Actor } from './actor.ts';
+import { addHours, hourlyRates, refundFor, rentalCost, unusedWholeHours, type RateCard } from './billing.ts';
+import type { Clock } from '@pictor/platform/clock';
+import { InvalidInputError } from './errors.ts';
+import { MIN_TOP_UP_CREDITS } from './inflow/payments.ts';
+import { getFunds } from './ledger.ts';
+import { formatCredits } from '@pictor/platform/money';
+import { ACTIVE_STATES } from './instances/index.ts';
+
+export const MAX_REPORT_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export const LEAK_KINDS = ['stopped_holding_gpus', 'renewal_underfunded', 'running_without_ssh_key', 'expiring_within_hour'] as const;
+export type LeakKind = (typeof LEAK_KINDS)[number];
+
+export interface Leak {
+  kind: LeakKind;
+  instanceId: string;
+  name: string;
+  /** What it costs: per hour held (stopped, no key), the renewal (underfunded), an hour more (expiring). */
+  cost: bigint;
+  /** For an underfunded renewal: what the funds lack; for a stopped instance: the refund if deleted now. */
+  amount: bigint | null;
+  at: Date | null;
+  message: string;
+  fix: { tool: string; arguments: Record<string, unknown>; note: string };
+}
+
+export interface SpendingReport {
+  teamId: string | null;
+  from: Date;
+  now: Date;
+  perDay: Array<{ day: string; charged: bigint; refunded: bigint }>;
+  perInstance: Array<{ instanceId: string; name: string; state: string; charged: bigint; refunded: bigint }>;
+  perApp: AppMoney[];
+  balance: bigint;
+  credit: bigint;
+  burnPerHour: bigint;
+  runwayHours: number | null;
+  leaks: Leak[];
+}
+
+interface Rented {
+  id: string; name: string; state: string; gpu_count: number; storage_gb: number; price_per_gpu_hour: bigint;
+  storage_price_per_gb_month: bigint; rental_hours: number; auto_renew: boolean; expires_at: Date; has_key: boolean;
+}
+
+const rate = (r: Rented): RateCard => ({
+  gpuCount: r.gpu_count, pricePerGpuHour: r.price_per_gpu_hour, storageGb: r.storage_gb, storagePricePerGbMonth: r.storage_price_per_gb_month,
+});
+
+export async function spendingReport(db: Db, actor: Actor, days: number, clock: Clock): Promise<SpendingReport> {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_REPORT_DAYS) throw new InvalidInputError('days', `must be a whole number from 1 to ${MAX_REPORT_DAYS}`);
+  const accountId = await resolveAccountId(db, actor, 'read');
+  const now = clock.now();
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const from = new Date(today - (days - 1) * DAY_MS);
+  const end = new Date(today + DAY_MS); // the window is whole UTC days, today's included
+
+  const [ledger, rented, funds, perApp] = await Promise.all([
+    sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
+      SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id, i.name, i.state,
+        coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
+        coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
+      FROM ledger_entries l JOIN instances i ON i.id = l.instance_id
+      WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end} AND l.kind IN ('charge', 'refund')
+      GROUP BY 1, 2, 3, 4`.execute(db).then((r) => r.rows),
+    db.selectFrom('instances')
+      .select(['id', 'name', 'state', 'gpu_count', 'storage_gb', 'price_per_gpu_hour', 'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at'])
+      .select((eb) => eb.exists(eb.selectFrom('instance_ssh_keys').select('ssh_key_id').whereRef('instance_ssh_keys.instance_id', '=', 'instances.id')).as('has_key'))
+      .where('account_id', '=', accountId).where('state', 'in', [...ACTIVE_STATES]).orderBy('expires_at').orderBy('id').execute() as Promise<Rented[]>,
+    getFunds(db, accountId),
+    activityMoneyByApp(db, accountId, new Date(now.getTime() - DAY_MS)),
+  ]);
+
+  const perDay = Array.from({ length: days }, (_, i) => ({ day: new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10), charged: 0n, refunded: 0n }));
+  const byInstance = new Map<string, SpendingReport['perInstance'][number]>();
+  for (const row of ledger) {
+    const day = perDay.find((d) => d.day === row.day);
+    if (day) { day.charged += row.charged; day.refunded += row.refunded; }
+    const inst = byInstance.get(row.instance_id) ?? { instanceId: row.instance_id, name: row.name, state: row.state, charged: 0n, refunded: 0n };
+    inst.charged += row.charged;
+    inst.refunded += row.refunded;
+    byInstance.set(row.instance_id, inst);
+  }
+  const perInstance = [...byInstance.values()].sort((a, b) => Number(b.charged - b.refunded - (a.charged - a.refunded)) || a.instanceId.localeCompare(b.instanceId));
+
+  const burnPerHour = rented.reduce((sum, r) => sum + hourlyRates(rate(r)).totalPerHour, 0n);
+  const available = funds.balance + funds.credit;
+  const runwayHours = burnPerHour > 0n ? Number(available / burnPerHour) : null;
+  const team = actor.teamId === undefined ? {} : { team_id: actor.teamId };
+  return {
+    teamId: actor.teamId ?? null, from, now, perDay, perInstance, perApp, balance: funds.balance, credit: funds.credit,
+    burnPerHour, runwayHours, leaks: findLeaks(rented, available, now, team),
+  };
+}
+
+function findLeaks(rented: Rented[], available: bigint, now: Date, team: Record<string, unknown>): Leak[] {
+  const leaks: Leak[] = [];
+  for (const r of rented) {
+    const perHour = hourlyRates(rate(r)).totalPerHour;
+    const args = { ...team, instance_id: r.id };
+    if (r.state === 'stopped') {
+      const refund = refundFor(rate(r), unusedWholeHours(r.expires_at, now)).total;
+      leaks.push({
+        kind: 'stopped_holding_gpus', instanceId: r.id, name: r.name, cost: perHour, amount: refund, at: null,
+        message: `"${r.name}" is stopped but still holds ${r.gpu_count} GPUs and ${r.storage_gb} GB, worth ${formatCredits(perHour)} credits an hour of its prepaid time; deleting it now refunds ${formatCredits(refund)} credits (its disk is wiped).`,
+        fix: { tool: 'delete-instance', arguments: args, note: 'Confirm with the person first: the disk is wiped. Or start-instance to use it again.' },
+      });
+    }
+    if (r.state === 'running' && !r.has_key) {
+      leaks.push({
+        kind: 'running_without_ssh_key', instanceId: r.id, name: r.name, cost: perHour, amount: null, at: null,
+        message: `"${r.name}" is running with no SSH key attached, so nobody can log in; it costs ${formatCredits(perHour)} credits an hour.`,
+        fix: { tool: 'add-ssh-keys-to-instance', arguments: args, note: 'Pass ssh_key_ids from list-ssh-keys (create-ssh-key first if there is none).' },
+      });
+    }
+    if (!r.auto_renew && r.expires_at > now && r.expires_at.getTime() - now.getTime() <= 3_600_000) {
+      const hour = rentalCost(rate(r), 1).total;
+      leaks.push({
+        kind: 'expiring_within_hour', instanceId: r.id, name: r.name, cost: hour, amount: null, at: r.expires_at,
+        message: `"${r.name}" ends at ${r.expires_at.toISOString()} with auto-renew off: its GPUs are released and its disk wiped. One more hour costs ${formatCredits(hour)} credits.`,
+        fix: { tool: 'add-instance-hours', arguments: { ...args, hours: 1, dry_run: true }, note: 'Or enable-instance-auto-renew; or let it end if it is no longer needed.' },
+      });
+    }
+  }
+  return [...leaks, ...underfundedRenewals(rented, available, now, team)];
+}
+
+/**
+ * The renewals of the next 24 h in the order the worker would make them (earliest expiry first,
+ * an instance renewing again when its new period also ends within the day), walking the funds as
+ * if each covered one were charged; the first an instance cannot cover is a leak: it expires then.
+ */
+function underfundedRenewals(rented: Rented[], available: bigint, now: Date, team: Record<string, unknown>): Leak[] {
+  const horizon = now.getTime() + 24 * 3_600_000;
+  const due = rented.filter((r) => r.auto_renew).map((r) => ({ r, at: r.expires_at, cost: rentalCost(rate(r), r.rental_hours).total }));
+  const leaks: Leak[] = [];
+  let left = available;
+  for (;;) {
+    due.sort((a, b) => a.at.getTime() - b.at.getTime() || a.r.id.localeCompare(b.r.id));
+    const next = due[0];
+    if (!next || next.at.getTime() > horizon) break;
+    if (left >= next.cost) {
+      left -= next.cost;
+      next.at = addHours(next.at, next.r.rental_hours);
+      continue;
+    }
+    const short = next.cost - left;
+    leaks.push({
+      kind: 'renewal_underfunded', instanceId: next.r.id, name: next.r.name, cost: next.cost, amount: short, at: next.at,
+      message: `"${next.r.name}" auto-renews at ${next.at.toISOString()} for ${formatCredits(next.cost)} credits, but the funds will be short by ${formatCredits(short)}: it would expire and its disk be wiped.`,
+      fix: { tool: 'create-inflow-checkout', arguments: { ...team, amount: topUpFor(short) }, note: 'Top up at least the shortfall (confirm the amount with the person), or disable-instance-auto-renew if it is not needed.' },
+    });
+    due.shift();
+  }
+  return leaks;
+}
+
+/** The shortfall as a top-up amount: whole cents, rounded up, at least the smallest top-up. */
+function topUpFor(short: bigint): string {
+  const cents = (short + 9_999n) / 10_000n;
+  const minimum = BigInt(MIN_TOP_UP_CREDITS) * 100n;
+  const c = cents > minimum ? cents : minimum;
+  return `${c / 100n}.${(c % 100n).toString().padStart(2, '0')}`;
+}
