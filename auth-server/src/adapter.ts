@@ -194,6 +194,12 @@ export async function revokeGrants(db: Db, grantIds: string[], options: { artifa
   });
 }
 
+/** No live grant of the row's person (`a.user_id`) and app (`a.client_id`) is left. */
+const NO_LIVE_GRANT = sql`NOT EXISTS (
+  SELECT 1 FROM auth_oidc_payloads g
+  WHERE g.model = 'Grant' AND g.payload->>'accountId' = a.user_id::text AND g.payload->>'clientId' = a.client_id
+    AND (g.expires_at IS NULL OR g.expires_at > now()))`;
+
 /**
  * An app's spending limit and workspaces go with its last live grant: a disconnected app imposes
  * no limit (the renewals it turned on are then charged to no one's limit), and connecting it again
@@ -204,9 +210,16 @@ async function forgetDisconnectedLimits(trx: Db, apps: Array<{ userId: string; c
   await sql`
     DELETE FROM app_limits a
     USING unnest(${apps.map((a) => a.userId)}::text[], ${apps.map((a) => a.clientId)}::text[]) AS v(user_id, client_id)
-    WHERE a.user_id::text = v.user_id AND a.client_id = v.client_id
-      AND NOT EXISTS (
-        SELECT 1 FROM auth_oidc_payloads g
-        WHERE g.model = 'Grant' AND g.payload->>'accountId' = v.user_id AND g.payload->>'clientId' = v.client_id
-          AND (g.expires_at IS NULL OR g.expires_at > now()))`.execute(trx);
+    WHERE a.user_id::text = v.user_id AND a.client_id = v.client_id AND ${NO_LIVE_GRANT}`.execute(trx);
+}
+
+/**
+ * Housekeeping: the limits of apps whose grants all ended by expiry (GRANT_TTL_WEEKS) rather than
+ * by a revocation. Only rows older than `olderThanSeconds`, because consent writes the limits just
+ * before it saves the grant.
+ */
+export async function forgetLimitsOfEndedGrants(db: Db, olderThanSeconds = 3600): Promise<number> {
+  const result = await sql`
+    DELETE FROM app_limits a WHERE a.updated_at < now() - make_interval(secs => ${olderThanSeconds}) AND ${NO_LIVE_GRANT}`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

@@ -2,7 +2,7 @@
 // idempotent statement or takes its own lock, so replicas running it together is harmless).
 import type { Db } from '@pictor/platform/db';
 import type { Clock } from '@pictor/platform/clock';
-import { purgeUnusedClients, sweepExpired } from './adapter.ts';
+import { forgetLimitsOfEndedGrants, purgeUnusedClients, sweepExpired } from './adapter.ts';
 import type { Audit } from './audit.ts';
 import type { AuthConfig } from './config.ts';
 import { keyPolicy, rotateIfDue } from './keys.ts';
@@ -21,6 +21,7 @@ export interface MaintenanceDeps {
 export async function runMaintenance({ db, clock, config, audit, log }: MaintenanceDeps): Promise<void> {
   const steps: Record<string, () => Promise<unknown>> = {
     expiredArtifacts: () => sweepExpired(db),
+    endedAppLimits: () => forgetLimitsOfEndedGrants(db),
     magicLinks: () => sweepLinks(db, clock),
     rateLimits: () => sweepRateLimits(db, clock),
     async unusedClients() {

@@ -107,14 +107,14 @@ test('bad input at consent shows the page again with a specific error and stores
   assert.deepEqual(await limitsRow(h, p.user.id), [{ client_id: client.client_id, daily_spend_limit_micro: 12_500_000n, workspaces: ['personal', p.labs.id] }]);
 });
 
-test('"No limit" at consent stores no limit', async (t) => {
+test('"No limit" at consent stores no limit; a person without teams allows every workspace (a team joined later too)', async (t) => {
   const { h } = await setup(t);
   const email = randomEmail();
   const { page, browser } = await consentPage(h, email, 'pictor:read billing:write');
   await consent(browser, page, { limits: { no_spend_limit: '1', daily_spend_limit: '' } });
   const user = await ensureUser(h.db, email);
   const [row] = await limitsRow(h, user.id);
-  assert.deepEqual([row?.daily_spend_limit_micro, row?.workspaces], [null, ['personal']]);
+  assert.deepEqual([row?.daily_spend_limit_micro, row?.workspaces], [null, null]);
 });
 
 test('Personal only: a team call is refused with the workspace message; editing the workspaces on the connected-apps page lets the same token through', async (t) => {

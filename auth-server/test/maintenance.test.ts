@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { createTestDatabase } from '@pictor/platform/testing';
-import { createAdapterFactory, revokeGrants, sweepExpired } from '../src/adapter.ts';
+import { ensureUser } from '@pictor/platform/people';
+import { saveAppLimits } from '@pictor/platform/app-limits';
+import { createAdapterFactory, forgetLimitsOfEndedGrants, revokeGrants, sweepExpired } from '../src/adapter.ts';
 
 async function setup(t: import('node:test').TestContext) {
   const database = await createTestDatabase();
@@ -79,4 +81,27 @@ test('an ended grant records the cut-off of its person\'s app, whichever way it 
   assert.deepEqual(await cutOffs(), [{ user_id: user.id, client_id: 'app-1' }, { user_id: user.id, client_id: 'app-2' }]);
   const left = await db.selectFrom('auth_oidc_payloads').select(['model', 'id']).execute();
   assert.deepEqual(left, [{ model: 'RefreshToken', id: 'r2' }]);
+});
+
+test('an app\'s limits go with its last grant: at once on revocation, by housekeeping after expiry', async (t) => {
+  const db = await setup(t);
+  const grants = createAdapterFactory(db)('Grant');
+  const user = await ensureUser(db, 'limits@example.test');
+  const limits = { dailyLimit: 10_000_000n, workspaces: null };
+  for (const app of ['revoked', 'two-grants', 'expired', 'fresh', 'live']) await saveAppLimits(db, user.id, app, limits);
+  await grants.upsert('g-revoked', { accountId: user.id, clientId: 'revoked' }, 60);
+  await grants.upsert('g-two-1', { accountId: user.id, clientId: 'two-grants' }, 60);
+  await grants.upsert('g-two-2', { accountId: user.id, clientId: 'two-grants' }, 60);
+  await grants.upsert('g-expired', { accountId: user.id, clientId: 'expired' }, 1);
+  await grants.upsert('g-live', { accountId: user.id, clientId: 'live' }, 60);
+  const apps = async () => (await db.selectFrom('app_limits').select('client_id').orderBy('client_id').execute()).map((r) => r.client_id);
+
+  await revokeGrants(db, ['g-revoked', 'g-two-1']);
+  assert.deepEqual(await apps(), ['expired', 'fresh', 'live', 'two-grants'], 'another grant of two-grants lives');
+
+  await sleep(1100);
+  await db.updateTable('app_limits').set({ updated_at: new Date(Date.now() - 2 * 3600_000) }).where('client_id', '!=', 'fresh').execute();
+  assert.equal(await forgetLimitsOfEndedGrants(db), 1);
+  // 'fresh' has no grant yet but was just written (consent saves the limits before the grant).
+  assert.deepEqual(await apps(), ['fresh', 'live', 'two-grants']);
 });

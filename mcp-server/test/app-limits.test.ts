@@ -236,6 +236,14 @@ describe('workspaces', () => {
     assert.equal(allowed.isError, undefined, text(allowed));
   });
 
+  test('workspaces chosen with no team to choose from (null) allow every workspace, a team joined later included', async () => {
+    const p = await person(null);
+    await saveAppLimits(server.db, p.user.id, APP, { dailyLimit: null, workspaces: null });
+    const team = await createTeam(server.db, p.user.id, 'Later');
+    assert.equal((await server.callTool(p.client, 'list-my-instances', { team_id: team.id })).isError, undefined);
+    assert.equal((await server.callTool(p.client, 'list-my-instances', {})).isError, undefined);
+  });
+
   test('an app allowed only a team is refused on the personal account; tools without a workspace still answer', async () => {
     const owner = await server.createUser();
     const team = await createTeam(server.db, owner.id, 'Shared');

@@ -150,8 +150,8 @@ export interface AppLimitsTable {
   client_id: string;
   /** Micro-credits per rolling 24 h; null = no limit. */
   daily_spend_limit_micro: bigint | null;
-  /** 'personal' and team ids the app may act in. */
-  workspaces: string[];
+  /** 'personal' and team ids the app may act in; null = every workspace (no team to choose from then). */
+  workspaces: string[] | null;
   updated_at: Timestamp;
 }
 

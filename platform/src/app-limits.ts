@@ -6,6 +6,9 @@
 // Rules:
 // - No row (an app connected before limits existed, or a caller that is no app: admin CLI, tests,
 //   the worker for an app since disconnected) = no limit and every workspace.
+// - Workspaces null = every workspace: the person had no team when they chose, so there was
+//   nothing to choose (a team they join later is then allowed too). Once they chose among teams,
+//   only what they ticked is allowed, and a team joined later must be added on the page.
 // - Spent = the app's charges for that person in the last 24 h by the ledger's clock, in any
 //   workspace: creations, added hours, and renewals of instances whose auto-renew it turned on.
 //   Charges only: a refund (deleting an instance) does not give headroom back, so deleting and
@@ -29,13 +32,14 @@ export const DEFAULT_DAILY_LIMIT_MICRO = 50n * MICRO_PER_CREDIT;
 export interface AppLimits {
   /** Micro-credits per rolling 24 h; null = no limit. */
   dailyLimit: bigint | null;
-  /** PERSONAL and team ids. */
-  workspaces: string[];
+  /** PERSONAL and team ids; null = every workspace. */
+  workspaces: string[] | null;
 }
 
 /** Records what the person chose for the app (consent, connected-apps page); effective on the next call. */
 export async function saveAppLimits(db: Db, userId: string, clientId: string, limits: AppLimits): Promise<void> {
-  const values = { daily_spend_limit_micro: limits.dailyLimit, workspaces: [...new Set(limits.workspaces)], updated_at: sql<Date>`now()` };
+  const workspaces = limits.workspaces === null ? null : [...new Set(limits.workspaces)];
+  const values = { daily_spend_limit_micro: limits.dailyLimit, workspaces, updated_at: sql<Date>`now()` };
   await db.insertInto('app_limits').values({ user_id: userId, client_id: clientId, ...values })
     .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet(values)).execute();
 }
@@ -54,7 +58,7 @@ export interface AppLimitsView extends AppLimits {
 
 /** Every app's limits for the person and what each spent in the last 24 h (connected-apps page). */
 export async function appLimitsOfUser(db: Db, userId: string): Promise<AppLimitsView[]> {
-  const { rows } = await sql<{ client_id: string; daily_spend_limit_micro: bigint | null; workspaces: string[]; spent: bigint }>`
+  const { rows } = await sql<{ client_id: string; daily_spend_limit_micro: bigint | null; workspaces: string[] | null; spent: bigint }>`
     SELECT a.client_id, a.daily_spend_limit_micro, a.workspaces, coalesce(s.spent, 0)::bigint AS spent
     FROM app_limits a
     LEFT JOIN LATERAL (${spentQuery(sql`a.user_id`, sql`a.client_id`)}) s ON true

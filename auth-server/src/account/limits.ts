@@ -39,7 +39,7 @@ export function limitsForm(stored: AppLimits | undefined, fallbackLimit: bigint 
     limit: limit === null ? '' : formatCredits(limit),
     noLimit: limit === null,
     teams,
-    workspaces: stored ? stored.workspaces : [PERSONAL, ...teams.map((t) => t.id)],
+    workspaces: stored?.workspaces ?? [PERSONAL, ...teams.map((t) => t.id)],
   };
 }
 
@@ -48,12 +48,13 @@ export type LimitsResult = { ok: true; limits: AppLimits } | { ok: false; form: 
 /**
  * Reads and checks the submitted choice. The limit: "no limit", or a non-negative amount of credits
  * with at most 6 decimals; when the form did not ask (no spending permission) `unaskedLimit` is kept.
- * Workspaces: at least one, each the person's own account or one of their teams.
+ * Workspaces: at least one, each the person's own account or one of their teams; a person without
+ * teams has nothing to choose, which allows every workspace (null), a team joined later included.
  */
 export function readLimitsForm(form: URLSearchParams, teams: Team[], askLimit: boolean, unaskedLimit: bigint | null): LimitsResult {
   const limitText = (form.get('daily_spend_limit') ?? '').trim();
   const noLimit = form.get('no_spend_limit') !== null;
-  const workspaces = teams.length === 0 ? [PERSONAL] : form.getAll('workspace');
+  const workspaces = form.getAll('workspace');
   const shown: LimitsForm = { askLimit, limit: limitText, noLimit, teams, workspaces };
   const refuse = (error: string): LimitsResult => ({ ok: false, form: { ...shown, error } });
 
@@ -68,6 +69,7 @@ export function readLimitsForm(form: URLSearchParams, teams: Team[], askLimit: b
   } else if (askLimit) {
     dailyLimit = null;
   }
+  if (teams.length === 0) return { ok: true, limits: { dailyLimit, workspaces: null } };
   if (workspaces.length === 0) return refuse('Workspaces: tick at least one workspace this app may act in.');
   const known = new Set([PERSONAL, ...teams.map((t) => t.id)]);
   const unknown = workspaces.find((w) => !known.has(w));

@@ -51,7 +51,7 @@ export function appsPage(v: AppsView): string {
     <table class="apps">
       <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th>Recent activity</th><th></th></tr></thead>
       <tbody>
-        ${v.apps.map((app, i) => html`
+        ${v.apps.map((app) => html`
         <tr>
           <td><strong>${app.name}</strong>
             <div class="muted small spent" data-client-id="${app.clientId}">Spent in the last 24 h: ${formatCredits(app.spentLast24h)}${app.dailyLimit === null ? ' credits (no limit)' : ` / ${formatCredits(app.dailyLimit)} credits`}</div></td>
@@ -62,22 +62,23 @@ export function appsPage(v: AppsView): string {
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             <button type="submit" class="danger">Disconnect</button>
           </form></td>
-        </tr>
-        ${app.limitsForm.askLimit || app.limitsForm.teams.length > 0 ? html`
-        <tr class="limits-row"><td colspan="5">
-          <form method="post" action="${v.limitsAction}" class="app-limits" aria-label="Limits of ${app.name}">
-            ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
-            ${limitFields(app.limitsForm, `app${i}-`)}
-            <button type="submit" class="secondary">Save limits for ${app.name}</button>
-          </form>
-        </td></tr>` : ''}`)}
+        </tr>`)}
       </tbody>
-    </table>`}
+    </table>
+    ${v.apps.filter(hasLimitFields).map((app, i) => html`
+    <form method="post" action="${v.limitsAction}" class="app-limits" aria-label="Limits of ${app.name}">
+      <h2>${app.name}: spending limit and workspaces</h2>
+      ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
+      ${limitFields(app.limitsForm, `app${i}-`)}
+      <button type="submit" class="secondary">Save limits for ${app.name}</button>
+    </form>`)}`}
     ${v.activity ? activitySection(v.activity) : ''}
     <form method="post" action="${v.signOutAction}" class="mt">
       ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
     </form>`);
 }
+
+const hasLimitFields = (app: ConnectedAppView): boolean => app.limitsForm.askLimit || app.limitsForm.teams.length > 0;
 
 // The same plain words the consent page used; the scope code stays in the tooltip.
 function describeScope(scope: string): string {

@@ -79,7 +79,8 @@ table.apps { width: 100%; border-collapse: collapse; font-size: 15px; }
 table.apps th { white-space: nowrap; text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; padding: 0 8px 8px 0; }
 table.apps td { border-top: 1px solid var(--line); padding: 12px 8px 12px 0; vertical-align: top; }
 table.apps td:last-child { text-align: right; padding-right: 0; }
-table.apps tr.limits-row td { text-align: left; border-top: none; padding-top: 0; }
+form.app-limits { margin-top: 20px; padding-top: 16px; border-top: 1px solid var(--line); }
+form.app-limits h2 { font-size: 16px; margin: 0 0 10px; }
 form.app-limits button.secondary { width: auto; margin: 0 0 4px; padding: 7px 12px; font-size: 14px; }
 ul.perms { margin: 0; padding-left: 18px; font-size: 14px; }
 ul.perms li { margin: 2px 0; }

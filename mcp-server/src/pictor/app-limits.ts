@@ -6,6 +6,9 @@
 // Rules:
 // - No row (an app connected before limits existed, or a caller that is no app: admin CLI, tests,
 //   the worker for an app since disconnected) = no limit and every workspace.
+// - Workspaces null = every workspace: the person had no team when they chose, so there was
+//   nothing to choose (a team they join later is then allowed too). Once they chose among teams,
+//   only what they ticked is allowed, and a team joined later must be added on the page.
 // - Spent = the app's charges for that person in the last 24 h by the ledger's clock, in any
 //   workspace: creations, added hours, and renewals of instances whose auto-renew it turned on.
 //   Charges only: a refund (deleting an instance) does not give headroom back, so deleting and
@@ -34,8 +37,8 @@ const APP_WORKSPACES: Statement = {
  */
 export async function assertWorkspaceAllowed(db: Db, actor: Actor): Promise<void> {
   if (actor.clientId === undefined) return;
-  const [row] = await runPrepared<{ workspaces: string[] }>(db, APP_WORKSPACES, [actor.userId, actor.clientId]);
-  if (!row) return;
+  const [row] = await runPrepared<{ workspaces: string[] | null }>(db, APP_WORKSPACES, [actor.userId, actor.clientId]);
+  if (!row || row.workspaces === null) return;
   const workspace = actor.teamId ?? PERSONAL;
   if (row.workspaces.includes(workspace)) return;
   const name = actor.teamId === undefined ? 'your personal account' : `team ${actor.membership?.teamName ?? actor.teamId}`;

@@ -116,7 +116,8 @@ export const createInstanceTool = defineTool({
     + 'their balance, and ask them to confirm; only then call again with dry_run: false. Use list-gpus or check-gpu-availability to pick a plan, '
     + 'GPU count and region with free capacity. Attach an SSH key (ssh_key_ids from list-ssh-keys) or the person cannot log in. '
     + 'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it '
-    + 'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free.',
+    + 'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free; '
+    + 'a spending_limit refusal (the daily limit the person set for this app) gives the figures and the page where only the person can raise it: tell them, do not retry.',
   scope: 'instances:write',
   workspace: true,
   input: {
@@ -240,7 +241,8 @@ export const addInstanceHoursTool = defineTool({
   title: 'Add prepaid hours to a GPU instance',
   description: 'Extends an instance\'s prepaid period by whole hours and charges for them now, at the prices fixed when the instance was created '
     + '(GPU plus storage for the added hours). Call first with dry_run: true, tell the person the exact cost and the new expiry, and ask them to '
-    + 'confirm; then call with dry_run: false. Works while provisioning, running or stopped, not after expiry. Refused with the shortfall when the balance is short.',
+    + 'confirm; then call with dry_run: false. Works while provisioning, running or stopped, not after expiry. Refused with the shortfall when the balance is short, '
+    + 'or when it would pass the daily spending limit the person set for this app (tell them where to raise it; do not retry).',
   scope: 'instances:write',
   workspace: true,
   input: {

@@ -13,8 +13,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       client_id text NOT NULL,
       -- micro-credits per rolling 24 h; NULL = no limit
       daily_spend_limit_micro bigint CHECK (daily_spend_limit_micro >= 0),
-      -- 'personal' and team ids (as text); what the app may act in
-      workspaces text[] NOT NULL,
+      -- 'personal' and team ids (as text) the app may act in; NULL = every workspace (the person
+      -- had no team to choose from when they chose)
+      workspaces text[],
       updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (user_id, client_id)
     );
