@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { ManualClock } from '@pictor/platform/clock';
 import { csrf, formAction, type Page } from './support/browser.ts';
 import {
-  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness,
+  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness, TEST_WINDOW_SECONDS,
 } from './support/harness.ts';
 
 const codeOn = (page: Page) => /aria-label="Sign-in code">([^<]+)</.exec(page.body)?.[1];
@@ -186,8 +186,8 @@ test('the same answer whether or not the address has an account; the account is 
 test('links are rate limited per email and per IP', async (t) => {
   const h = await startHarness(t, {
     tweak: (c) => {
-      c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: 900 };
-      c.limits.magicLinkPerIp = { limit: 4, windowSeconds: 900 };
+      c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: TEST_WINDOW_SECONDS };
+      c.limits.magicLinkPerIp = { limit: 4, windowSeconds: TEST_WINDOW_SECONDS };
     },
   });
   const email = randomEmail();
@@ -208,7 +208,7 @@ test('links are rate limited per email and per IP', async (t) => {
 });
 
 test('the per-inbox limit counts spelling variants of one address as one: case, a +tag, a root dot', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: 900 }; } });
+  const h = await startHarness(t, { tweak: (c) => { c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: TEST_WINDOW_SECONDS }; } });
   const local = `ada${Date.now()}`;
   const send = async (to: string) => {
     const { browser, page } = await loginPage(h);

@@ -8,7 +8,7 @@ import { CODE_TRIES } from '../src/signin/magic-links.ts';
 import { CLAUDE_CLIENT_ID, STATIC_CLIENTS } from '../src/oauth/clients.ts';
 import { csrf, formAction, type Browser, type Page } from './support/browser.ts';
 import {
-  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness, type Registered,
+  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness, type Registered, TEST_WINDOW_SECONDS,
 } from './support/harness.ts';
 
 /** The attacker's (or the person's own) window: authorization started, email submitted. */
@@ -88,7 +88,7 @@ test(`a wrong code uses one of ${CODE_TRIES} tries; the last one kills the link 
 });
 
 test('parallel guesses get no more than the tries: the count is taken atomically', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.limits.linkConfirmPerLink = { limit: 100, windowSeconds: 900 }; } });
+  const h = await startHarness(t, { tweak: (c) => { c.limits.linkConfirmPerLink = { limit: 100, windowSeconds: TEST_WINDOW_SECONDS }; } });
   const { mail, uid, code } = await asked(h, randomEmail());
   const other = h.browser();
   const page = await other.get(mail.link);
@@ -152,8 +152,8 @@ test('the mail names the app, says unverified for a self-registered one, and say
 test('the confirm endpoint is rate limited per link and per IP', async (t) => {
   const h = await startHarness(t, {
     tweak: (c) => {
-      c.limits.linkConfirmPerLink = { limit: 3, windowSeconds: 900 };
-      c.limits.linkConfirmPerIp = { limit: 5, windowSeconds: 900 };
+      c.limits.linkConfirmPerLink = { limit: 3, windowSeconds: TEST_WINDOW_SECONDS };
+      c.limits.linkConfirmPerIp = { limit: 5, windowSeconds: TEST_WINDOW_SECONDS };
     },
   });
   const first = await asked(h, randomEmail());

@@ -102,7 +102,10 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   });
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  await sleep(1500);
+  // Load for a while before the outage: at least 1.5 s and enough answers to compare (a busy
+  // machine answers fewer per second).
+  const warmFrom = Date.now();
+  while ((Date.now() - warmFrom < 1500 || samples.length <= 30) && Date.now() - warmFrom < 20_000) await sleep(100);
   const downAt = Date.now();
   await cluster.stop();
   const stoppedAt = Date.now();

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { hourlyRates, refundFor, rentalCost, unusedWholeHours, type RateCard } from '../src/pictor/billing.ts';
 import { createInstance, deleteInstance, stopInstance } from '../src/pictor/instances/index.ts';
 import { postCredit } from '../src/pictor/ledger.ts';
-import { formatCredits } from '@pictor/platform/money';
+import { formatCredits, MICRO_PER_CREDIT } from '@pictor/platform/money';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { spendingReport } from '../src/pictor/spending.ts';
 import { executeTool } from '../src/tools/execute.ts';
@@ -17,6 +17,7 @@ import { createInstanceTool } from '../src/tools/instances.ts';
 import { getSpendingReportTool } from '../src/tools/spending.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
 import { addKey, HOUR, newUser, setupCore } from './core-fixtures.ts';
+import { appLimitsOfUser, saveAppLimits } from '@pictor/platform/app-limits';
 
 const small = { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50 };
 const rate: RateCard = { gpuCount: 1, pricePerGpuHour: 490_000n, storageGb: 50, storagePricePerGbMonth: 0n };
@@ -38,7 +39,8 @@ test('a fixture account with each kind of leak: every figure is the ledger\'s, e
   }));
   const key = await addKey(db, me.accountId);
 
-  // no key, running: through the tool, as an app, so it shows per app
+  // no key, running: through the tool, as an app, so it shows per app (with the limit the person set for it)
+  await saveAppLimits(db, me.id, 'claude-app', { dailyLimit: 1000n * MICRO_PER_CREDIT, workspaces: ['personal'] });
   const log = pino({ level: 'silent' });
   const services = { db, clock, log };
   const viaApp = await executeTool(compileTool(createInstanceTool), {
@@ -78,6 +80,9 @@ test('a fixture account with each kind of leak: every figure is the ledger\'s, e
 
   // per app: what the app's call charged
   assert.deepEqual(r.perApp.map((a) => [a.clientId, a.charged, a.returned, a.calls]), [['claude-app', rentalCost(rate, 24).total, 0n, 1]]);
+  // against its limit: the figures the connected-apps page shows (spent counts every workspace)
+  const [limit] = await appLimitsOfUser(db, me.id);
+  assert.deepEqual(r.perApp[0]!.limit, { daily: 1000n * MICRO_PER_CREDIT, spent: limit!.spentLast24h });
 
   // burn: four rented instances (the deleted one is not); runway: whole hours the funds pay
   const funds = r.balance + r.credit;

@@ -13,6 +13,12 @@ import { startAuthServer, type AuthServer } from '../../src/server.ts';
 import { Browser, csrf, field, formAction, type Page } from './browser.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
+/**
+ * A rate-limit window for tests that count hits: limits use fixed windows aligned to the epoch, so a
+ * 15-minute one can reset in the middle of a test run; no test run straddles the edge of this one.
+ */
+export const TEST_WINDOW_SECONDS = 10 * 365 * 86_400;
+
 export interface Harness {
   issuer: string;
   config: AuthConfig;

@@ -13,6 +13,7 @@
 // - runway: whole hours that balance + credit would pay at that burn (null when nothing is rented).
 import { sql } from 'kysely';
 import { activityMoneyByApp, type AppMoney } from '@pictor/platform/activity';
+import { appLimitsOfUser } from '@pictor/platform/app-limits';
 import type { Db } from '@pictor/platform/db';
 import { resolveAccountId } from './accounts.ts';
 import type { Actor } from './actor.ts';
@@ -49,7 +50,8 @@ export interface SpendingReport {
   now: Date;
   perDay: Array<{ day: string; charged: bigint; refunded: bigint }>;
   perInstance: Array<{ instanceId: string; name: string; state: string; charged: bigint; refunded: bigint }>;
-  perApp: AppMoney[];
+  /** Each app's money on this account, with the person's limit for it: spent counts every workspace. */
+  perApp: Array<AppMoney & { limit: { daily: bigint | null; spent: bigint } | null }>;
   balance: bigint;
   credit: bigint;
   burnPerHour: bigint;
@@ -74,7 +76,7 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
   const from = new Date(today - (days - 1) * DAY_MS);
   const end = new Date(today + DAY_MS); // the window is whole UTC days, today's included
 
-  const [ledger, rented, funds, perApp] = await Promise.all([
+  const [ledger, rented, funds, moneyByApp, limits] = await Promise.all([
     sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
       SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id, i.name, i.state,
         coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
@@ -88,7 +90,10 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
       .where('account_id', '=', accountId).where('state', 'in', [...ACTIVE_STATES]).orderBy('expires_at').orderBy('id').execute() as Promise<Rented[]>,
     getFunds(db, accountId),
     activityMoneyByApp(db, accountId, new Date(now.getTime() - DAY_MS)),
+    appLimitsOfUser(db, actor.userId),
   ]);
+  const limitOf = new Map(limits.map((l) => [l.clientId, { daily: l.dailyLimit, spent: l.spentLast24h }]));
+  const perApp = moneyByApp.map((a) => ({ ...a, limit: (a.clientId !== null && limitOf.get(a.clientId)) || null }));
 
   const perDay = Array.from({ length: days }, (_, i) => ({ day: new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10), charged: 0n, refunded: 0n }));
   const byInstance = new Map<string, SpendingReport['perInstance'][number]>();

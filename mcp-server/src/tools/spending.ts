@@ -26,6 +26,8 @@ const output = {
     charged: moneyOutput.describe('Charged by its calls in the last 24 h.'),
     returned: moneyOutput.describe('Refunded or credited by its calls in the last 24 h.'),
     calls: z.number().int().describe('Its calls that changed something in the last 24 h.'),
+    daily_limit: moneyOutput.nullable().describe('The spending limit you set for this app per rolling 24 h; null = no limit or none set.'),
+    spent_toward_limit: moneyOutput.nullable().describe('What the app charged for you in the last 24 h in every workspace, as its limit counts it; null when no limit applies.'),
   })).describe('Money moved by each app\'s calls in the last 24 hours (auto-renewals are not an app\'s call).'),
   balance: moneyOutput.describe('Paid balance now.'),
   credit: moneyOutput.describe('Promotional credit now.'),
@@ -53,7 +55,7 @@ function reportText(r: SpendingReport): string {
   return [
     `Since ${r.from.toISOString().slice(0, 10)}: ${money(charged)} credits charged, ${money(refunded)} refunded.`,
     `Burn ${money(r.burnPerHour)} credits/hour; ${r.runwayHours === null ? 'nothing rented' : `funds (${money(r.balance + r.credit)}) last ${r.runwayHours} h at that rate`}.`,
-    ...r.perApp.map((a) => `${a.appName ?? 'no app'}: ${money(a.charged)} charged in the last 24 h.`),
+    ...r.perApp.map((a) => `${a.appName ?? 'no app'}: ${money(a.charged)} charged in the last 24 h${a.limit?.daily == null ? '' : ` (limit ${money(a.limit.daily)} a day, ${money(a.limit.spent)} used)`}.`),
     r.leaks.length === 0 ? 'No leaks.' : `Leaks:\n${r.leaks.map((l) => `- ${l.message} Fix: ${l.fix.tool}.`).join('\n')}`,
   ].join('\n');
 }
@@ -80,7 +82,11 @@ export const getSpendingReportTool = defineTool({
         team_id: r.teamId, from: r.from.toISOString(), now: r.now.toISOString(),
         per_day: r.perDay.map((d) => ({ day: d.day, charged: money(d.charged), refunded: money(d.refunded) })),
         per_instance: r.perInstance.map((i) => ({ instance_id: i.instanceId, name: i.name, state: i.state, charged: money(i.charged), refunded: money(i.refunded) })),
-        per_app_24h: r.perApp.map((a) => ({ app: a.appName, charged: money(a.charged), returned: money(a.returned), calls: a.calls })),
+        per_app_24h: r.perApp.map((a) => ({
+          app: a.appName, charged: money(a.charged), returned: money(a.returned), calls: a.calls,
+          daily_limit: a.limit?.daily == null ? null : money(a.limit.daily),
+          spent_toward_limit: a.limit?.daily == null ? null : money(a.limit.spent),
+        })),
         balance: money(r.balance), credit: money(r.credit), burn_per_hour: money(r.burnPerHour), runway_hours: r.runwayHours,
         leaks: r.leaks.map((l) => ({
           kind: l.kind, instance_id: l.instanceId, name: l.name, cost: money(l.cost), amount: l.amount === null ? null : money(l.amount),
