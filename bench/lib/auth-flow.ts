@@ -51,7 +51,12 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
       page = await browser.post(formAction(waiting, '/complete'), { _csrf: csrf(waiting) });
     }
     if (!page.leftTo) {
-      page = await browser.post(formAction(page, '/consent'), { _csrf: csrf(page), scope: [...o.scopes], decision: 'allow' });
+      page = await browser.post(formAction(page, '/consent'), {
+        _csrf: csrf(page), scope: [...o.scopes], decision: 'allow',
+        // No spending limit (the bench and the soak spend as fast as they can), every workspace offered.
+        no_spend_limit: '1',
+        workspace: [...page.body.matchAll(/name="workspace" value="([^"]+)"/g)].map((m) => m[1] ?? ''),
+      });
     }
     const code = page.leftTo ? new URL(page.leftTo).searchParams.get('code') : null;
     if (!code) throw new Error(`no authorization code: ${page.status} ${page.leftTo ?? page.body.slice(0, 500)}`);
