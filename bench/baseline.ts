@@ -11,10 +11,14 @@ const balance = { balance: '12.50', credit: '0.00', total: '12.50' };
 
 function getServer(): McpServer {
   const server = new McpServer({ name: 'baseline', version: '1.0.0' });
-  server.registerTool('get-balance', {
-    description: 'Returns an in-memory balance.',
-    inputSchema: { team_id: z.string().optional() },
-  }, async () => ({ content: [{ type: 'text', text: `Balance ${balance.total} credits` }], structuredContent: balance }));
+  server.registerTool(
+    'get-balance',
+    {
+      description: 'Returns an in-memory balance.',
+      inputSchema: { team_id: z.string().optional() },
+    },
+    async () => ({ content: [{ type: 'text', text: `Balance ${balance.total} credits` }], structuredContent: balance }),
+  );
   return server;
 }
 

@@ -42,7 +42,9 @@ log('Starting Postgres, the auth server and the MCP server…');
 const stack = await startStack({ cpuProfDir: profileDir });
 const baselinePort = await freePort();
 const baseline = startService('baseline', 'bench/baseline.ts', {
-  logDir: stack.dir, cpuProfDir: profileDir, env: { NODE_ENV: 'production', BASELINE_PORT: String(baselinePort) },
+  logDir: stack.dir,
+  cpuProfDir: profileDir,
+  env: { NODE_ENV: 'production', BASELINE_PORT: String(baselinePort) },
 });
 const baselineUrl = `http://127.0.0.1:${baselinePort}/mcp`;
 await baseline.ready(`http://127.0.0.1:${baselinePort}/healthz`);
@@ -54,10 +56,34 @@ try {
   await grantPromotionCredit(stack.db, person.email, 25_000_000n, 'bench credit');
   const ours = { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` };
 
-  interface Scenario { key: string; label: string; url: string; headers: Record<string, string>; body: unknown; baseline: boolean; pid: number }
+  interface Scenario {
+    key: string;
+    label: string;
+    url: string;
+    headers: Record<string, string>;
+    body: unknown;
+    baseline: boolean;
+    pid: number;
+  }
   const scenarios: Scenario[] = [
-    { key: 'baseline_tools_call', label: 'baseline tools/call', url: baselineUrl, headers: MCP_HEADERS, body: toolCall('get-balance', {}), baseline: true, pid: baseline.pid },
-    { key: 'get_user_balance', label: 'tools/call get-user-balance', url: stack.mcpUrl, headers: ours, body: toolCall('get-user-balance'), baseline: false, pid: stack.mcp.pid },
+    {
+      key: 'baseline_tools_call',
+      label: 'baseline tools/call',
+      url: baselineUrl,
+      headers: MCP_HEADERS,
+      body: toolCall('get-balance', {}),
+      baseline: true,
+      pid: baseline.pid,
+    },
+    {
+      key: 'get_user_balance',
+      label: 'tools/call get-user-balance',
+      url: stack.mcpUrl,
+      headers: ours,
+      body: toolCall('get-user-balance'),
+      baseline: false,
+      pid: stack.mcp.pid,
+    },
     { key: 'list_gpus', label: 'tools/call list-gpus', url: stack.mcpUrl, headers: ours, body: toolCall('list-gpus'), baseline: false, pid: stack.mcp.pid },
     { key: 'tools_list', label: 'tools/list', url: stack.mcpUrl, headers: ours, body: rpc('tools/list'), baseline: false, pid: stack.mcp.pid },
   ].filter((s) => s.baseline || !ONLY || ONLY.includes(s.key));
@@ -80,7 +106,9 @@ try {
     for (const s of scenarios) {
       const r = await load({ url: s.url, headers: s.headers, body: s.body, connections: CONNECTIONS, durationSeconds: DURATION, serverPid: s.pid });
       runs[s.key]!.push(r);
-      log(`  round ${round}  ${s.label.padEnd(30)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${r.cpuUsPerRequest} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      log(
+        `  round ${round}  ${s.label.padEnd(30)} ${String(r.reqPerSec).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${r.cpuUsPerRequest} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`,
+      );
     }
   }
   const loadRss = rss.peaks();
@@ -99,24 +127,26 @@ try {
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       serverPid: stack.auth.pid,
-      requests: [{
-        method: 'POST',
-        path: '/token',
-        setupRequest(request, context) {
-          const token = pool.shift();
-          if (!token) throw new Error('refresh token pool ran dry');
-          context.token = token;
-          return { ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: person.clientId }).toString() };
+      requests: [
+        {
+          method: 'POST',
+          path: '/token',
+          setupRequest(request, context) {
+            const token = pool.shift();
+            if (!token) throw new Error('refresh token pool ran dry');
+            context.token = token;
+            return { ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: person.clientId }).toString() };
+          },
+          onResponse(status, body, context) {
+            const next = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
+            if (next) pool.push(next);
+            else {
+              failures += 1;
+              pool.push(context.token as string);
+            }
+          },
         },
-        onResponse(status, body, context) {
-          const next = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
-          if (next) pool.push(next);
-          else {
-            failures += 1;
-            pool.push(context.token as string);
-          }
-        },
-      }],
+      ],
     });
     refresh = { ...r, failures };
     log(`  refresh grant ${r.reqPerSec} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`);
@@ -140,32 +170,50 @@ try {
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
   const round2 = (x: number) => Math.round(x * 100) / 100;
-  const summary = Object.fromEntries(scenarios.map((s) => {
-    const rs = runs[s.key]!;
-    return [s.key, {
-      label: s.label,
-      reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
-      non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
-      errors: rs.reduce((n, r) => n + r.errors, 0),
-      cpuUsPerRequest: Math.round(median(rs.map((r) => r.cpuUsPerRequest ?? 0))),
-      rounds: rs,
-    }];
-  }));
+  const summary = Object.fromEntries(
+    scenarios.map((s) => {
+      const rs = runs[s.key]!;
+      return [
+        s.key,
+        {
+          label: s.label,
+          reqPerSec: Math.round(median(rs.map((r) => r.reqPerSec))),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+          errors: rs.reduce((n, r) => n + r.errors, 0),
+          cpuUsPerRequest: Math.round(median(rs.map((r) => r.cpuUsPerRequest ?? 0))),
+          rounds: rs,
+        },
+      ];
+    }),
+  );
   const baseRuns = runs.baseline_tools_call!;
-  const ratios = Object.fromEntries(scenarios.filter((s) => !s.baseline).map((s) => {
-    const rs = runs[s.key]!;
-    return [s.key, {
-      reqPerSec: round2(median(rs.map((r, i) => r.reqPerSec / baseRuns[i]!.reqPerSec))),
-      p99: round2(median(rs.map((r, i) => r.p99 / baseRuns[i]!.p99))),
-      perRound: rs.map((r, i) => round2(r.reqPerSec / baseRuns[i]!.reqPerSec)),
-    }];
-  }));
+  const ratios = Object.fromEntries(
+    scenarios
+      .filter((s) => !s.baseline)
+      .map((s) => {
+        const rs = runs[s.key]!;
+        return [
+          s.key,
+          {
+            reqPerSec: round2(median(rs.map((r, i) => r.reqPerSec / baseRuns[i]!.reqPerSec))),
+            p99: round2(median(rs.map((r, i) => r.p99 / baseRuns[i]!.p99))),
+            perRound: rs.map((r, i) => round2(r.reqPerSec / baseRuns[i]!.reqPerSec)),
+          },
+        ];
+      }),
+  );
   const dbCalls = ['get_user_balance', 'list_gpus'].filter((k) => ratios[k]);
   const report = {
     generatedAt: new Date().toISOString(),
-    commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim(); } catch { return null; } })(),
+    commit: (() => {
+      try {
+        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+      } catch {
+        return null;
+      }
+    })(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     settings: { connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, rounds: ROUNDS, mcpLogLevel: 'info' },
     tools: toolCount,
@@ -185,18 +233,36 @@ try {
   };
 
   log('');
-  log(`Pictor vs bare MCP SDK — ${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds each, alternating; medians, ratios per round`);
-  log(`${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}${'cpu µs/req'.padStart(12)}  × req/s each round`);
+  log(
+    `Pictor vs bare MCP SDK — ${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds each, alternating; medians, ratios per round`,
+  );
+  log(
+    `${'scenario'.padEnd(32)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× req/s'.padStart(10)}${'× p99'.padStart(8)}${'cpu µs/req'.padStart(12)}  × req/s each round`,
+  );
   for (const s of scenarios) {
     const o = summary[s.key]!;
     const r = ratios[s.key];
-    log(`${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}${String(o.cpuUsPerRequest).padStart(12)}  ${r ? r.perRound.map((x) => x.toFixed(2)).join(' ') : ''}`);
+    log(
+      `${s.label.padEnd(32)}${String(o.reqPerSec).padStart(8)}${String(o.p50).padStart(8)}${String(o.p99).padStart(8)}${(r ? r.reqPerSec.toFixed(2) : '1.00').padStart(10)}${(r ? r.p99.toFixed(2) : '1.00').padStart(8)}${String(o.cpuUsPerRequest).padStart(12)}  ${r ? r.perRound.map((x) => x.toFixed(2)).join(' ') : ''}`,
+    );
   }
   log(`JWKS fetches by the MCP server: ${report.jwksFetches}`);
-  log(`Peak RSS: ${Object.entries(peaks).map(([k, v]) => `${k} ${v} MB`).join(', ')}`);
+  log(
+    `Peak RSS: ${Object.entries(peaks)
+      .map(([k, v]) => `${k} ${v} MB`)
+      .join(', ')}`,
+  );
   if (refresh) log(`Refresh grant: ${refresh.reqPerSec} req/s (p50 ${refresh.p50} ms, p99 ${refresh.p99} ms, failures ${refresh.failures})`);
-  if (renewal) log(`Renewal: ${renewal.instances} instances, ${renewal.workers} workers, ${renewal.seconds} s (${renewal.perWorker.map((w) => `${w.renewed} renewed`).join(' + ')}), exactly once ${renewal.renewedExactlyOnce}`);
-  log(`Targets: ${Object.entries(report.targets).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`).join(', ')}`);
+  if (renewal)
+    log(
+      `Renewal: ${renewal.instances} instances, ${renewal.workers} workers, ${renewal.seconds} s (${renewal.perWorker.map((w) => `${w.renewed} renewed`).join(' + ')}), exactly once ${renewal.renewedExactlyOnce}`,
+    );
+  log(
+    `Targets: ${Object.entries(report.targets)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
+      .join(', ')}`,
+  );
 
   const stamp = report.generatedAt.replace(/[:.]/g, '-');
   const jsonFile = path.join(resultsDir, `bench-${stamp}.json`);
@@ -208,11 +274,18 @@ try {
     await copyFile(jsonFile, path.join(resultsDir, 'latest.json'));
     const bars = scenarios.map((s) => ({
       label: `${s.label.replace('tools/call ', '')}${ratios[s.key] ? ` (${ratios[s.key]!.reqPerSec.toFixed(2)}×)` : ''}`,
-      reqPerSec: summary[s.key]!.reqPerSec, p99: summary[s.key]!.p99, baseline: s.baseline,
+      reqPerSec: summary[s.key]!.reqPerSec,
+      p99: summary[s.key]!.p99,
+      baseline: s.baseline,
     }));
-    drawn = await renderPng(chartHtml('Pictor MCP vs the bare MCP SDK (same run, same machine)',
-      `${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds, ${report.generatedAt.slice(0, 16)}Z, commit ${report.commit ?? '?'}`, bars),
-    path.join(resultsDir, 'latest.png'));
+    drawn = await renderPng(
+      chartHtml(
+        'Pictor MCP vs the bare MCP SDK (same run, same machine)',
+        `${report.machine.cpus} cores, ${CONNECTIONS} connections, ${DURATION} s × ${ROUNDS} rounds, ${report.generatedAt.slice(0, 16)}Z, commit ${report.commit ?? '?'}`,
+        bars,
+      ),
+      path.join(resultsDir, 'latest.png'),
+    );
   }
   log(`Wrote ${path.relative(ROOT, jsonFile)}${full ? `, bench/results/latest.json${drawn ? ' and latest.png' : ''}` : ''}`);
   if (profileDir) log(`CPU profiles in ${path.relative(ROOT, profileDir)} after the services stop`);

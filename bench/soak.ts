@@ -21,7 +21,14 @@ const USERS = Number(env.SOAK_USERS ?? 8);
 const THINK_MS = Number(env.SOAK_THINK_MS ?? 5);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-interface Tally { calls: number; ms: number[]; refused: Record<string, number>; fiveXx: number; internal: number; other: number }
+interface Tally {
+  calls: number;
+  ms: number[];
+  refused: Record<string, number>;
+  fiveXx: number;
+  internal: number;
+  other: number;
+}
 const tallies = new Map<string, Tally>();
 const failures: string[] = [];
 function record(kind: string, ms: number, outcome: { status: number; code?: string; text: string }): void {
@@ -71,86 +78,105 @@ try {
   const deadline = started + SECONDS * 1000;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  await Promise.all(people.map(async (p) => {
-    let lastRefresh = Date.now();
-    let id = 0;
-    const instances: string[] = [];
-    const createdAt = new Map<string, number>();
-    const keys: string[] = [];
-    const call = async (name: string, args: Record<string, unknown> = {}, kind = name) => {
-      const t0 = performance.now();
-      let outcome: { status: number; code?: string; text: string; structured?: Record<string, any> };
-      try {
-        const res = await fetch(stack.mcpUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${p.tokens.accessToken}` },
-          body: JSON.stringify(name === 'tools/list' ? { jsonrpc: '2.0', id: ++id, method: 'tools/list' } : { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } }),
-        });
-        const json = await res.json() as { result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text: string }>; _meta?: Record<string, { code?: string }> }; error?: { message: string } };
-        const text = json.error?.message ?? json.result?.content?.map((c) => c.text).join('\n') ?? '';
-        outcome = { status: res.status, code: json.result?.isError ? json.result._meta?.['network.pictor/error']?.code ?? 'unknown' : undefined, text, structured: json.result?.structuredContent };
-      } catch (error) {
-        outcome = { status: 599, text: String(error) };
-      }
-      record(kind, performance.now() - t0, outcome);
-      return outcome;
-    };
-    const small = { plan: 'rtx4090-24gb', gpu_count: 1, region: ['us-east', 'eu-west', 'ap-southeast'][p.n % 3], storage_gb: 50, rental_hours: 1 };
-    for (let step = 0; Date.now() < deadline; step++) {
-      const pick = step % 20;
-      const instance = instances[step % Math.max(instances.length, 1)];
-      if (pick === 0) await call('tools/list');
-      else if (pick === 1 || pick === 11) await call('list-gpus');
-      else if (pick === 2) await call('check-gpu-availability', { gpu: 'rtx4090', gpu_count: 1 });
-      else if (pick === 3) {
-        // up to three instances at a time, the oldest deleted after 20 s, so each lives long
-        // enough to be provisioned, stopped and started
-        if (instances.length >= 3 && Date.now() - createdAt.get(instances[0]!)! > 20_000) {
-          await call('delete-instance', { instance_id: instances.shift()! });
-        } else if (instances.length >= 3) {
-          await call('get-user-balance');
-        } else {
-          await call('create-instance', { ...small, name: `soak-${p.n}-${step}`, dry_run: true }, 'create-instance (dry run)');
-          const created = await call('create-instance', { ...small, name: `soak-${p.n}-${step}`, ssh_key_ids: keys.slice(0, 1) });
-          if (created.structured?.instance?.id) {
-            instances.push(created.structured.instance.id);
-            createdAt.set(created.structured.instance.id, Date.now());
-          }
-        }
-      } else if (pick === 4 && instance) await call('add-instance-hours', { instance_id: instance, hours: 1, dry_run: step % 40 === 4 });
-      else if (pick === 5 && instance) await call(step % 40 === 5 ? 'stop-instance' : 'start-instance', { instance_id: instance });
-      else if (pick === 6 && instance) await call(step % 40 === 6 ? 'enable-instance-auto-renew' : 'disable-instance-auto-renew', { instance_id: instance });
-      else if (pick === 7 && instance) await call('get-instance-detail', { instance_id: instance });
-      else if (pick === 8 && instance) await call('get-instance-logs', { instance_id: instance, limit: 20 });
-      else if (pick === 9 && instance) await call('rename-instance', { instance_id: instance, name: `soak-${p.n}-r${step}` });
-      else if (pick === 10) await call('list-my-instances', { limit: 20 });
-      else if (pick === 12) {
-        if (keys.length >= 2) await call('delete-ssh-key', { ssh_key_id: keys.shift()! });
-        else {
-          const made = await call('create-ssh-key', { name: `soak key ${p.n}-${step}`, public_key: sshKeyLine() });
-          if (made.structured?.id) keys.push(made.structured.id);
-        }
-      } else if (pick === 13) await call('list-ssh-keys');
-      else if (pick === 14 && keys[0]) await call('update-ssh-key', { ssh_key_id: keys[0], name: `soak key ${p.n}-u${step}` });
-      else if (pick === 15 && instance && keys[0]) await call('add-ssh-keys-to-instance', { instance_id: instance, ssh_key_ids: [keys[0]] });
-      else await call('get-user-balance');
-
-      if (Date.now() - lastRefresh > 60_000) {
-        // the refresh grant, as Claude renews its token (rotated: the new refresh token replaces the old)
-        lastRefresh = Date.now();
+  await Promise.all(
+    people.map(async (p) => {
+      let lastRefresh = Date.now();
+      let id = 0;
+      const instances: string[] = [];
+      const createdAt = new Map<string, number>();
+      const keys: string[] = [];
+      const call = async (name: string, args: Record<string, unknown> = {}, kind = name) => {
         const t0 = performance.now();
-        const res = await fetch(`${stack.issuer}/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: p.tokens.refreshToken, client_id: p.flow.clientId }),
-        });
-        const body = await res.json() as { access_token?: string; refresh_token?: string; error?: string };
-        record('auth: refresh grant', performance.now() - t0, { status: res.status, text: body.error ?? '', code: body.error });
-        if (body.access_token && body.refresh_token) p.tokens = { accessToken: body.access_token, refreshToken: body.refresh_token };
+        let outcome: { status: number; code?: string; text: string; structured?: Record<string, any> };
+        try {
+          const res = await fetch(stack.mcpUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${p.tokens.accessToken}` },
+            body: JSON.stringify(
+              name === 'tools/list'
+                ? { jsonrpc: '2.0', id: ++id, method: 'tools/list' }
+                : { jsonrpc: '2.0', id: ++id, method: 'tools/call', params: { name, arguments: args } },
+            ),
+          });
+          const json = (await res.json()) as {
+            result?: {
+              isError?: boolean;
+              structuredContent?: Record<string, unknown>;
+              content?: Array<{ text: string }>;
+              _meta?: Record<string, { code?: string }>;
+            };
+            error?: { message: string };
+          };
+          const text = json.error?.message ?? json.result?.content?.map((c) => c.text).join('\n') ?? '';
+          outcome = {
+            status: res.status,
+            code: json.result?.isError ? (json.result._meta?.['network.pictor/error']?.code ?? 'unknown') : undefined,
+            text,
+            structured: json.result?.structuredContent,
+          };
+        } catch (error) {
+          outcome = { status: 599, text: String(error) };
+        }
+        record(kind, performance.now() - t0, outcome);
+        return outcome;
+      };
+      const small = { plan: 'rtx4090-24gb', gpu_count: 1, region: ['us-east', 'eu-west', 'ap-southeast'][p.n % 3], storage_gb: 50, rental_hours: 1 };
+      for (let step = 0; Date.now() < deadline; step++) {
+        const pick = step % 20;
+        const instance = instances[step % Math.max(instances.length, 1)];
+        if (pick === 0) await call('tools/list');
+        else if (pick === 1 || pick === 11) await call('list-gpus');
+        else if (pick === 2) await call('check-gpu-availability', { gpu: 'rtx4090', gpu_count: 1 });
+        else if (pick === 3) {
+          // up to three instances at a time, the oldest deleted after 20 s, so each lives long
+          // enough to be provisioned, stopped and started
+          if (instances.length >= 3 && Date.now() - createdAt.get(instances[0]!)! > 20_000) {
+            await call('delete-instance', { instance_id: instances.shift()! });
+          } else if (instances.length >= 3) {
+            await call('get-user-balance');
+          } else {
+            await call('create-instance', { ...small, name: `soak-${p.n}-${step}`, dry_run: true }, 'create-instance (dry run)');
+            const created = await call('create-instance', { ...small, name: `soak-${p.n}-${step}`, ssh_key_ids: keys.slice(0, 1) });
+            if (created.structured?.instance?.id) {
+              instances.push(created.structured.instance.id);
+              createdAt.set(created.structured.instance.id, Date.now());
+            }
+          }
+        } else if (pick === 4 && instance) await call('add-instance-hours', { instance_id: instance, hours: 1, dry_run: step % 40 === 4 });
+        else if (pick === 5 && instance) await call(step % 40 === 5 ? 'stop-instance' : 'start-instance', { instance_id: instance });
+        else if (pick === 6 && instance) await call(step % 40 === 6 ? 'enable-instance-auto-renew' : 'disable-instance-auto-renew', { instance_id: instance });
+        else if (pick === 7 && instance) await call('get-instance-detail', { instance_id: instance });
+        else if (pick === 8 && instance) await call('get-instance-logs', { instance_id: instance, limit: 20 });
+        else if (pick === 9 && instance) await call('rename-instance', { instance_id: instance, name: `soak-${p.n}-r${step}` });
+        else if (pick === 10) await call('list-my-instances', { limit: 20 });
+        else if (pick === 12) {
+          if (keys.length >= 2) await call('delete-ssh-key', { ssh_key_id: keys.shift()! });
+          else {
+            const made = await call('create-ssh-key', { name: `soak key ${p.n}-${step}`, public_key: sshKeyLine() });
+            if (made.structured?.id) keys.push(made.structured.id);
+          }
+        } else if (pick === 13) await call('list-ssh-keys');
+        else if (pick === 14 && keys[0]) await call('update-ssh-key', { ssh_key_id: keys[0], name: `soak key ${p.n}-u${step}` });
+        else if (pick === 15 && instance && keys[0]) await call('add-ssh-keys-to-instance', { instance_id: instance, ssh_key_ids: [keys[0]] });
+        else await call('get-user-balance');
+
+        if (Date.now() - lastRefresh > 60_000) {
+          // the refresh grant, as Claude renews its token (rotated: the new refresh token replaces the old)
+          lastRefresh = Date.now();
+          const t0 = performance.now();
+          const res = await fetch(`${stack.issuer}/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: p.tokens.refreshToken, client_id: p.flow.clientId }),
+          });
+          const body = (await res.json()) as { access_token?: string; refresh_token?: string; error?: string };
+          record('auth: refresh grant', performance.now() - t0, { status: res.status, text: body.error ?? '', code: body.error });
+          if (body.access_token && body.refresh_token) p.tokens = { accessToken: body.access_token, refreshToken: body.refresh_token };
+        }
+        if (THINK_MS > 0) await sleep(THINK_MS);
       }
-      if (THINK_MS > 0) await sleep(THINK_MS);
-    }
-  }));
+    }),
+  );
   clearInterval(sampler);
   clearInterval(reporter);
   sampleRss();
@@ -181,10 +207,18 @@ try {
     const [t1, m1] = pts.at(-1)!;
     return Math.round(((m1 - m0) / Math.max(1, t1 - t0)) * 60 * 10) / 10;
   };
-  const memory = Object.fromEntries((['mcp', 'auth'] as const).map((k) => [k, {
-    startMb: rss[k][0]![1], endMb: rss[k].at(-1)![1], peakMb: Math.max(...rss[k].map(([, m]) => m)),
-    secondHalfMbPerMin: slope(rss[k]), series: rss[k],
-  }]));
+  const memory = Object.fromEntries(
+    (['mcp', 'auth'] as const).map((k) => [
+      k,
+      {
+        startMb: rss[k][0]![1],
+        endMb: rss[k].at(-1)![1],
+        peakMb: Math.max(...rss[k].map(([, m]) => m)),
+        secondHalfMbPerMin: slope(rss[k]),
+        series: rss[k],
+      },
+    ]),
+  );
   const flat = Object.values(memory).every((m) => m.endMb <= 200 && Math.abs(m.secondHalfMbPerMin) < 2);
   const report = {
     generatedAt: new Date().toISOString(),
@@ -198,9 +232,22 @@ try {
     capacityMatchesInstances: capacity.rows[0]!.n === 0,
     memory,
     memoryFlat: flat,
-    byKind: Object.fromEntries([...tallies].sort((a, b) => b[1].calls - a[1].calls).map(([kind, t]) => [kind, {
-      calls: t.calls, p50: pct(t.ms, 50), p99: pct(t.ms, 99), refused: t.refused, fiveXx: t.fiveXx, internal: t.internal, otherNon200: t.other,
-    }])),
+    byKind: Object.fromEntries(
+      [...tallies]
+        .sort((a, b) => b[1].calls - a[1].calls)
+        .map(([kind, t]) => [
+          kind,
+          {
+            calls: t.calls,
+            p50: pct(t.ms, 50),
+            p99: pct(t.ms, 99),
+            refused: t.refused,
+            fiveXx: t.fiveXx,
+            internal: t.internal,
+            otherNon200: t.other,
+          },
+        ]),
+    ),
     failures,
   };
 
@@ -208,7 +255,11 @@ try {
   log(`Soak: ${USERS} people, ${Math.round(elapsed)} s, ${calls} calls (${report.callsPerSecond}/s), ${fiveXx} × 5xx, ${internal} internal errors`);
   log(`${'call'.padEnd(34)}${'calls'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  refusals`);
   for (const [kind, t] of Object.entries(report.byKind)) {
-    log(`${kind.padEnd(34)}${String(t.calls).padStart(8)}${String(t.p50).padStart(9)}${String(t.p99).padStart(9)}  ${Object.entries(t.refused).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+    log(
+      `${kind.padEnd(34)}${String(t.calls).padStart(8)}${String(t.p50).padStart(9)}${String(t.p99).padStart(9)}  ${Object.entries(t.refused)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}`,
+    );
   }
   for (const [k, m] of Object.entries(memory)) {
     log(`RSS ${k}-server: start ${m.startMb} MB, end ${m.endMb} MB, peak ${m.peakMb} MB, second half ${m.secondHalfMbPerMin} MB/min`);

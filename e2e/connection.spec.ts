@@ -11,7 +11,10 @@ import { ACCESS_TOKEN_TTL_SECONDS, TOKEN_LEEWAY_SECONDS } from './support/world.
 const CLAUDE_CLIENT_ID = 'https://claude.ai/oauth/mcp-oauth-client-metadata';
 const CLAUDE_CALLBACK = 'https://claude.ai/api/mcp/auth_callback';
 
-test('Claude\'s pre-stored client id (CIMD): sign-in, consent as verified Claude, the redirect to claude.ai carries a code that works; a foreign redirect_uri is refused', async ({ world, context }) => {
+test("Claude's pre-stored client id (CIMD): sign-in, consent as verified Claude, the redirect to claude.ai carries a code that works; a foreign redirect_uri is refused", async ({
+  world,
+  context,
+}) => {
   // The browser never reaches claude.ai: names other than loopback do not resolve in it
   // (playwright.config.ts), so the redirect is seen as a request and goes nowhere. Nor does the
   // authorization server fetch the metadata document: it is stored, and there is no internet here.
@@ -22,9 +25,14 @@ test('Claude\'s pre-stored client id (CIMD): sign-in, consent as verified Claude
   const p = pkce();
   const url = new URL('/auth', world.issuer);
   url.search = new URLSearchParams({
-    response_type: 'code', client_id: CLAUDE_CLIENT_ID, redirect_uri: CLAUDE_CALLBACK,
-    scope: 'pictor:read instances:write ssh_keys:write billing:write', state: 'cimd-state',
-    code_challenge: p.challenge, code_challenge_method: 'S256', resource: world.mcpUrl,
+    response_type: 'code',
+    client_id: CLAUDE_CLIENT_ID,
+    redirect_uri: CLAUDE_CALLBACK,
+    scope: 'pictor:read instances:write ssh_keys:write billing:write',
+    state: 'cimd-state',
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    resource: world.mcpUrl,
   }).toString();
 
   // A redirect URI that is not one of Claude's is refused before any page: nothing to sign in to.
@@ -55,12 +63,16 @@ test('Claude\'s pre-stored client id (CIMD): sign-in, consent as verified Claude
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
-      grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '', redirect_uri: CLAUDE_CALLBACK,
-      code_verifier: p.verifier, client_id: CLAUDE_CLIENT_ID, resource: world.mcpUrl,
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') ?? '',
+      redirect_uri: CLAUDE_CALLBACK,
+      code_verifier: p.verifier,
+      client_id: CLAUDE_CLIENT_ID,
+      resource: world.mcpUrl,
     }),
   });
   expect(res.status).toBe(200);
-  const tokens = await res.json() as { access_token: string; refresh_token?: string; scope: string };
+  const tokens = (await res.json()) as { access_token: string; refresh_token?: string; scope: string };
   expect(tokens.refresh_token).toBeTruthy();
   const listed = await fetch(world.mcpUrl, {
     method: 'POST',
@@ -71,7 +83,10 @@ test('Claude\'s pre-stored client id (CIMD): sign-in, consent as verified Claude
   expect(JSON.stringify(await listed.json())).toContain('"account":"personal"');
 });
 
-test('read-only consent: a write tool gets HTTP 403 insufficient_scope; reconnecting with the permission approved fixes it, without a new email', async ({ world, context }) => {
+test('read-only consent: a write tool gets HTTP 403 insufficient_scope; reconnecting with the permission approved fixes it, without a new email', async ({
+  world,
+  context,
+}) => {
   const email = randomEmail('readonly');
   const { connector, connection } = await connectClaude(world, context, { email, approve: ['pictor:read'] });
   expect(connection.scopes).toEqual(['pictor:read']);
@@ -85,17 +100,14 @@ test('read-only consent: a write tool gets HTTP 403 insufficient_scope; reconnec
   expect(challenge.error).toBe('insufficient_scope');
   expect(challenge.resource_metadata).toBe(connector.discovery.challenge.resource_metadata);
   expect(challenge.scope?.split(' ')).toEqual(expect.arrayContaining(['pictor:read', 'ssh_keys:write']));
-  expect((await forbidden.json() as { error: { message: string } }).error.message).toMatch(/ssh_keys:write/);
+  expect(((await forbidden.json()) as { error: { message: string } }).error.message).toMatch(/ssh_keys:write/);
   // Through the SDK client the call fails too, and nothing was created.
   await expect(connection.call('create-ssh-key', { name: 'laptop', public_key: key })).rejects.toMatchObject({ code: 403 });
   expect((await connection.call<{ ssh_keys: unknown[] }>('list-ssh-keys')).ssh_keys).toEqual([]);
 
   // Claude reconnects asking for what the challenge named; the browser's session skips the email.
   const again = connector.authorizationRequest(challenge.scope);
-  const [step, upgraded] = await Promise.all([
-    authorize(context, again.url, { email, sink: world.sink, signIn: false }),
-    connector.complete(again),
-  ]);
+  const [step, upgraded] = await Promise.all([authorize(context, again.url, { email, sink: world.sink, signIn: false }), connector.complete(again)]);
   expect(step.mails).toBe(0);
   expect(upgraded.scopes).toEqual(expect.arrayContaining(['pictor:read', 'ssh_keys:write']));
   const created = await upgraded.call<{ name: string }>('create-ssh-key', { name: 'laptop', public_key: key });
@@ -114,9 +126,12 @@ test('the access token expires: the MCP server answers 401, Claude refreshes and
   expect(connection.refreshes).toBe(0);
 
   // Wait (real time) until the MCP server itself refuses the token: its lifetime plus the skew leeway.
-  await expect.poll(async () => (await connection.rawToolCall('list-gpus', {}, first.access_token)).status, {
-    timeout: (ACCESS_TOKEN_TTL_SECONDS + TOKEN_LEEWAY_SECONDS + 15) * 1000, intervals: [1000],
-  }).toBe(401);
+  await expect
+    .poll(async () => (await connection.rawToolCall('list-gpus', {}, first.access_token)).status, {
+      timeout: (ACCESS_TOKEN_TTL_SECONDS + TOKEN_LEEWAY_SECONDS + 15) * 1000,
+      intervals: [1000],
+    })
+    .toBe(401);
   const expired = await connection.rawToolCall('list-gpus', {}, first.access_token);
   const challenge = challengeParams(expired.headers.get('www-authenticate'));
   expect(challenge.error).toBe('invalid_token');
@@ -169,16 +184,16 @@ test('a connector added again after disconnecting works (the person reconnects)'
   const first = await connectClaude(world, context, { email });
   const page = await context.newPage();
   await page.goto(new URL('/account', world.issuer).href);
-  await page.getByRole('row', { name: /Claude/ }).getByRole('button', { name: 'Disconnect' }).click();
+  await page
+    .getByRole('row', { name: /Claude/ })
+    .getByRole('button', { name: 'Disconnect' })
+    .click();
   await expect(page.getByText('No apps are connected to your Pictor account.')).toBeVisible();
   await first.connector.close();
 
   const connector = await ClaudeConnector.add(world.mcpUrl);
   const request = connector.authorizationRequest();
-  const [, connection] = await Promise.all([
-    authorize(context, request.url, { email, sink: world.sink, signIn: false }),
-    connector.complete(request),
-  ]);
+  const [, connection] = await Promise.all([authorize(context, request.url, { email, sink: world.sink, signIn: false }), connector.complete(request)]);
   expect((await connection.call<{ account: string }>('get-user-balance')).account).toBe('personal');
   await connection.close();
   await connector.close();

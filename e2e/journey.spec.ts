@@ -7,17 +7,39 @@ import { connectClaude, expect, test } from './support/fixtures.ts';
 import type { Connection } from './support/claude.ts';
 import { credits, micro } from './support/money.ts';
 
-interface Cost { hours: number; gpu: string; storage: string; total: string }
-interface Instance { id: string; name: string; state: string; pending_action: string | null; expires_at: string; ssh: { command: string } | null; ssh_keys: Array<{ id: string }> }
-interface Balance { balance: string; credit: string; total: string }
+interface Cost {
+  hours: number;
+  gpu: string;
+  storage: string;
+  total: string;
+}
+interface Instance {
+  id: string;
+  name: string;
+  state: string;
+  pending_action: string | null;
+  expires_at: string;
+  ssh: { command: string } | null;
+  ssh_keys: Array<{ id: string }>;
+}
+interface Balance {
+  balance: string;
+  credit: string;
+  total: string;
+}
 
 /** Polls get-instance-detail until the instance is `state` with no power action pending. */
 async function settled(connection: Connection, id: string, state: string): Promise<Instance> {
   let last: Instance | undefined;
-  await expect.poll(async () => {
-    last = await connection.call<Instance>('get-instance-detail', { instance_id: id });
-    return `${last.state}/${last.pending_action ?? 'none'}`;
-  }, { timeout: 30_000, intervals: [250, 500] }).toBe(`${state}/none`);
+  await expect
+    .poll(
+      async () => {
+        last = await connection.call<Instance>('get-instance-detail', { instance_id: id });
+        return `${last.state}/${last.pending_action ?? 'none'}`;
+      },
+      { timeout: 30_000, intervals: [250, 500] },
+    )
+    .toBe(`${state}/none`);
   return last!;
 }
 
@@ -34,11 +56,23 @@ test('the journey: connect, top up through InFlow, rent a GPU and give it back; 
   expect(start.total).toBe('0.00');
 
   // The catalog and availability.
-  const { plans } = await connection.call<{ plans: Array<{ id: string; price_per_gpu_hour: string; allowed_gpu_counts: number[]; storage: { min_gb: number }; regions: Array<{ id: string; free_gpus: number }> }> }>('list-gpus');
+  const { plans } = await connection.call<{
+    plans: Array<{
+      id: string;
+      price_per_gpu_hour: string;
+      allowed_gpu_counts: number[];
+      storage: { min_gb: number };
+      regions: Array<{ id: string; free_gpus: number }>;
+    }>;
+  }>('list-gpus');
   expect(plans.length).toBeGreaterThan(0);
   const plan = plans.find((p) => p.id === 'rtx4090-24gb')!;
   expect(plan.regions.find((r) => r.id === 'eu-west')?.free_gpus).toBeGreaterThanOrEqual(2);
-  const availability = await connection.call<{ available: boolean; plan_id: string; price_per_hour: string }>('check-gpu-availability', { gpu: 'RTX 4090', gpu_count: 2, region: 'eu-west' });
+  const availability = await connection.call<{ available: boolean; plan_id: string; price_per_hour: string }>('check-gpu-availability', {
+    gpu: 'RTX 4090',
+    gpu_count: 2,
+    region: 'eu-west',
+  });
   expect(availability).toMatchObject({ available: true, plan_id: 'rtx4090-24gb' });
   expect(micro(availability.price_per_hour)).toBe(2n * micro(plan.price_per_gpu_hour));
 
@@ -55,7 +89,9 @@ test('the journey: connect, top up through InFlow, rent a GPU and give it back; 
 
   // Top-up: checkout, the person pays on InFlow's page in the browser, Claude verifies.
   const checkout = await connection.call<{ transaction_id: string; purchase_url: string; amount: string; credited: boolean }>('create-inflow-checkout', {
-    amount: '25.00', currency: 'USD', idempotency_key: `journey-${Date.now()}`,
+    amount: '25.00',
+    currency: 'USD',
+    idempotency_key: `journey-${Date.now()}`,
   });
   expect(checkout.credited).toBe(false);
   const pay = await context.newPage();
@@ -65,16 +101,24 @@ test('the journey: connect, top up through InFlow, rent a GPU and give it back; 
   await pay.waitForURL((url) => !url.pathname.startsWith('/pay/'));
   await pay.close();
   let verified: { transaction: { credited: boolean; amount: string; status: string }; balance: string } | undefined;
-  await expect.poll(async () => {
-    verified = await connection.call('verify-inflow-transaction', { transaction_id: checkout.transaction_id });
-    return verified!.transaction.credited;
-  }, { timeout: 20_000 }).toBe(true);
+  await expect
+    .poll(
+      async () => {
+        verified = await connection.call('verify-inflow-transaction', { transaction_id: checkout.transaction_id });
+        return verified!.transaction.credited;
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(true);
   expect(verified!.transaction.status).toBe('PAYMENT_SUCCESS');
   const paid = micro(verified!.transaction.amount);
   expect(paid).toBe(micro('25.00'));
 
   // Price check, then the real thing.
-  const quote = await connection.call<{ would_succeed: boolean; cost: Cost; balance_after: string; instance: null }>('create-instance', { ...request, dry_run: true });
+  const quote = await connection.call<{ would_succeed: boolean; cost: Cost; balance_after: string; instance: null }>('create-instance', {
+    ...request,
+    dry_run: true,
+  });
   expect(quote.would_succeed).toBe(true);
   expect(quote.instance).toBeNull();
   expect((await connection.call<Balance>('get-user-balance')).total).toBe('25.00'); // a dry run charges nothing
@@ -97,7 +141,11 @@ test('the journey: connect, top up through InFlow, rent a GPU and give it back; 
   // Two more hours: priced, then charged.
   const moreQuote = await connection.call<{ cost: Cost; would_succeed: boolean }>('add-instance-hours', { instance_id: id, hours: 2, dry_run: true });
   expect(moreQuote.would_succeed).toBe(true);
-  const more = await connection.call<{ cost: Cost; expires_at: string; expires_after: string }>('add-instance-hours', { instance_id: id, hours: 2, dry_run: false });
+  const more = await connection.call<{ cost: Cost; expires_at: string; expires_after: string }>('add-instance-hours', {
+    instance_id: id,
+    hours: 2,
+    dry_run: false,
+  });
   expect(more.cost).toEqual(moreQuote.cost);
   expect(Date.parse(more.expires_after) - Date.parse(more.expires_at)).toBe(2 * 3600_000);
   charged.push(micro(more.cost.total));

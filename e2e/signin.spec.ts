@@ -10,13 +10,20 @@ import { authorize } from './support/person.ts';
 
 /** What oidc-provider issued for a client: grants, codes and tokens. */
 function issuedFor(db: Db, clientId: string) {
-  return db.selectFrom('auth_oidc_payloads').select('model')
+  return db
+    .selectFrom('auth_oidc_payloads')
+    .select('model')
     .where(sql<string>`payload->>'clientId'`, '=', clientId)
     .where('model', 'in', ['Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken'])
-    .execute().then((rows) => rows.map((r) => r.model).sort());
+    .execute()
+    .then((rows) => rows.map((r) => r.model).sort());
 }
 
-test('an attacker\'s "Claude" asks for the victim\'s email; the victim opens the genuine mail and tries to confirm: the attacker\'s window never completes, no grant', async ({ world, context, otherContext }) => {
+test("an attacker's \"Claude\" asks for the victim's email; the victim opens the genuine mail and tries to confirm: the attacker's window never completes, no grant", async ({
+  world,
+  context,
+  otherContext,
+}) => {
   const connector = await ClaudeConnector.add(world.mcpUrl); // open DCR, named "Claude"
   const request = connector.authorizationRequest();
   const victim = randomEmail('victim');
@@ -50,7 +57,10 @@ test('an attacker\'s "Claude" asks for the victim\'s email; the victim opens the
   await expect(page.getByText("You're signed in")).toHaveCount(0);
 
   // The attacker's window keeps polling (every 2 s) and never goes on; Claude's callback never comes.
-  const outcome = await connector.callback.next(request.state, 8_000).then(() => 'completed', () => 'still waiting');
+  const outcome = await connector.callback.next(request.state, 8_000).then(
+    () => 'completed',
+    () => 'still waiting',
+  );
   expect(outcome).toBe('still waiting');
   await expect(attacker.getByRole('heading', { name: 'Check your email' })).toBeVisible();
   await attacker.getByRole('button', { name: 'I opened the link — continue' }).click();
@@ -60,7 +70,11 @@ test('an attacker\'s "Claude" asks for the victim\'s email; the victim opens the
   await connector.close();
 });
 
-test('two devices: the link opened in a second browser, with the code the first shows typed in, connects the first', async ({ world, context, otherContext }) => {
+test('two devices: the link opened in a second browser, with the code the first shows typed in, connects the first', async ({
+  world,
+  context,
+  otherContext,
+}) => {
   const email = randomEmail('two-devices');
   const connector = await ClaudeConnector.add(world.mcpUrl);
   const request = connector.authorizationRequest();

@@ -16,8 +16,15 @@ const SIX = { plan: PLAN, gpu_count: 1, region: 'us-east', storage_gb: 10, renta
 
 test('a limit of 10 credits a day: 6 goes through, 6 more is refused with the figures; raising it lets the same token through', async ({ world, context }) => {
   await upsertPlan(world.db, PLAN, {
-    gpu_model: 'Test GPU', vram_gb: 24, vcpu_per_gpu: 4, ram_gb_per_gpu: 16, price_per_gpu_hour: parseCredits('6')!,
-    allowed_gpu_counts: [1], min_storage_gb: 10, max_storage_gb: 100, storage_price_per_gb_month: 0n,
+    gpu_model: 'Test GPU',
+    vram_gb: 24,
+    vcpu_per_gpu: 4,
+    ram_gb_per_gpu: 16,
+    price_per_gpu_hour: parseCredits('6')!,
+    allowed_gpu_counts: [1],
+    min_storage_gb: 10,
+    max_storage_gb: 100,
+    storage_price_per_gb_month: 0n,
   });
   await setCapacity(world.db, 'us-east', PLAN, 10);
   const email = randomEmail('limited');
@@ -34,9 +41,15 @@ test('a limit of 10 credits a day: 6 goes through, 6 more is refused with the fi
   });
   const user = await world.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
   const accountId = await ensureUserAccount(world.db, user.id);
-  await world.db.transaction().execute((trx) => postCredit(trx, {
-    accountId, kind: 'payment', bucket: 'balance', amount: parseCredits('100')!, description: 'e2e top-up',
-  }));
+  await world.db.transaction().execute((trx) =>
+    postCredit(trx, {
+      accountId,
+      kind: 'payment',
+      bucket: 'balance',
+      amount: parseCredits('100')!,
+      description: 'e2e top-up',
+    }),
+  );
 
   // Calls with one access token, captured now: no refresh in between.
   const token = connection.tokens.access_token;
@@ -48,7 +61,9 @@ test('a limit of 10 credits a day: 6 goes through, 6 more is refused with the fi
 
   const quote = await call('create-instance', { ...SIX, name: 'first', dry_run: true });
   expect(quote.structuredContent).toMatchObject({
-    cost: { total: '6.00' }, balance_after: '94.00', spending_limit: { limit: '10.00', spent_last_24h: '0.00', headroom_after: '4.00' },
+    cost: { total: '6.00' },
+    balance_after: '94.00',
+    spending_limit: { limit: '10.00', spent_last_24h: '0.00', headroom_after: '4.00' },
   });
   const first = await call('create-instance', { ...SIX, name: 'first' });
   expect(first.isError, JSON.stringify(first.content)).toBeFalsy();
@@ -57,7 +72,9 @@ test('a limit of 10 credits a day: 6 goes through, 6 more is refused with the fi
   const second = await call('create-instance', { ...SIX, name: 'second' });
   expect(second.isError).toBe(true);
   const message = (second.content[0] as { text: string }).text;
-  expect(message).toContain('you allowed this app to spend 10.00 credits per 24 hours; it has spent 6.00 in the last 24 hours, so 4.00 are left and this needs 6.00. Nothing was charged.');
+  expect(message).toContain(
+    'you allowed this app to spend 10.00 credits per 24 hours; it has spent 6.00 in the last 24 hours, so 4.00 are left and this needs 6.00. Nothing was charged.',
+  );
   expect(message).toContain(`under Connected apps: ${world.issuer}/account`);
   expect((await call('get-user-balance', {})).structuredContent).toMatchObject({ total: '94.00' });
   const instances = await world.db.selectFrom('instances').select('name').where('account_id', '=', accountId).execute();

@@ -10,7 +10,10 @@ import type { Connection } from './support/claude.ts';
 
 async function personConnects(world: World, browser: Browser, prefix: string): Promise<{ connection: Connection; userId: string; close(): Promise<void> }> {
   const context = await browser.newContext();
-  await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort('blockedbyclient'));
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => route.abort('blockedbyclient'),
+  );
   const email = randomEmail(prefix);
   const { connector, connection } = await connectClaude(world, context, { email });
   const user = await world.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
@@ -30,7 +33,7 @@ function errorText(result: { isError?: boolean; content: unknown }): string {
   return JSON.stringify(result.content);
 }
 
-test('a team: the member sees the team\'s instance only with team_id; someone outside the team sees neither', async ({ world, browser }) => {
+test("a team: the member sees the team's instance only with team_id; someone outside the team sees neither", async ({ world, browser }) => {
   const owner = await personConnects(world, browser, 'owner');
   const member = await personConnects(world, browser, 'member');
   const outsider = await personConnects(world, browser, 'outsider');
@@ -46,7 +49,9 @@ test('a team: the member sees the team\'s instance only with team_id; someone ou
 
   // The owner tops up the team's account on InFlow's page and verifies it.
   const checkout = await owner.connection.call<{ transaction_id: string; purchase_url: string; team_id: string }>('create-inflow-checkout', {
-    team_id: team.id, amount: '20', idempotency_key: `team-${team.id}`,
+    team_id: team.id,
+    amount: '20',
+    idempotency_key: `team-${team.id}`,
   });
   expect(checkout.team_id).toBe(team.id);
   const payContext = await browser.newContext();
@@ -55,15 +60,30 @@ test('a team: the member sees the team\'s instance only with team_id; someone ou
   await pay.getByRole('button', { name: /^Pay / }).click();
   await pay.waitForURL((url) => !url.pathname.startsWith('/pay/'));
   await payContext.close();
-  await expect.poll(async () => (await owner.connection.call<{ transaction: { credited: boolean } }>('verify-inflow-transaction', {
-    team_id: team.id, transaction_id: checkout.transaction_id,
-  })).transaction.credited, { timeout: 20_000 }).toBe(true);
+  await expect
+    .poll(
+      async () =>
+        (
+          await owner.connection.call<{ transaction: { credited: boolean } }>('verify-inflow-transaction', {
+            team_id: team.id,
+            transaction_id: checkout.transaction_id,
+          })
+        ).transaction.credited,
+      { timeout: 20_000 },
+    )
+    .toBe(true);
   const teamBalance = await member.connection.call<{ account: string; total: string }>('get-user-balance', { team_id: team.id });
   expect(teamBalance).toMatchObject({ account: 'team', total: '20.00' });
   expect((await owner.connection.call<{ total: string }>('get-user-balance')).total).toBe('0.00'); // not the owner's own
 
   const created = await owner.connection.call<{ instance: { id: string } }>('create-instance', {
-    team_id: team.id, plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'team-render',
+    team_id: team.id,
+    plan: 'rtx4090-24gb',
+    gpu_count: 1,
+    region: 'us-east',
+    storage_gb: 50,
+    rental_hours: 1,
+    name: 'team-render',
   });
   const id = created.instance.id;
 

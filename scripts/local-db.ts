@@ -34,14 +34,17 @@ export function localDataDir(env: NodeJS.ProcessEnv = process.env): string {
 export async function localDatabase(env: NodeJS.ProcessEnv = process.env, options: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
   const dataDir = localDataDir(env);
   const port = Number(env.PICTOR_PG_PORT || 54329);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LocalDatabaseError(`PICTOR_PG_PORT must be a port number, got ${JSON.stringify(env.PICTOR_PG_PORT)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new LocalDatabaseError(`PICTOR_PG_PORT must be a port number, got ${JSON.stringify(env.PICTOR_PG_PORT)}`);
   if (!(await runningPostmaster(dataDir))) {
     if (options.existing && !(await exists(path.join(dataDir, 'PG_VERSION')))) {
       throw new LocalDatabaseError(`No local database in ${dataDir} (\`npm start\` creates it on its first run): ${SAME_SETTINGS}.`);
     }
     // Checked before Postgres is initialised or started, which would fail later and less clearly.
     if (port > 0 && (await portInUse(port))) {
-      throw new LocalDatabaseError(`Port ${port} (PICTOR_PG_PORT) is in use by another process and the local database in ${dataDir} is not running. If \`npm start\` is running, ${SAME_SETTINGS}; otherwise choose a free PICTOR_PG_PORT.`);
+      throw new LocalDatabaseError(
+        `Port ${port} (PICTOR_PG_PORT) is in use by another process and the local database in ${dataDir} is not running. If \`npm start\` is running, ${SAME_SETTINGS}; otherwise choose a free PICTOR_PG_PORT.`,
+      );
     }
   }
   const cluster = await startLocalPostgres({ dataDir, port });
@@ -60,7 +63,10 @@ export async function localDatabase(env: NodeJS.ProcessEnv = process.env, option
  * DATABASE_URL, or the local database (started if needed, `stop` stops it again if we started
  * it). A local database that cannot be used ends the process with its message (exit code 2).
  */
-export async function databaseUrlOrLocal(env: NodeJS.ProcessEnv = process.env, options: LocalDatabaseOptions = {}): Promise<{ url: string; stop(): Promise<void>; local: LocalPostgres | undefined }> {
+export async function databaseUrlOrLocal(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LocalDatabaseOptions = {},
+): Promise<{ url: string; stop(): Promise<void>; local: LocalPostgres | undefined }> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, stop: async () => undefined, local: undefined };
   try {
     const { url, cluster } = await localDatabase(env, options);
@@ -73,5 +79,8 @@ export async function databaseUrlOrLocal(env: NodeJS.ProcessEnv = process.env, o
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }

@@ -24,15 +24,15 @@ const mcpUrl = setting('MCP_URL') ?? `http://localhost:${mcpPort}/mcp`;
 const authIssuer = setting('AUTH_ISSUER') ?? `http://localhost:${authPort}`;
 // The services listen on 127.0.0.1 unless AUTH_HOST/MCP_HOST say otherwise (their config.ts);
 // this script reaches each one where it listens.
-const reachAt = (host: string | undefined): string =>
-  !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+const reachAt = (host: string | undefined): string => (!host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
 const authAt = reachAt(setting('AUTH_HOST'));
 const mcpAt = reachAt(setting('MCP_HOST'));
 const DEV_INFLOW_KEY = 'sandbox-dev-api-key';
 // JSON log lines made readable, one line each (errors with their stack below).
-const pretty = process.stdout.isTTY && env.LOG_FORMAT !== 'json'
-  ? prettyFactory({ ignore: 'pid,hostname,service', singleLine: true, translateTime: 'SYS:HH:MM:ss' })
-  : undefined;
+const pretty =
+  process.stdout.isTTY && env.LOG_FORMAT !== 'json'
+    ? prettyFactory({ ignore: 'pid,hostname,service', singleLine: true, translateTime: 'SYS:HH:MM:ss' })
+    : undefined;
 const step = (what: string) => console.log(what);
 
 const children: ChildProcess[] = [];
@@ -41,11 +41,16 @@ let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
   stopping = true;
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  })));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
   await cluster?.stop();
   process.exit(code);
 }
@@ -82,7 +87,10 @@ function service(name: string, entry: string, extraEnv: Record<string, string>):
 async function waitHealthy(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -106,11 +114,13 @@ await db.destroy();
 step(`Starting the authorization server, the MCP server${env.INFLOW_API_URL ? '' : ' and the InFlow sandbox'}…`);
 // The sandbox signs webhooks with the public dev secret and the MCP server verifies with it
 // (its config refuses that secret in production).
-const inflowEnv: Record<string, string> = env.INFLOW_API_URL ? {} : {
-  INFLOW_API_URL: `http://127.0.0.1:${sandboxPort}`,
-  INFLOW_API_KEY: DEV_INFLOW_KEY,
-  INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
-};
+const inflowEnv: Record<string, string> = env.INFLOW_API_URL
+  ? {}
+  : {
+      INFLOW_API_URL: `http://127.0.0.1:${sandboxPort}`,
+      INFLOW_API_KEY: DEV_INFLOW_KEY,
+      INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
+    };
 if (!env.INFLOW_API_URL) {
   service('inflow', 'inflow-sandbox/src/main.ts', {
     INFLOW_SANDBOX_PORT: String(sandboxPort),

@@ -29,12 +29,22 @@ try {
   await mkdir(path.join(root, '.tmp'), { recursive: true });
   const tap = path.join(root, '.tmp', `node-tests-${process.pid}.tap`);
   const patterns = only.length > 0 ? only : ['test/*.test.ts', '{migrations,platform,mcp-server,auth-server,inflow-sandbox}/test/**/*.test.ts'];
-  await run(process.execPath, [
-    '--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=180000',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...patterns,
-  ], env);
+  await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=3',
+      '--test-timeout=180000',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...patterns,
+    ],
+    env,
+  );
   const summary = await readFile(tap, 'utf8');
   passed += Number(/^# pass (\d+)/m.exec(summary)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)/m.exec(summary)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(summary)?.[1] ?? 0);
@@ -42,7 +52,8 @@ try {
   if (only.length === 0 && existsSync(path.join(root, 'e2e', 'playwright.config.ts'))) {
     const report = path.join(root, '.tmp', `e2e-${process.pid}.json`);
     await run(path.join(root, 'node_modules', '.bin', 'playwright'), ['test', '-c', 'e2e/playwright.config.ts'], {
-      ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: report,
+      ...env,
+      PLAYWRIGHT_JSON_OUTPUT_NAME: report,
     });
     const stats = existsSync(report) ? JSON.parse(await readFile(report, 'utf8')).stats : { expected: 0, unexpected: 1 };
     passed += stats.expected ?? 0;

@@ -24,10 +24,12 @@ export const ROLES_END = '<!-- roles:end -->';
 
 export function rolesTable(): string {
   const rows = TEAM_ROLES.map((role) => {
-    const adds = Object.values(ACTIONS).filter((a) => a.needs === role).map((a) => a.doing);
+    const adds = Object.values(ACTIONS)
+      .filter((a) => a.needs === role)
+      .map((a) => a.doing);
     return `| \`${role}\` | ${adds.length > 0 ? adds.join(', ') : 'nothing more than admin; a team always keeps at least one owner'} |`;
   });
-  return [ROLES_START, '| Role in the team | May, in the team\'s account (besides what the roles above may) |', '|---|---|', ...rows, ROLES_END].join('\n');
+  return [ROLES_START, "| Role in the team | May, in the team's account (besides what the roles above may) |", '|---|---|', ...rows, ROLES_END].join('\n');
 }
 
 function replaceBetween(readme: string, startMarker: string, endMarker: string, block: string): string {

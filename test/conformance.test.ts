@@ -27,16 +27,19 @@ async function bearerProxy(token: () => string) {
   let upstream: URL | undefined;
   const server: Server = createServer((req, res) => {
     if (!upstream) return void res.writeHead(502).end();
-    const forward = request({
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      headers: { ...req.headers, authorization: `Bearer ${token()}` },
-    }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, authorization: `Bearer ${token()}` },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(forward);
   });
@@ -46,10 +49,11 @@ async function bearerProxy(token: () => string) {
     forwardTo(origin: string) {
       upstream = new URL(origin);
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -58,8 +62,12 @@ function conformance(args: string[]): Promise<{ code: number; output: string }> 
     const bin = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
 }
@@ -81,7 +89,7 @@ async function readResults(dir: string): Promise<Map<string, Check[]>> {
   return results;
 }
 
-test('MCP conformance: every server scenario of the active suite passes, except the baseline\'s fixture and server-to-client ones', async (t) => {
+test("MCP conformance: every server scenario of the active suite passes, except the baseline's fixture and server-to-client ones", async (t) => {
   let token = '';
   const proxy = await bearerProxy(() => token);
   const mcpUrl = `${proxy.origin}/mcp`;
@@ -108,8 +116,15 @@ test('MCP conformance: every server scenario of the active suite passes, except 
   const run = await conformance(['server', '--url', mcpUrl, '--expected-failures', BASELINE, '-o', out]);
   const results = await readResults(out);
   const baseline = new Set([...(await readFile(BASELINE, 'utf8')).matchAll(/^\s+- ([a-z0-9-]+)/gm)].map((m) => m[1]!));
-  const unexpected = [...results].filter(([scenario, checks]) => !baseline.has(scenario) && checks.some((c) => c.status === 'FAILURE'))
-    .map(([scenario, checks]) => `${scenario}: ${checks.filter((c) => c.status === 'FAILURE').map((c) => `${c.id} ${c.errorMessage ?? ''}`).join('; ')}`);
+  const unexpected = [...results]
+    .filter(([scenario, checks]) => !baseline.has(scenario) && checks.some((c) => c.status === 'FAILURE'))
+    .map(
+      ([scenario, checks]) =>
+        `${scenario}: ${checks
+          .filter((c) => c.status === 'FAILURE')
+          .map((c) => `${c.id} ${c.errorMessage ?? ''}`)
+          .join('; ')}`,
+    );
   assert.deepEqual(unexpected, [], 'scenarios outside the baseline failed');
   assert.equal(run.code, 0, `conformance exited ${run.code} (an unexpected failure, or a baseline entry that now passes):\n${run.output.slice(-6000)}`);
 
@@ -117,7 +132,10 @@ test('MCP conformance: every server scenario of the active suite passes, except 
   for (const scenario of ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection']) {
     const checks = results.get(scenario);
     assert.ok(checks && checks.length > 0, `${scenario} ran`);
-    assert.ok(checks.every((c) => c.status !== 'FAILURE'), `${scenario} passed`);
+    assert.ok(
+      checks.every((c) => c.status !== 'FAILURE'),
+      `${scenario} passed`,
+    );
   }
   assert.ok(results.size >= 25, `the active suite ran (${results.size} scenarios)`);
 });
@@ -147,20 +165,34 @@ test('logging/setLevel: the logging capability is declared, a valid level answer
 test('concurrent POSTs (what server-sse-multiple-streams checks after its session step): each answered on its own, even with the same JSON-RPC id', async (t) => {
   const server = await startTestServer();
   t.after(server.close);
-  const people = await Promise.all([1, 2, 3, 4, 5].map(async (n) => {
-    const person = await server.signIn();
-    await grantPromotionCredit(server.db, person.user.email, BigInt(n) * 1_000_000n);
-    return { ...person, expected: `${n}.00` };
-  }));
-  const answers = await Promise.all(people.map(async ({ token }) => {
-    const res = await server.post({ jsonrpc: '2.0', id: 1000, method: 'tools/call', params: { name: 'get-user-balance', arguments: {} } }, {
-      token, headers: { Accept: 'text/event-stream, application/json' },
-    });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    return res.json() as Promise<{ id: number; result: { structuredContent: { total: string } } }>;
-  }));
+  const people = await Promise.all(
+    [1, 2, 3, 4, 5].map(async (n) => {
+      const person = await server.signIn();
+      await grantPromotionCredit(server.db, person.user.email, BigInt(n) * 1_000_000n);
+      return { ...person, expected: `${n}.00` };
+    }),
+  );
+  const answers = await Promise.all(
+    people.map(async ({ token }) => {
+      const res = await server.post(
+        { jsonrpc: '2.0', id: 1000, method: 'tools/call', params: { name: 'get-user-balance', arguments: {} } },
+        {
+          token,
+          headers: { Accept: 'text/event-stream, application/json' },
+        },
+      );
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+      return res.json() as Promise<{ id: number; result: { structuredContent: { total: string } } }>;
+    }),
+  );
   // Same id from five clients at once: each got its own answer, about its own account.
-  assert.deepEqual(answers.map((a) => a.id), [1000, 1000, 1000, 1000, 1000]);
-  assert.deepEqual(answers.map((a) => a.result.structuredContent.total), people.map((p) => p.expected));
+  assert.deepEqual(
+    answers.map((a) => a.id),
+    [1000, 1000, 1000, 1000, 1000],
+  );
+  assert.deepEqual(
+    answers.map((a) => a.result.structuredContent.total),
+    people.map((p) => p.expected),
+  );
 });

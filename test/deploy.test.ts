@@ -13,8 +13,9 @@ const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 
 test('docker-compose.yml passes dclint (schema and rules) with no problems', async () => {
-  const { stdout, stderr } = await run(path.join(root, 'node_modules/.bin/dclint'), ['docker-compose.yml'], { cwd: root })
-    .catch((error: { stdout: string; stderr: string }) => assert.fail(`dclint failed:\n${error.stdout}${error.stderr}`));
+  const { stdout, stderr } = await run(path.join(root, 'node_modules/.bin/dclint'), ['docker-compose.yml'], { cwd: root }).catch(
+    (error: { stdout: string; stderr: string }) => assert.fail(`dclint failed:\n${error.stdout}${error.stderr}`),
+  );
   assert.doesNotMatch(stdout + stderr, /error|warning/i);
 });
 
@@ -32,8 +33,7 @@ interface Service {
   stop_grace_period?: string;
 }
 
-const services = async () =>
-  (parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> }).services;
+const services = async () => (parse(await readFile(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> }).services;
 const seconds = (duration = '') => Number(/^(\d+)s$/.exec(duration)?.[1] ?? Number.NaN);
 
 test('compose wires every service with readiness healthchecks and health-gated dependencies', async () => {
@@ -45,7 +45,10 @@ test('compose wires every service with readiness healthchecks and health-gated d
     assert.ok(seconds(service.healthcheck.start_period) > 0, `${name}: healthcheck start_period`);
     for (const dependency of Object.values(service.depends_on ?? {})) assert.equal(dependency.condition, 'service_healthy');
   }
-  for (const [name, port] of [['auth-server', 4000], ['mcp-server', 3000]] as const) {
+  for (const [name, port] of [
+    ['auth-server', 4000],
+    ['mcp-server', 3000],
+  ] as const) {
     assert.match(all[name]!.healthcheck!.test.join(' '), new RegExp(`127\\.0\\.0\\.1:${port}/readyz`), `${name} is checked for readiness`);
   }
   assert.equal(all['mcp-server']!.depends_on!['auth-server']!.condition, 'service_healthy', 'the MCP server needs the JWKS');
@@ -103,7 +106,10 @@ for (const service of ['mcp-server', 'auth-server', 'inflow-sandbox']) {
 }
 
 // The services default to 127.0.0.1 (npm start); in a container the published port decides who connects.
-for (const [service, variable] of [['mcp-server', 'MCP_HOST'], ['auth-server', 'AUTH_HOST']] as const) {
+for (const [service, variable] of [
+  ['mcp-server', 'MCP_HOST'],
+  ['auth-server', 'AUTH_HOST'],
+] as const) {
   test(`${service}'s image listens on every interface (${variable}=0.0.0.0); compose takes its mail server from SMTP_URL`, async () => {
     const dockerfile = await readFile(path.join(root, service, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, new RegExp(`^ENV ${variable}=0\\.0\\.0\\.0$`, 'm'));

@@ -13,7 +13,9 @@ const root = path.resolve(import.meta.dirname, '..');
 
 /** The 22 tools the connector's public description promises (seed: "Available Tools"), and those issues added. */
 const SEED_TOOLS = (JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
-const ISSUE_TOOLS = (JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/issue-tools.json'), 'utf8')) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+const ISSUE_TOOLS = (
+  JSON.parse(await readFile(path.join(root, 'mcp-server/test/fixtures/issue-tools.json'), 'utf8')) as { tools: Array<{ name: string }> }
+).tools.map((t) => t.name);
 
 interface Run {
   code: number;
@@ -30,22 +32,27 @@ async function inspector(args: string[]): Promise<Run> {
   const home = await mkdtemp(path.join(tmpdir(), 'pictor-inspector-'));
   try {
     return await new Promise<Run>((resolve) => {
-      execFile(process.execPath, [bin, ...args], {
-        cwd: root,
-        timeout: 60_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: home, MCP_AUTO_OPEN_ENABLED: 'false', NO_COLOR: '1' },
-      }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        {
+          cwd: root,
+          timeout: 60_000,
+          maxBuffer: 16 * 1024 * 1024,
+          env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: home, MCP_AUTO_OPEN_ENABLED: 'false', NO_COLOR: '1' },
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
     });
   } finally {
     await rm(home, { recursive: true, force: true });
   }
 }
 
-test('MCP Inspector CLI: tools/list with the bearer header shows all 22 seed tools and the issues\' ones, with titles, schemas and annotations', async (t) => {
+test("MCP Inspector CLI: tools/list with the bearer header shows all 22 seed tools and the issues' ones, with titles, schemas and annotations", async (t) => {
   const server = await startTestServer();
   t.after(server.close);
   const { token } = await server.signIn();
@@ -62,8 +69,21 @@ test('MCP Inspector CLI: tools/list with the bearer header shows all 22 seed too
     assert.equal(tool.inputSchema?.type, 'object', `${tool.name} has an object input schema`);
     assert.equal(typeof tool.annotations?.readOnlyHint, 'boolean', `${tool.name} says whether it is read-only`);
   }
-  const readOnly = listed.tools.filter((tool) => tool.annotations?.readOnlyHint).map((tool) => tool.name).sort();
-  assert.deepEqual(readOnly, ['check-gpu-availability', 'get-account-activity', 'get-instance-detail', 'get-instance-logs', 'get-spending-report', 'get-user-balance', 'list-gpus', 'list-my-instances', 'list-ssh-keys']);
+  const readOnly = listed.tools
+    .filter((tool) => tool.annotations?.readOnlyHint)
+    .map((tool) => tool.name)
+    .sort();
+  assert.deepEqual(readOnly, [
+    'check-gpu-availability',
+    'get-account-activity',
+    'get-instance-detail',
+    'get-instance-logs',
+    'get-spending-report',
+    'get-user-balance',
+    'list-gpus',
+    'list-my-instances',
+    'list-ssh-keys',
+  ]);
 });
 
 test('MCP Inspector CLI: without a valid token the server refuses it and no tool list comes out', async (t) => {

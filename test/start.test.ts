@@ -15,8 +15,12 @@ const root = path.resolve(import.meta.dirname, '..');
 function run(script: string, args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
@@ -29,14 +33,27 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
   await mkdir(path.join(dataDir, 'pg'), { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PICTOR_DATA_DIR: dataDir, PICTOR_PG_PORT: String(pgPort),
-    MCP_PORT: String(mcpPort), AUTH_PORT: String(authPort), INFLOW_SANDBOX_PORT: String(sandboxPort),
-    LOG_LEVEL: 'warn', DATABASE_URL: '', MCP_URL: '', AUTH_ISSUER: '', INFLOW_API_URL: '',
+    PICTOR_DATA_DIR: dataDir,
+    PICTOR_PG_PORT: String(pgPort),
+    MCP_PORT: String(mcpPort),
+    AUTH_PORT: String(authPort),
+    INFLOW_SANDBOX_PORT: String(sandboxPort),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: '',
+    MCP_URL: '',
+    AUTH_ISSUER: '',
+    INFLOW_API_URL: '',
   };
   const first = run('scripts/start.ts', [], env);
   await waitFor(() => first.output().includes('Pictor MCP is running'), first, 120_000);
   // says what it is doing on a first run
-  for (const doing of ['Setting up local Postgres', 'Migrating the database…', 'migrations applied', 'Seeding the GPU catalog', 'Starting the authorization server']) {
+  for (const doing of [
+    'Setting up local Postgres',
+    'Migrating the database…',
+    'migrations applied',
+    'Seeding the GPU catalog',
+    'Starting the authorization server',
+  ]) {
     assert.ok(first.output().includes(doing), `prints "${doing}"`);
   }
   // stop it, then fake the leftovers of a crash: a stale pid file
@@ -45,7 +62,9 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
   await writeFile(path.join(dataDir, 'pg', 'postmaster.pid'), `999999\n${path.join(dataDir, 'pg')}\n0\n${pgPort}\n`);
 
   const start = run('scripts/start.ts', [], { ...env, LOG_LEVEL: 'info' });
-  t.after(() => { start.child.kill('SIGINT'); });
+  t.after(() => {
+    start.child.kill('SIGINT');
+  });
   await waitFor(() => start.output().includes('Pictor MCP is running'), start, 120_000);
   assert.ok(start.output().includes('Starting the local Postgres…'), 'the cluster is reused');
   assert.ok(!start.output().includes('Setting up local Postgres'));
@@ -57,19 +76,34 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
 
   const unauthorized = await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(unauthorized.status, 401);
-  assert.match(unauthorized.headers.get('www-authenticate') ?? '', new RegExp(`resource_metadata="http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp"`));
+  assert.match(
+    unauthorized.headers.get('www-authenticate') ?? '',
+    new RegExp(`resource_metadata="http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp"`),
+  );
   assert.equal((await fetch(mcpUrl)).status, 405);
-  const resource = await (await fetch(`http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp`)).json() as { resource: string; authorization_servers: string[] };
+  const resource = (await (await fetch(`http://localhost:${mcpPort}/.well-known/oauth-protected-resource/mcp`)).json()) as {
+    resource: string;
+    authorization_servers: string[];
+  };
   assert.equal(resource.resource, mcpUrl);
-  const as = await (await fetch(`${resource.authorization_servers[0]}/.well-known/oauth-authorization-server`)).json() as { registration_endpoint: string };
+  const as = (await (await fetch(`${resource.authorization_servers[0]}/.well-known/oauth-authorization-server`)).json()) as { registration_endpoint: string };
   assert.ok(as.registration_endpoint);
   assert.equal((await fetch(`http://127.0.0.1:${sandboxPort}/healthz`)).status, 200);
 
   // only this machine can reach the services (AUTH_HOST/MCP_HOST unset): not via another address
   assert.match(start.output(), /Listening on: +127\.0\.0\.1 only/);
-  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
   for (const port of lan ? [authPort, mcpPort] : []) {
-    assert.equal(await fetch(`http://${lan}:${port}/healthz`).then(() => 'reachable', () => 'refused'), 'refused', `${lan}:${port}`);
+    assert.equal(
+      await fetch(`http://${lan}:${port}/healthz`).then(
+        () => 'reachable',
+        () => 'refused',
+      ),
+      'refused',
+      `${lan}:${port}`,
+    );
   }
 
   // the admin CLI finds the running local database
@@ -82,16 +116,27 @@ test('npm start runs the whole product on embedded defaults and prints the URLs'
   await writeFile(path.join(dataDir, 'other', 'pg', 'PG_VERSION'), '18\n');
   const elsewhere = run('scripts/admin.ts', ['plan:list'], { ...env, PICTOR_DATA_DIR: path.join(dataDir, 'other') });
   assert.equal(await elsewhere.exited, 2, elsewhere.output());
-  assert.match(elsewhere.output(), new RegExp(`Port ${pgPort} \\(PICTOR_PG_PORT\\) is in use .*same PICTOR_DATA_DIR and PICTOR_PG_PORT as \`npm start\`.*DATABASE_URL`, 's'));
+  assert.match(
+    elsewhere.output(),
+    new RegExp(`Port ${pgPort} \\(PICTOR_PG_PORT\\) is in use .*same PICTOR_DATA_DIR and PICTOR_PG_PORT as \`npm start\`.*DATABASE_URL`, 's'),
+  );
 
   start.child.kill('SIGINT');
   assert.equal(await start.exited, 0);
-  assert.equal(await fetch(mcpUrl).then(() => 'up', () => 'down'), 'down');
+  assert.equal(
+    await fetch(mcpUrl).then(
+      () => 'up',
+      () => 'down',
+    ),
+    'down',
+  );
 });
 
 async function waitFor(ready: () => boolean, proc: { output(): string; exited: Promise<number | null> }, ms: number): Promise<void> {
   let exit: number | null | undefined;
-  void proc.exited.then((code) => { exit = code; });
+  void proc.exited.then((code) => {
+    exit = code;
+  });
   const deadline = Date.now() + ms;
   while (!ready()) {
     if (exit !== undefined) assert.fail(`exited with ${exit}:\n${proc.output()}`);
@@ -117,7 +162,9 @@ test('npm run admin without a usable local database says which variables to set,
   await mkdir(path.join(dataDir, 'pg'));
   await writeFile(path.join(dataDir, 'pg', 'PG_VERSION'), '18\n');
   const squatter = createServer().listen(port, '127.0.0.1');
-  t.after(() => { squatter.close(); });
+  t.after(() => {
+    squatter.close();
+  });
   await new Promise((resolve) => squatter.once('listening', resolve));
   const taken = run('scripts/admin.ts', ['plan:list'], env);
   assert.equal(await taken.exited, 2, taken.output());

@@ -40,8 +40,11 @@ class PostgresAdapter implements Adapter {
       uid: payload.uid ?? null,
       expires_at: expiresAt,
     };
-    await this.#db.insertInto('auth_oidc_payloads').values({ model: this.#model, id, ...row })
-      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row)).execute();
+    await this.#db
+      .insertInto('auth_oidc_payloads')
+      .values({ model: this.#model, id, ...row })
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row))
+      .execute();
   }
 
   find(id: string) {
@@ -58,9 +61,12 @@ class PostgresAdapter implements Adapter {
 
   async consume(id: string): Promise<void> {
     // The first consumption time is kept: a racing second consume must not restart the grace.
-    await this.#db.updateTable('auth_oidc_payloads')
+    await this.#db
+      .updateTable('auth_oidc_payloads')
       .set({ consumed_at: sql<Date>`coalesce(consumed_at, now())` })
-      .where('model', '=', this.#model).where('id', '=', id).execute();
+      .where('model', '=', this.#model)
+      .where('id', '=', id)
+      .execute();
   }
 
   async destroy(id: string): Promise<void> {
@@ -77,13 +83,15 @@ class PostgresAdapter implements Adapter {
   }
 
   async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-    const row = await this.#db.selectFrom('auth_oidc_payloads')
+    const row = await this.#db
+      .selectFrom('auth_oidc_payloads')
       .select([
         'payload',
         sql<number | null>`CASE WHEN consumed_at <= now() - make_interval(secs => ${this.#grace})
           THEN extract(epoch FROM consumed_at)::int END`.as('consumed'),
       ])
-      .where('model', '=', this.#model).where(column, '=', value)
+      .where('model', '=', this.#model)
+      .where(column, '=', value)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
       .executeTakeFirst();
     if (!row) return undefined;
@@ -101,9 +109,11 @@ class PostgresAdapter implements Adapter {
  * in the payload under `rotatedTo`, which oidc-provider ignores.
  */
 export async function recordSuccessor(db: Db, presented: string, minted: string): Promise<string | undefined> {
-  const claimed = await db.updateTable('auth_oidc_payloads')
+  const claimed = await db
+    .updateTable('auth_oidc_payloads')
     .set({ payload: sql`payload || jsonb_build_object('rotatedTo', ${minted}::text)`, consumed_at: sql`coalesce(consumed_at, now())` })
-    .where('model', '=', 'RefreshToken').where('id', '=', presented)
+    .where('model', '=', 'RefreshToken')
+    .where('id', '=', presented)
     .where(sql<string>`payload->>'rotatedTo'`, 'is', null)
     .executeTakeFirst();
   if (claimed.numUpdatedRows === 1n) return minted;
@@ -137,18 +147,19 @@ export async function sweepExpired(db: Db, batch = 5000): Promise<number> {
 /** Removes dynamically registered clients older than `olderThanSeconds` that never obtained a token. */
 export async function purgeUnusedClients(db: Db, olderThanSeconds: number): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
-    const purged = await trx.deleteFrom('auth_oidc_payloads')
+    const purged = await trx
+      .deleteFrom('auth_oidc_payloads')
       .where('model', '=', 'Client')
       .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
-      .where(({ not, exists, selectFrom }) => not(exists(
-        selectFrom('auth_connections').select(sql`1`.as('one')).whereRef('auth_connections.client_id', '=', 'auth_oidc_payloads.id'),
-      )))
-      .returning('id').execute();
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('auth_connections').select(sql`1`.as('one')).whereRef('auth_connections.client_id', '=', 'auth_oidc_payloads.id'))),
+      )
+      .returning('id')
+      .execute();
     const ids = purged.map((row) => row.id);
     if (ids.length > 0) {
       // Their registration access tokens (RFC 7592) go with them.
-      await trx.deleteFrom('auth_oidc_payloads').where('model', '=', 'RegistrationAccessToken')
-        .where(sql<string>`payload->>'clientId'`, 'in', ids).execute();
+      await trx.deleteFrom('auth_oidc_payloads').where('model', '=', 'RegistrationAccessToken').where(sql<string>`payload->>'clientId'`, 'in', ids).execute();
     }
     return ids;
   });
@@ -163,11 +174,14 @@ export interface StoredGrant {
 
 /** The person's live grants (one per consent), newest first. */
 export async function grantsOfAccount(db: Db, accountId: string): Promise<StoredGrant[]> {
-  const rows = await db.selectFrom('auth_oidc_payloads').select(['id', 'payload'])
+  const rows = await db
+    .selectFrom('auth_oidc_payloads')
+    .select(['id', 'payload'])
     .where('model', '=', 'Grant')
     .where(sql<string>`payload->>'accountId'`, '=', accountId)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-    .orderBy('created_at', 'desc').execute();
+    .orderBy('created_at', 'desc')
+    .execute();
   return rows.map((row) => {
     const payload = row.payload as { clientId: string; resources?: Record<string, string> };
     return { grantId: row.id, clientId: payload.clientId, resources: payload.resources ?? {} };
@@ -183,12 +197,12 @@ export async function revokeGrants(db: Db, grantIds: string[], options: { artifa
   if (grantIds.length === 0) return;
   const grants = (eb: ExpressionBuilder<Database, 'auth_oidc_payloads'>) => eb.and([eb('model', '=', 'Grant'), eb('id', 'in', grantIds)]);
   await db.transaction().execute(async (trx) => {
-    const ended = await trx.deleteFrom('auth_oidc_payloads')
+    const ended = await trx
+      .deleteFrom('auth_oidc_payloads')
       .where((eb) => (options.artifacts === false ? grants(eb) : eb.or([eb('grant_id', 'in', grantIds), grants(eb)])))
       .returning(['model', sql<string | null>`payload->>'accountId'`.as('accountId'), sql<string | null>`payload->>'clientId'`.as('clientId')])
       .execute();
-    const apps = ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId
-      ? [{ userId: row.accountId, clientId: row.clientId }] : []));
+    const apps = ended.flatMap((row) => (row.model === 'Grant' && row.accountId && row.clientId ? [{ userId: row.accountId, clientId: row.clientId }] : []));
     await recordTokenRevocations(trx, apps);
     await forgetDisconnectedLimits(trx, apps);
   });

@@ -38,13 +38,16 @@ export function createAudit(db: Db, log: Logger, counted?: (type: AuditType) => 
     async record(event) {
       counted?.(event.type);
       try {
-        await db.insertInto('auth_audit_events').values({
-          type: event.type,
-          user_id: event.userId ?? null,
-          client_id: event.clientId ?? null,
-          ip: event.ip ?? null,
-          detail: JSON.stringify(event.detail ?? {}),
-        }).execute();
+        await db
+          .insertInto('auth_audit_events')
+          .values({
+            type: event.type,
+            user_id: event.userId ?? null,
+            client_id: event.clientId ?? null,
+            ip: event.ip ?? null,
+            detail: JSON.stringify(event.detail ?? {}),
+          })
+          .execute();
       } catch (error) {
         log.error({ err: error, audit: event.type }, 'audit event not recorded');
       }

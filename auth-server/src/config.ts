@@ -10,19 +10,22 @@ const DEV_KEY_ENCRYPTION_SECRET = 'dev-only-key-encryption-secret-change-me-0123
 const DEV_MAIL_FROM = 'Pictor <no-reply@pictor.localhost>';
 
 const flag = (name: string) =>
-  z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: `${name} must be true or false` })
-    .optional().transform((v) => v !== undefined && ['true', '1', 'yes', 'on'].includes(v));
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: `${name} must be true or false` })
+    .optional()
+    .transform((v) => v !== undefined && ['true', '1', 'yes', 'on'].includes(v));
 
 const httpUrl = (name: string) => z.url({ protocol: /^https?$/, error: `${name} must be an absolute http(s) URL` });
 
 const int = (name: string, unit: string, min: number, max: number) =>
-  z.coerce.number({ error: `${name} must be a number of ${unit}` }).int()
+  z.coerce
+    .number({ error: `${name} must be a number of ${unit}` })
+    .int()
     .min(min, { error: `${name} must be at least ${min} ${unit}` })
     .max(max, { error: `${name} must be at most ${max} ${unit}` });
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'NODE_ENV must be development, production or test' })
-    .default('development'),
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'NODE_ENV must be development, production or test' }).default('development'),
   /** Issuer identifier: the public root URL of this server. Default http://localhost:4000. */
   AUTH_ISSUER: httpUrl('AUTH_ISSUER').default('http://localhost:4000'),
   /** TCP port. Default 4000. */
@@ -33,10 +36,14 @@ const envSchema = z.object({
   AUTH_METRICS_PORT: int('AUTH_METRICS_PORT', 'port number', 0, 65535).optional(),
   /** The MCP endpoint: the only resource (RFC 8707) and the `aud` of every access token. */
   MCP_URL: httpUrl('MCP_URL').default('http://localhost:3000/mcp'),
-  DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// connection URL' }),
   /** smtp(s)://user:pass@host:port. Unset in development: mail goes to the dev outbox. */
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: 'SMTP_URL must be an smtp:// or smtps:// URL' }).optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, { error: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+    .optional(),
   MAIL_FROM: z.string().min(3).optional(),
   /** Comma-separated keys signing cookies, newest first (older ones still verify). ≥ 32 characters each. */
   COOKIE_KEYS: z.string().optional(),
@@ -146,7 +153,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('AUTH_ISSUER is https: set TRUST_PROXY=true and run behind a TLS-terminating proxy');
   }
 
-  const cookieKeys = (e.COOKIE_KEYS ?? DEV_COOKIE_KEY).split(',').map((k) => k.trim()).filter(Boolean);
+  const cookieKeys = (e.COOKIE_KEYS ?? DEV_COOKIE_KEY)
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   if (cookieKeys.some((k) => k.length < 32)) problems.push('COOKIE_KEYS: each key must be at least 32 characters');
   const keyEncryptionSecret = e.KEY_ENCRYPTION_SECRET ?? DEV_KEY_ENCRYPTION_SECRET;
   if (keyEncryptionSecret.length < 32) problems.push('KEY_ENCRYPTION_SECRET must be at least 32 characters');

@@ -26,7 +26,12 @@ export function ownCookie(base: string, o: { secure: boolean; path?: string; sig
   return {
     name: o.secure ? `__Host-${base}` : base,
     options: {
-      httpOnly: true, sameSite: 'lax', secure: o.secure, path: o.secure ? '/' : o.path ?? '/', overwrite: true, signed: o.signed ?? false,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: o.secure,
+      path: o.secure ? '/' : (o.path ?? '/'),
+      overwrite: true,
+      signed: o.signed ?? false,
     },
   };
 }

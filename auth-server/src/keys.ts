@@ -67,8 +67,7 @@ export async function rotateIfDue(db: Db, policy: KeyPolicy): Promise<string | n
     // One replica at a time decides; the others then see its key.
     await sql`SELECT pg_advisory_xact_lock(hashtext('auth_signing_keys'))`.execute(trx);
     const now = policy.clock.now();
-    const newest = await trx.selectFrom('auth_signing_keys').select(['activates_at'])
-      .orderBy('activates_at', 'desc').limit(1).executeTakeFirst();
+    const newest = await trx.selectFrom('auth_signing_keys').select(['activates_at']).orderBy('activates_at', 'desc').limit(1).executeTakeFirst();
     let activatesAt: Date;
     if (!newest) {
       activatesAt = now; // first start: nobody has cached a key set yet, so no lead is needed
@@ -78,14 +77,17 @@ export async function rotateIfDue(db: Db, policy: KeyPolicy): Promise<string | n
       activatesAt = new Date(now.getTime() + policy.publishLead * 1000);
     }
     const { publicJwk, privateJwk, kid } = await generateKey();
-    await trx.insertInto('auth_signing_keys').values({
-      kid,
-      alg: SIGNING_ALG,
-      public_jwk: JSON.stringify(publicJwk),
-      private_jwk_sealed: await seal(policy.secret, SEAL_PURPOSE, JSON.stringify(privateJwk), kid),
-      created_at: now,
-      activates_at: activatesAt,
-    }).execute();
+    await trx
+      .insertInto('auth_signing_keys')
+      .values({
+        kid,
+        alg: SIGNING_ALG,
+        public_jwk: JSON.stringify(publicJwk),
+        private_jwk_sealed: await seal(policy.secret, SEAL_PURPOSE, JSON.stringify(privateJwk), kid),
+        created_at: now,
+        activates_at: activatesAt,
+      })
+      .execute();
     return kid;
   });
 }
@@ -96,11 +98,13 @@ export async function loadSigningKeys(db: Db, policy: KeyPolicy): Promise<Signin
   const all = await allKeys(db);
   await resealLegacy(db, policy, all);
   const rows = publishedAt(all, policy.clock.now(), policy.accessTokenTtl);
-  const loaded = await Promise.all(rows.map(async (row) => ({
-    kid: row.kid,
-    activatesAt: row.activates_at,
-    jwk: JSON.parse(await openPrivateKey(policy, row)) as JWK,
-  })));
+  const loaded = await Promise.all(
+    rows.map(async (row) => ({
+      kid: row.kid,
+      activatesAt: row.activates_at,
+      jwk: JSON.parse(await openPrivateKey(policy, row)) as JWK,
+    })),
+  );
   const byActivation = [...loaded].sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime());
   // oidc-provider signs anything without an explicit kid (ID tokens) with the first key: put the
   // active one first.
@@ -120,7 +124,11 @@ export async function loadSigningKeys(db: Db, policy: KeyPolicy): Promise<Signin
       const nowMs = policy.clock.now().getTime();
       if (nowMs - (lastNoted.get(kid) ?? 0) < NOTE_SIGNED_EVERY_MS) return;
       lastNoted.set(kid, nowMs);
-      await db.updateTable('auth_signing_keys').set({ last_signed_at: new Date(nowMs) }).where('kid', '=', kid).execute();
+      await db
+        .updateTable('auth_signing_keys')
+        .set({ last_signed_at: new Date(nowMs) })
+        .where('kid', '=', kid)
+        .execute();
     },
   };
 }
@@ -154,15 +162,21 @@ async function resealLegacy(db: Db, policy: KeyPolicy, rows: KeyRow[]): Promise<
   for (const row of rows) {
     if (!isLegacySealed(row.private_jwk_sealed)) continue;
     const resealed = await seal(policy.secret, SEAL_PURPOSE, await openPrivateKey(policy, row), row.kid);
-    await db.updateTable('auth_signing_keys').set({ private_jwk_sealed: resealed })
-      .where('kid', '=', row.kid).where('private_jwk_sealed', '=', row.private_jwk_sealed).execute();
+    await db
+      .updateTable('auth_signing_keys')
+      .set({ private_jwk_sealed: resealed })
+      .where('kid', '=', row.kid)
+      .where('private_jwk_sealed', '=', row.private_jwk_sealed)
+      .execute();
   }
 }
 
 async function allKeys(db: Db): Promise<KeyRow[]> {
-  return db.selectFrom('auth_signing_keys')
+  return db
+    .selectFrom('auth_signing_keys')
     .select(['kid', 'public_jwk', 'private_jwk_sealed', 'activates_at', 'last_signed_at'])
-    .orderBy('activates_at', 'desc').execute();
+    .orderBy('activates_at', 'desc')
+    .execute();
 }
 
 async function generateKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: JWK }> {

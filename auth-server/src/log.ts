@@ -4,27 +4,41 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 const SECRET_FIELDS = [
-  'token', 'access_token', 'refresh_token', 'id_token', 'code_verifier', 'client_secret',
-  'registration_access_token', 'cookie', 'authorization', 'password', 'secret', 'link', 'url',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code_verifier',
+  'client_secret',
+  'registration_access_token',
+  'cookie',
+  'authorization',
+  'password',
+  'secret',
+  'link',
+  'url',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({
-    level,
-    base: { service: 'auth-server' },
-    redact: {
-      paths: [
-        'code', // an authorization code; not '*.code', which is how errors name their kind
-        ...SECRET_FIELDS,
-        ...SECRET_FIELDS.map((f) => `*.${f}`),
-        'req.headers.cookie',
-        'req.headers.authorization',
-        'res.headers["set-cookie"]',
-      ],
-      censor: '[redacted]',
+  return pino(
+    {
+      level,
+      base: { service: 'auth-server' },
+      redact: {
+        paths: [
+          'code', // an authorization code; not '*.code', which is how errors name their kind
+          ...SECRET_FIELDS,
+          ...SECRET_FIELDS.map((f) => `*.${f}`),
+          'req.headers.cookie',
+          'req.headers.authorization',
+          'res.headers["set-cookie"]',
+        ],
+        censor: '[redacted]',
+      },
+      serializers: { err: pino.stdSerializers.err },
     },
-    serializers: { err: pino.stdSerializers.err },
-  }, destination ?? pino.destination(1));
+    destination ?? pino.destination(1),
+  );
 }
 
 export type { Logger };

@@ -6,8 +6,7 @@ import type { Db } from '@pictor/platform/db';
 import { createRegistry } from '@pictor/platform/metrics';
 import type { AuditType } from './audit.ts';
 
-export type RouteClass =
-  | 'authorize' | 'token' | 'revocation' | 'registration' | 'jwks' | 'metadata' | 'interaction' | 'account' | 'assets' | 'probe' | 'other';
+export type RouteClass = 'authorize' | 'token' | 'revocation' | 'registration' | 'jwks' | 'metadata' | 'interaction' | 'account' | 'assets' | 'probe' | 'other';
 
 // Shown as 0 from the start, so that rate() over them works before the first one happens.
 const EVENTS_FROM_START: readonly AuditType[] = ['signin.link_sent', 'signin.completed', 'consent.granted', 'consent.denied', 'app.revoked'];
@@ -23,7 +22,10 @@ export interface AuthMetrics {
 export function createAuthMetrics(db: Db): AuthMetrics {
   const registry = createRegistry('pictor_auth_', db);
   const responses = new Counter({
-    name: 'pictor_auth_http_responses_total', help: 'HTTP responses by route class and status', labelNames: ['route', 'status'], registers: [registry],
+    name: 'pictor_auth_http_responses_total',
+    help: 'HTTP responses by route class and status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
   });
   const events = new Counter({
     name: 'pictor_auth_events_total',
@@ -60,15 +62,26 @@ function memoized(make: (key: string) => Counter.Internal): (key: string) => Cou
 export function routeClass(path: string): RouteClass {
   const first = path.split('/', 2)[1] ?? '';
   switch (first) {
-    case 'auth': return 'authorize';
-    case 'token': return path.startsWith('/token/revocation') ? 'revocation' : 'token';
-    case 'reg': return 'registration';
-    case 'jwks': return 'jwks';
-    case '.well-known': return 'metadata';
-    case 'interaction': return 'interaction';
-    case 'account': return 'account';
-    case 'assets': return 'assets';
-    case 'livez': case 'readyz': return 'probe';
-    default: return 'other';
+    case 'auth':
+      return 'authorize';
+    case 'token':
+      return path.startsWith('/token/revocation') ? 'revocation' : 'token';
+    case 'reg':
+      return 'registration';
+    case 'jwks':
+      return 'jwks';
+    case '.well-known':
+      return 'metadata';
+    case 'interaction':
+      return 'interaction';
+    case 'account':
+      return 'account';
+    case 'assets':
+      return 'assets';
+    case 'livez':
+    case 'readyz':
+      return 'probe';
+    default:
+      return 'other';
   }
 }

@@ -16,9 +16,7 @@ const ENC = 'A256GCM';
 const GCM_TAG_BYTES = 16;
 
 export async function seal(secret: string, purpose: string, plaintext: string, context: string): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(plaintext))
-    .setProtectedHeader({ alg: ALG, enc: ENC, ctx: context })
-    .encrypt(deriveKey(secret, purpose));
+  return new CompactEncrypt(new TextEncoder().encode(plaintext)).setProtectedHeader({ alg: ALG, enc: ENC, ctx: context }).encrypt(deriveKey(secret, purpose));
 }
 
 /** Opens a value sealed by `seal` (or in the legacy format); throws if it does not open as `context`'s. */

@@ -66,7 +66,12 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
   });
 
   const signin: SigninDeps = {
-    db, clock, config, mailer, audit, log,
+    db,
+    clock,
+    config,
+    mailer,
+    audit,
+    log,
     csrf: createCsrf({ secure: https }),
     ensureUser: async (email) => (await ensureUser(db, email)).id,
   };

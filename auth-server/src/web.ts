@@ -144,14 +144,16 @@ export function assets(): Middleware {
  * checks shared with the MCP server). Ready also needs an activated signing key loaded.
  */
 export function health(db: Db, keys: Pick<SigningKeys, 'signingKid'>): Middleware {
-  return probeRoutes(readinessCheck(db, {
-    signing_keys: () => {
-      try {
-        keys.signingKid();
-        return 'ok';
-      } catch {
-        return 'not_loaded';
-      }
-    },
-  }));
+  return probeRoutes(
+    readinessCheck(db, {
+      signing_keys: () => {
+        try {
+          keys.signingKid();
+          return 'ok';
+        } catch {
+          return 'not_loaded';
+        }
+      },
+    }),
+  );
 }

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { freePort } from '@pictor/platform/local-postgres';
 import { addTeamMember, createTeam, ensureUser } from '@pictor/mcp-server/pictor/accounts';
 import { csrf, field, formAction, type Page } from './support/browser.ts';
-import {
-  authorizeUrl, connect, consent, exchangeCode, limitFieldsAsShown, randomEmail, signIn, startHarness, type Harness,
-} from './support/harness.ts';
+import { authorizeUrl, connect, consent, exchangeCode, limitFieldsAsShown, randomEmail, signIn, startHarness, type Harness } from './support/harness.ts';
 import { startMcpServer, type McpServer } from './support/mcp.ts';
 
 async function setup(t: TestContext) {
@@ -47,7 +45,7 @@ async function toolCall(mcp: McpServer, token: string, name: string, args: Recor
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
   });
   assert.equal(res.status, 200);
-  const body = await res.json() as { result: { isError?: boolean; content: Array<{ text: string }>; _meta?: Record<string, { code: string }> } };
+  const body = (await res.json()) as { result: { isError?: boolean; content: Array<{ text: string }>; _meta?: Record<string, { code: string }> } };
   return { isError: body.result.isError === true, text: body.result.content[0]?.text ?? '', code: body.result._meta?.['network.pictor/error']?.code };
 }
 
@@ -76,16 +74,27 @@ test('bad input at consent shows the page again with a specific error and stores
   const { h } = await setup(t);
   const p = await personWithTeams(h);
   const { client, browser, page } = await consentPage(h, p.email, 'pictor:read instances:write');
-  const submit = (limits: Record<string, string | string[] | undefined>) => browser.post(formAction(page, '/consent'), {
-    _csrf: csrf(page), scope: ['pictor:read', 'instances:write'], decision: 'allow', ...limitFieldsAsShown(page), ...limits,
-  });
+  const submit = (limits: Record<string, string | string[] | undefined>) =>
+    browser.post(formAction(page, '/consent'), {
+      _csrf: csrf(page),
+      scope: ['pictor:read', 'instances:write'],
+      decision: 'allow',
+      ...limitFieldsAsShown(page),
+      ...limits,
+    });
   const cases: Array<[Record<string, string | string[] | undefined>, RegExp]> = [
-    [{ daily_spend_limit: 'ten' }, /Spending limit: &quot;ten&quot; is not an amount of credits; enter a number such as 50 or 12\.5 \(not negative, at most 6 decimals\), or tick &quot;No limit&quot;\./],
+    [
+      { daily_spend_limit: 'ten' },
+      /Spending limit: &quot;ten&quot; is not an amount of credits; enter a number such as 50 or 12\.5 \(not negative, at most 6 decimals\), or tick &quot;No limit&quot;\./,
+    ],
     [{ daily_spend_limit: '-5' }, /Spending limit: &quot;-5&quot; is not an amount of credits/],
     [{ daily_spend_limit: '1.1234567' }, /Spending limit: &quot;1\.1234567&quot; is not an amount of credits/],
     [{ daily_spend_limit: '' }, /Spending limit: enter how many credits this app may spend per 24 hours, or tick &quot;No limit&quot;\./],
     [{ workspace: [] }, /Workspaces: tick at least one workspace this app may act in\./],
-    [{ workspace: ['personal', '00000000-0000-4000-8000-000000000000'] }, /Workspaces: &quot;00000000-0000-4000-8000-000000000000&quot; is not one of your workspaces\./],
+    [
+      { workspace: ['personal', '00000000-0000-4000-8000-000000000000'] },
+      /Workspaces: &quot;00000000-0000-4000-8000-000000000000&quot; is not one of your workspaces\./,
+    ],
   ];
   for (const [limits, error] of cases) {
     const refused = await submit(limits);
@@ -122,7 +131,10 @@ test('Personal only: a team call is refused with the workspace message; editing 
   const p = await personWithTeams(h);
   const client = await h.register({ client_name: 'Spender' });
   const { callback, pkce, browser } = await connect(h, {
-    client, email: p.email, scope: 'pictor:read instances:write', limits: { workspace: ['personal'], daily_spend_limit: '10' },
+    client,
+    email: p.email,
+    scope: 'pictor:read instances:write',
+    limits: { workspace: ['personal'], daily_spend_limit: '10' },
   });
   const token = (await exchangeCode(h, client, callback, pkce.verifier)).body.access_token ?? '';
 
@@ -150,7 +162,10 @@ test('Personal only: a team call is refused with the workspace message; editing 
     assert.equal(shown.status, 400);
     assert.match(appForm(shown, client.client_id), error);
   }
-  assert.deepEqual((await limitsRow(h, p.user.id)).map((r) => [r.daily_spend_limit_micro, r.workspaces]), [[10_000_000n, ['personal']]]);
+  assert.deepEqual(
+    (await limitsRow(h, p.user.id)).map((r) => [r.daily_spend_limit_micro, r.workspaces]),
+    [[10_000_000n, ['personal']]],
+  );
   // An app that is not the person's: not found, nothing stored.
   assert.equal((await browser.post('/account/limits', { ...fields, client_id: 'someone-else', _csrf: csrf(page) })).status, 404);
 

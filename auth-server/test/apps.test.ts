@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { ensureUser, ensureUserAccount } from '@pictor/mcp-server/pictor/accounts';
 import { recordActivity } from '@pictor/mcp-server/pictor/activity';
 import { csrf, formAction } from './support/browser.ts';
-import {
-  completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, shownCode, startHarness,
-} from './support/harness.ts';
+import { completeSignin, confirmLink, connect, exchangeCode, randomEmail, refresh, requestLink, shownCode, startHarness } from './support/harness.ts';
 
 test('list, then disconnect: the app’s refresh token stops working at once', async (t) => {
   const h = await startHarness(t);
@@ -32,8 +30,7 @@ test('list, then disconnect: the app’s refresh token stops working at once', a
   assert.equal((await first.browser.post('/account/revoke', { client_id: writer.client_id })).status, 403);
   assert.equal((await refresh(h, writer, writerTokens.body.refresh_token ?? '')).status, 200);
 
-  const writerForm = [...page.body.matchAll(/<form method="post" action="\/account\/revoke">[\s\S]*?<\/form>/g)]
-    .find((m) => m[0].includes(writer.client_id));
+  const writerForm = [...page.body.matchAll(/<form method="post" action="\/account\/revoke">[\s\S]*?<\/form>/g)].find((m) => m[0].includes(writer.client_id));
   assert.ok(writerForm);
   const after = await first.browser.post('/account/revoke', { client_id: writer.client_id, _csrf: csrf(page) });
   assert.equal(after.status, 200);
@@ -49,8 +46,12 @@ test('list, then disconnect: the app’s refresh token stops working at once', a
   const audit = await h.db.selectFrom('auth_audit_events').select('client_id').where('type', '=', 'app.revoked').execute();
   assert.deepEqual(audit, [{ client_id: writer.client_id }]);
   // The MCP server refuses the app's access tokens issued before this (see mcp-server revocations).
-  const revoked = await h.db.selectFrom('token_revocations').innerJoin('users', 'users.id', 'token_revocations.user_id')
-    .select('token_revocations.client_id').where('users.email', '=', email).execute();
+  const revoked = await h.db
+    .selectFrom('token_revocations')
+    .innerJoin('users', 'users.id', 'token_revocations.user_id')
+    .select('token_revocations.client_id')
+    .where('users.email', '=', email)
+    .execute();
   assert.deepEqual(revoked, [{ client_id: writer.client_id }]);
 });
 
@@ -85,7 +86,7 @@ test('with no connected apps the page says so', async (t) => {
   assert.match(page.body, /No apps are connected/);
 });
 
-test('the page shows what each app did and the account\'s activity, escaped and paginated, and only the person\'s own', async (t) => {
+test("the page shows what each app did and the account's activity, escaped and paginated, and only the person's own", async (t) => {
   const h = await startHarness(t);
   const email = randomEmail();
   const writer = await h.register({ client_name: 'Writer App' });
@@ -120,9 +121,12 @@ test('the page shows what each app did and the account\'s activity, escaped and 
   assert.doesNotMatch(page.body, /<script>x<\/script>/);
   assert.match(page.body, /−12\.50 credits/);
   assert.match(page.body, /refused: insufficient role/);
-  assert.doesNotMatch(page.body, /stop-instance/, 'another person\'s entries never show');
+  assert.doesNotMatch(page.body, /stop-instance/, "another person's entries never show");
   // each app's row shows its latest entries and links to all of them
-  const writerRow = page.body.slice(page.body.indexOf('<strong>Writer App</strong>'), page.body.indexOf('</tr>', page.body.indexOf('<strong>Writer App</strong>')));
+  const writerRow = page.body.slice(
+    page.body.indexOf('<strong>Writer App</strong>'),
+    page.body.indexOf('</tr>', page.body.indexOf('<strong>Writer App</strong>')),
+  );
   assert.match(writerRow, /delete-instance done/);
   assert.match(writerRow, /create-instance done, −12\.50 credits/);
   assert.match(writerRow, new RegExp(`href="/account\\?app=${writer.client_id}#activity"`));

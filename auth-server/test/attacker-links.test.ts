@@ -7,7 +7,7 @@ import { CLAUDE_CLIENT_ID, STATIC_CLIENTS } from '../src/oauth/clients.ts';
 import { csrf } from './support/browser.ts';
 import { authorizeUrl, connect, exchangeCode, randomEmail, startHarness } from './support/harness.ts';
 
-test('errors at /auth for a self-registered client show Pictor\'s page; Claude\'s still go back to Claude', async (t) => {
+test("errors at /auth for a self-registered client show Pictor's page; Claude's still go back to Claude", async (t) => {
   const h = await startHarness(t);
   const client = await h.register({ client_name: 'Bouncer', redirect_uris: ['https://attacker.example/cb'] });
   const cases: Array<{ name: string; error: string; o: Partial<Parameters<typeof authorizeUrl>[1]> }> = [
@@ -37,7 +37,7 @@ test('errors at /auth for a self-registered client show Pictor\'s page; Claude\'
   // After sign-in a refusal (consent denied) still goes back to the app: tokens.test.ts.
 });
 
-test('/account?revoked= names only an app of the person\'s, from the database, never the link\'s text', async (t) => {
+test("/account?revoked= names only an app of the person's, from the database, never the link's text", async (t) => {
   const h = await startHarness(t);
   const client = await h.register({ client_name: 'Writer App' });
   const mine = await connect(h, { client, email: randomEmail() });

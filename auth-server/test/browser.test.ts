@@ -10,7 +10,9 @@ import { authorizeUrl, randomEmail, startHarness } from './support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-test('a link confirmed in another browser lets the asking window continue by itself', { skip: !existsSync(CHROMIUM) && 'no Chromium at /usr/bin/chromium' }, async (t) => {
+test('a link confirmed in another browser lets the asking window continue by itself', {
+  skip: !existsSync(CHROMIUM) && 'no Chromium at /usr/bin/chromium',
+}, async (t) => {
   const h = await startHarness(t);
   const client = await h.register({ client_name: 'Browser Test App' });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

@@ -11,14 +11,18 @@ import { authorizeUrl, confirmLink, randomEmail, requestLink, startHarness } fro
 
 test('cookie names: unprefixed and path-scoped over http; __Host- with Path=/ over https', () => {
   assert.deepEqual(ownCookie('pictor_account', { secure: false, path: '/account', signed: true }), {
-    name: 'pictor_account', options: { httpOnly: true, sameSite: 'lax', secure: false, path: '/account', overwrite: true, signed: true },
+    name: 'pictor_account',
+    options: { httpOnly: true, sameSite: 'lax', secure: false, path: '/account', overwrite: true, signed: true },
   });
   assert.deepEqual(ownCookie('pictor_account', { secure: true, path: '/account', signed: true }), {
-    name: '__Host-pictor_account', options: { httpOnly: true, sameSite: 'lax', secure: true, path: '/', overwrite: true, signed: true },
+    name: '__Host-pictor_account',
+    options: { httpOnly: true, sameSite: 'lax', secure: true, path: '/', overwrite: true, signed: true },
   });
   assert.deepEqual(providerCookieNames(false), { session: 'pictor_session', interaction: 'pictor_interaction', resume: 'pictor_resume' });
   assert.deepEqual(providerCookieNames(true), {
-    session: '__Host-pictor_session', interaction: '__Secure-pictor_interaction', resume: '__Secure-pictor_resume',
+    session: '__Host-pictor_session',
+    interaction: '__Secure-pictor_interaction',
+    resume: '__Secure-pictor_resume',
   });
 });
 
@@ -53,9 +57,16 @@ test('https issuer: every Set-Cookie of a whole sign-in (OAuth and connected app
   const lines = [...browser.setCookies, ...other.setCookies];
   const names = new Set(lines.map((line) => line.slice(0, line.indexOf('='))));
   for (const expected of [
-    '__Host-pictor_csrf', `__Host-pictor_bind_${uid}`, '__Host-pictor_session', '__Secure-pictor_interaction', '__Secure-pictor_resume',
-    '__Host-pictor_signin', `__Host-pictor_bind_${attempt}`, '__Host-pictor_account',
-  ]) assert.ok(names.has(expected), `${expected} among ${[...names].join(', ')}`);
+    '__Host-pictor_csrf',
+    `__Host-pictor_bind_${uid}`,
+    '__Host-pictor_session',
+    '__Secure-pictor_interaction',
+    '__Secure-pictor_resume',
+    '__Host-pictor_signin',
+    `__Host-pictor_bind_${attempt}`,
+    '__Host-pictor_account',
+  ])
+    assert.ok(names.has(expected), `${expected} among ${[...names].join(', ')}`);
   for (const line of lines) {
     const [name = '', ...attributes] = line.split(';').map((part) => part.trim().toLowerCase());
     assert.ok(attributes.includes('secure'), `Secure: ${line}`);

@@ -8,7 +8,7 @@ test('metadata: both well-known paths, S256 only, registration, CIMD, and only g
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     const res = await fetch(`${h.issuer}${path}`);
     assert.equal(res.status, 200, path);
-    const m = await res.json() as Record<string, unknown>;
+    const m = (await res.json()) as Record<string, unknown>;
     assert.equal(m.issuer, h.issuer);
     assert.deepEqual(m.code_challenge_methods_supported, ['S256']);
     assert.equal(m.registration_endpoint, `${h.issuer}/reg`);
@@ -18,8 +18,10 @@ test('metadata: both well-known paths, S256 only, registration, CIMD, and only g
     assert.equal(m.client_id_metadata_document_supported, true);
     assert.deepEqual(m.response_types_supported, ['code']);
     assert.deepEqual(new Set(m.token_endpoint_auth_methods_supported as string[]), new Set(['client_secret_basic', 'client_secret_post', 'none']));
-    assert.deepEqual(new Set(m.scopes_supported as string[]),
-      new Set(['openid', 'offline_access', 'pictor:read', 'instances:write', 'ssh_keys:write', 'billing:write']));
+    assert.deepEqual(
+      new Set(m.scopes_supported as string[]),
+      new Set(['openid', 'offline_access', 'pictor:read', 'instances:write', 'ssh_keys:write', 'billing:write']),
+    );
     assert.ok((m.grant_types_supported as string[]).includes('refresh_token'));
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
   }
@@ -29,7 +31,7 @@ test('the JWKS publishes an ES256 public key and no private parts', async (t) =>
   const h = await startHarness(t);
   const res = await fetch(`${h.issuer}/jwks`);
   assert.equal(res.status, 200);
-  const { keys } = await res.json() as { keys: Array<Record<string, string>> };
+  const { keys } = (await res.json()) as { keys: Array<Record<string, string>> };
   assert.equal(keys.length, 1);
   const [key] = keys;
   assert.equal(key?.kty, 'EC');

@@ -18,7 +18,12 @@ async function outboxServer(t: TestContext, env: Record<string, string>, host = 
   t.after(database.drop);
   const port = await freePort();
   const config = loadConfig({
-    DATABASE_URL: database.url, AUTH_ISSUER: `http://127.0.0.1:${port}`, AUTH_PORT: String(port), AUTH_HOST: host, LOG_LEVEL: 'silent', ...env,
+    DATABASE_URL: database.url,
+    AUTH_ISSUER: `http://127.0.0.1:${port}`,
+    AUTH_PORT: String(port),
+    AUTH_HOST: host,
+    LOG_LEVEL: 'silent',
+    ...env,
   });
   // NODE_ENV=production refuses a missing SMTP_URL at load: take it away afterwards, so only the
   // outbox's own rule stands between the request and the mails.
@@ -46,7 +51,7 @@ test('the outbox decision: development mail, asked from loopback, not through a 
   assert.equal(mayShowOutbox({ nodeEnv: 'test', smtpUrl: undefined }, direct('127.0.0.1')), true);
 });
 
-test('the outbox answers this machine\'s browser, and is a plain 404 through a proxy', async (t) => {
+test("the outbox answers this machine's browser, and is a plain 404 through a proxy", async (t) => {
   const { outbox } = await outboxServer(t, {});
   const page = await outbox();
   assert.equal(page.status, 200);
@@ -61,7 +66,9 @@ test('the outbox answers this machine\'s browser, and is a plain 404 through a p
 });
 
 test('from another address the outbox is 404, even with X-Forwarded-For: 127.0.0.1 and trusted proxies', async (t) => {
-  const lan = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
   if (!lan) return t.skip('this machine has no non-loopback IPv4 address');
   const { port, outbox } = await outboxServer(t, { TRUST_PROXY: 'true' }, '0.0.0.0');
   const spoofs: Array<Record<string, string>> = [{}, { 'x-forwarded-for': '127.0.0.1' }];
@@ -77,8 +84,14 @@ test('with SMTP_URL set, or NODE_ENV=production, there is no outbox at all', asy
   const smtp = await outboxServer(t, { SMTP_URL: 'smtp://127.0.0.1:2525' });
   assert.equal((await smtp.outbox()).status, 404);
   const production = await outboxServer(t, {
-    NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.pictor.test', TRUST_PROXY: 'true', MCP_URL: 'https://mcp.pictor.test/mcp',
-    SMTP_URL: 'smtp://127.0.0.1:2525', MAIL_FROM: 'Pictor <a@pictor.test>', COOKIE_KEYS: 'k'.repeat(40), KEY_ENCRYPTION_SECRET: 's'.repeat(40),
+    NODE_ENV: 'production',
+    AUTH_ISSUER: 'https://auth.pictor.test',
+    TRUST_PROXY: 'true',
+    MCP_URL: 'https://mcp.pictor.test/mcp',
+    SMTP_URL: 'smtp://127.0.0.1:2525',
+    MAIL_FROM: 'Pictor <a@pictor.test>',
+    COOKIE_KEYS: 'k'.repeat(40),
+    KEY_ENCRYPTION_SECRET: 's'.repeat(40),
   });
   const page = await production.outbox();
   assert.equal(page.status, 404);
@@ -123,7 +136,8 @@ test('metadata, registration and redirects use AUTH_ISSUER, whatever Host or X-F
     }
 
     const registered = await send('/reg', forged, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ client_name: 'Forged', redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none' }),
     });
     assert.equal(registered.status, 201, registered.body);
@@ -138,7 +152,7 @@ test('metadata, registration and redirects use AUTH_ISSUER, whatever Host or X-F
     const location = String(started.headers.location);
     assert.equal(new URL(location, h.issuer).origin, h.issuer, `${forged.name}: ${location}`);
     const uid = /\/interaction\/([\w-]+)/.exec(location)?.[1] ?? '';
-    const interaction = await h.server.provider.Interaction.find(uid) as { returnTo?: string } | undefined;
+    const interaction = (await h.server.provider.Interaction.find(uid)) as { returnTo?: string } | undefined;
     assert.ok(interaction?.returnTo, forged.name);
     assert.equal(new URL(interaction.returnTo).origin, h.issuer, `${forged.name}: ${interaction.returnTo}`);
   }
@@ -150,6 +164,6 @@ test('the internal name the MCP server fetches /jwks by keeps working', async (t
   assert.equal(internal.status, 200);
   const { keys } = JSON.parse(internal.body) as { keys: Array<{ kid?: string }> };
   assert.equal(keys.length, 1);
-  const direct = await (await fetch(`${h.issuer}/jwks`)).json() as { keys: Array<{ kid?: string }> };
+  const direct = (await (await fetch(`${h.issuer}/jwks`)).json()) as { keys: Array<{ kid?: string }> };
   assert.equal(keys[0]?.kid, direct.keys[0]?.kid);
 });

@@ -83,7 +83,10 @@ test('MCP SDK client: discovery from the 401, DCR, magic link, consent, token, t
   // the token is what the MCP server expects (RFC 9068)
   const jwks = createRemoteJWKSet(new URL(`${h.issuer}/jwks`));
   const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
-    issuer: h.issuer, audience: mcp.url, typ: 'at+jwt', algorithms: ['ES256'],
+    issuer: h.issuer,
+    audience: mcp.url,
+    typ: 'at+jwt',
+    algorithms: ['ES256'],
   });
   assert.equal(protectedHeader.alg, 'ES256');
   const user = await h.db.selectFrom('users').select(['id', 'email']).where('email', '=', email).executeTakeFirstOrThrow();
@@ -124,11 +127,14 @@ test('read-only consent: a write tool gets 403 insufficient_scope; reconnecting 
   const forbidden = await fetch(mcp.url, {
     method: 'POST',
     headers: {
-      'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
       authorization: `Bearer ${provider.tokens()?.access_token}`,
     },
     body: JSON.stringify({
-      jsonrpc: '2.0', id: 1, method: 'tools/call',
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
       params: { name: 'create-ssh-key', arguments: { name: 'laptop', public_key: 'ssh-ed25519 AAAA' } },
     }),
   });

@@ -37,8 +37,15 @@ test('Postgres stopped and restarted: 503 temporarily_unavailable meanwhile, not
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadConfig({
-    NODE_ENV: 'test', DATABASE_URL: cluster.url('pictor'), AUTH_ISSUER: issuer, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1',
-    MCP_URL: 'http://127.0.0.1:3999/mcp', SMTP_URL: sink.url, MAIL_FROM: 'Pictor <auth@pictor.test>', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    DATABASE_URL: cluster.url('pictor'),
+    AUTH_ISSUER: issuer,
+    AUTH_PORT: String(port),
+    AUTH_HOST: '127.0.0.1',
+    MCP_URL: 'http://127.0.0.1:3999/mcp',
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Pictor <auth@pictor.test>',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
   const server = await startAuthServer(config, { db, maintenance: false });
   t.after(async () => {
@@ -52,10 +59,15 @@ test('Postgres stopped and restarted: 503 temporarily_unavailable meanwhile, not
     const res = await fetch(`${issuer}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: ['https://client.example/callback'], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none', ...metadata }),
+      body: JSON.stringify({
+        redirect_uris: ['https://client.example/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+        ...metadata,
+      }),
     });
     assert.equal(res.status, 201);
-    return await res.json() as Registered;
+    return (await res.json()) as Registered;
   };
   const h: Harness = { issuer, config, server, db, sink, browser: () => new Browser(issuer), register };
 
@@ -74,10 +86,22 @@ test('Postgres stopped and restarted: 503 temporarily_unavailable meanwhile, not
   const deadline = Date.now() + 2000;
   while (Date.now() < deadline) {
     await Promise.all([
-      ask('refresh', `${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.client_id }) }),
+      ask('refresh', `${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: client.client_id }),
+      }),
       ask('jwks', `${issuer}/jwks`),
-      ask('register', `${issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://client.example/callback'], token_endpoint_auth_method: 'none' }) }),
-      ask('authorize page', `${issuer}/auth?client_id=${client.client_id}&response_type=code&scope=pictor:read&redirect_uri=${encodeURIComponent('https://client.example/callback')}&code_challenge=${p.challenge}&code_challenge_method=S256`, { headers: { accept: 'text/html' }, redirect: 'manual' }),
+      ask('register', `${issuer}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://client.example/callback'], token_endpoint_auth_method: 'none' }),
+      }),
+      ask(
+        'authorize page',
+        `${issuer}/auth?client_id=${client.client_id}&response_type=code&scope=pictor:read&redirect_uri=${encodeURIComponent('https://client.example/callback')}&code_challenge=${p.challenge}&code_challenge_method=S256`,
+        { headers: { accept: 'text/html' }, redirect: 'manual' },
+      ),
       ask('readyz', `${issuer}/readyz`),
       ask('livez', `${issuer}/livez`),
     ]);

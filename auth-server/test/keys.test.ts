@@ -18,14 +18,16 @@ async function setup(t: import('node:test').TestContext) {
   t.after(database.drop);
   const clock = new ManualClock('2026-03-01T00:00:00Z');
   const policy: KeyPolicy = {
-    secret: 'a-test-secret-that-is-long-enough-0123456789', clock,
-    rotateAfter: 90 * 86_400, publishLead: 86_400, accessTokenTtl: 3600,
+    secret: 'a-test-secret-that-is-long-enough-0123456789',
+    clock,
+    rotateAfter: 90 * 86_400,
+    publishLead: 86_400,
+    accessTokenTtl: 3600,
   };
   return { db: database.db, clock, policy };
 }
 
-const kids = async (db: Parameters<typeof publishedJwks>[0], clock: ManualClock) =>
-  (await publishedJwks(db, clock.now(), 3600)).keys.map((k) => k.kid).sort();
+const kids = async (db: Parameters<typeof publishedJwks>[0], clock: ManualClock) => (await publishedJwks(db, clock.now(), 3600)).keys.map((k) => k.kid).sort();
 
 test('the first start creates one ES256 key, sealed at rest; later starts reuse it', async (t) => {
   const { db, clock, policy } = await setup(t);
@@ -76,8 +78,11 @@ test('a tampered or moved JWE is refused, and start then fails naming the key', 
   // The second key's sealed value copied onto the first key's row does not open there.
   await assert.rejects(unseal(policy.secret, 'signing-key', sealedOf(secondKid!), first.signingKid()), /another record/);
 
-  await db.updateTable('auth_signing_keys').set({ private_jwk_sealed: [header, key, iv, flip(ciphertext), tag].join('.') })
-    .where('kid', '=', first.signingKid()).execute();
+  await db
+    .updateTable('auth_signing_keys')
+    .set({ private_jwk_sealed: [header, key, iv, flip(ciphertext), tag].join('.') })
+    .where('kid', '=', first.signingKid())
+    .execute();
   await assert.rejects(loadSigningKeys(db, policy), new RegExp(`signing key ${first.signingKid()} does not open with KEY_ENCRYPTION_SECRET`));
   await db.updateTable('auth_signing_keys').set({ private_jwk_sealed: original }).where('kid', '=', first.signingKid()).execute();
   assert.equal((await loadSigningKeys(db, policy)).signingKid(), first.signingKid());
@@ -107,10 +112,17 @@ test('a key sealed in the earlier format still loads and signs, and is re-sealed
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
   const legacy = sealV1(policy.secret, JSON.stringify(privateJwk), kid);
-  await db.insertInto('auth_signing_keys').values({
-    kid, alg: 'ES256', public_jwk: JSON.stringify({ ...publicJwk, kid, alg: 'ES256', use: 'sig' }),
-    private_jwk_sealed: legacy, created_at: clock.now(), activates_at: clock.now(),
-  }).execute();
+  await db
+    .insertInto('auth_signing_keys')
+    .values({
+      kid,
+      alg: 'ES256',
+      public_jwk: JSON.stringify({ ...publicJwk, kid, alg: 'ES256', use: 'sig' }),
+      private_jwk_sealed: legacy,
+      created_at: clock.now(),
+      activates_at: clock.now(),
+    })
+    .execute();
   assert.equal(await unseal(policy.secret, 'signing-key', legacy, kid), JSON.stringify(privateJwk));
   await assert.rejects(unseal(policy.secret, 'signing-key', legacy, 'another-kid'));
 

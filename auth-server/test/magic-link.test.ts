@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto';
 import { ManualClock } from '@pictor/platform/clock';
 import { csrf, formAction, type Page } from './support/browser.ts';
 import {
-  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness, TEST_WINDOW_SECONDS,
+  authorizeUrl,
+  completeSignin,
+  confirmLink,
+  randomEmail,
+  requestLink,
+  shownCode,
+  startHarness,
+  type Harness,
+  TEST_WINDOW_SECONDS,
 } from './support/harness.ts';
 
 const codeOn = (page: Page) => /aria-label="Sign-in code">([^<]+)</.exec(page.body)?.[1];
@@ -86,7 +94,8 @@ test('mail scanners opening the link do not use it; a replayed link is refused',
   const attacker = h.browser();
   const attackerPage = await attacker.get(`${h.issuer}/account`);
   const replayPost = await attacker.post(new URL(mail.link).pathname, {
-    token: new URL(mail.link).searchParams.get('token') ?? '', _csrf: csrf(attackerPage),
+    token: new URL(mail.link).searchParams.get('token') ?? '',
+    _csrf: csrf(attackerPage),
   });
   assert.equal(replayPost.status, 400);
   assert.match(replayPost.body, /already used/);
@@ -164,7 +173,11 @@ test('the same answer whether or not the address has an account; the account is 
   await h.db.insertInto('users').values({ email: known }).execute();
   const unknown = randomEmail('unknown');
   const normalize = (body: string, email: string, code: string) =>
-    body.replace(email, 'EMAIL').replace(code, 'CODE').replace(/value="[\w-]{43}"/g, 'value="CSRF"').replace(/\/interaction\/[\w-]+/g, '/interaction/UID');
+    body
+      .replace(email, 'EMAIL')
+      .replace(code, 'CODE')
+      .replace(/value="[\w-]{43}"/g, 'value="CSRF"')
+      .replace(/\/interaction\/[\w-]+/g, '/interaction/UID');
 
   const a = await loginPage(h);
   const knownReply = await requestLink(h, a.browser, a.page, known);
@@ -178,8 +191,12 @@ test('the same answer whether or not the address has an account; the account is 
 
   assert.equal(await h.db.selectFrom('users').select('id').where('email', '=', unknown).executeTakeFirst(), undefined);
   await confirmLink(h.browser(), unknownReply.mail.link, shownCode(unknownReply.waiting));
-  const created = await h.db.selectFrom('users').innerJoin('accounts', 'accounts.user_id', 'users.id')
-    .select('users.id').where('users.email', '=', unknown).executeTakeFirst();
+  const created = await h.db
+    .selectFrom('users')
+    .innerJoin('accounts', 'accounts.user_id', 'users.id')
+    .select('users.id')
+    .where('users.email', '=', unknown)
+    .executeTakeFirst();
   assert.ok(created, 'user and account created at first sign-in');
 });
 
@@ -208,7 +225,11 @@ test('links are rate limited per email and per IP', async (t) => {
 });
 
 test('the per-inbox limit counts spelling variants of one address as one: case, a +tag, a root dot', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: TEST_WINDOW_SECONDS }; } });
+  const h = await startHarness(t, {
+    tweak: (c) => {
+      c.limits.magicLinkPerEmail = { limit: 2, windowSeconds: TEST_WINDOW_SECONDS };
+    },
+  });
   const local = `ada${Date.now()}`;
   const send = async (to: string) => {
     const { browser, page } = await loginPage(h);
@@ -220,9 +241,15 @@ test('the per-inbox limit counts spelling variants of one address as one: case, 
   assert.equal(await send(`${local.toUpperCase()}+other@EXAMPLE.COM`), 429);
   assert.equal(await send(`${local}x@example.com`), 200); // another inbox has its own budget
   const buckets = await h.db.selectFrom('auth_rate_limits').select(['hits']).where('bucket', 'like', 'signin:email:%').orderBy('hits').execute();
-  assert.deepEqual(buckets.map((b) => b.hits), [1, 3]);
+  assert.deepEqual(
+    buckets.map((b) => b.hits),
+    [1, 3],
+  );
   // The address is mailed as typed; only the limit's key is normalized.
-  assert.deepEqual(h.sink.mails.map((m) => m.to), [`${local}@example.com`, `${local}x@example.com`]);
+  assert.deepEqual(
+    h.sink.mails.map((m) => m.to),
+    [`${local}@example.com`, `${local}x@example.com`],
+  );
 });
 
 test('mail service down: the page says so, nothing is used up, and a retry works', async (t) => {

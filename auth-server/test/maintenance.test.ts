@@ -59,12 +59,15 @@ test('revoking grants removes them with every code and token issued under them',
   await factory('RefreshToken').upsert('r2', { grantId: 'g2' }, 60);
   await revokeGrants(db, ['g1']);
   const left = await db.selectFrom('auth_oidc_payloads').select(['model', 'id']).orderBy('id').execute();
-  assert.deepEqual(left, [{ model: 'Grant', id: 'g2' }, { model: 'RefreshToken', id: 'r2' }]);
+  assert.deepEqual(left, [
+    { model: 'Grant', id: 'g2' },
+    { model: 'RefreshToken', id: 'r2' },
+  ]);
   await factory('RefreshToken').revokeByGrantId('g2');
   assert.equal(await factory('RefreshToken').find('r2'), undefined);
 });
 
-test('an ended grant records the cut-off of its person\'s app, whichever way it ends', async (t) => {
+test("an ended grant records the cut-off of its person's app, whichever way it ends", async (t) => {
   const db = await setup(t);
   const user = await db.insertInto('users').values({ email: 'grants@example.test' }).returning('id').executeTakeFirstOrThrow();
   const factory = createAdapterFactory(db);
@@ -78,12 +81,15 @@ test('an ended grant records the cut-off of its person\'s app, whichever way it 
   assert.deepEqual(await cutOffs(), [{ user_id: user.id, client_id: 'app-1' }]);
   // oidc-provider's own revocation destroys the grant through the adapter (it removes the tokens itself)
   await factory('Grant').destroy('g2');
-  assert.deepEqual(await cutOffs(), [{ user_id: user.id, client_id: 'app-1' }, { user_id: user.id, client_id: 'app-2' }]);
+  assert.deepEqual(await cutOffs(), [
+    { user_id: user.id, client_id: 'app-1' },
+    { user_id: user.id, client_id: 'app-2' },
+  ]);
   const left = await db.selectFrom('auth_oidc_payloads').select(['model', 'id']).execute();
   assert.deepEqual(left, [{ model: 'RefreshToken', id: 'r2' }]);
 });
 
-test('an app\'s limits go with its last grant: at once on revocation, by housekeeping after expiry', async (t) => {
+test("an app's limits go with its last grant: at once on revocation, by housekeeping after expiry", async (t) => {
   const db = await setup(t);
   const grants = createAdapterFactory(db)('Grant');
   const user = await ensureUser(db, 'limits@example.test');
@@ -100,7 +106,11 @@ test('an app\'s limits go with its last grant: at once on revocation, by houseke
   assert.deepEqual(await apps(), ['expired', 'fresh', 'live', 'two-grants'], 'another grant of two-grants lives');
 
   await sleep(1100);
-  await db.updateTable('app_limits').set({ updated_at: new Date(Date.now() - 2 * 3600_000) }).where('client_id', '!=', 'fresh').execute();
+  await db
+    .updateTable('app_limits')
+    .set({ updated_at: new Date(Date.now() - 2 * 3600_000) })
+    .where('client_id', '!=', 'fresh')
+    .execute();
   assert.equal(await forgetLimitsOfEndedGrants(db), 1);
   // 'fresh' has no grant yet but was just written (consent saves the limits before the grant).
   assert.deepEqual(await apps(), ['fresh', 'live', 'two-grants']);

@@ -5,9 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@pictor/platform/local-postgres';
 import { startAuthServer } from '../src/server.ts';
 import { csrf, formAction } from './support/browser.ts';
-import {
-  authorizeUrl, connect, exchangeCode, pkce, randomEmail, refresh, startHarness, tokenRequest,
-} from './support/harness.ts';
+import { authorizeUrl, connect, exchangeCode, pkce, randomEmail, refresh, startHarness, tokenRequest } from './support/harness.ts';
 
 test('an unregistered redirect_uri gets a readable page, never a redirect (RFC 6749 §4.1.2.1)', async (t) => {
   const h = await startHarness(t);
@@ -37,9 +35,13 @@ test('PKCE is required for every client, and only S256 (RFC 7636, OAuth 2.1 §4.
     assert.match(missing.body, /<code>invalid_request<\/code> — [^<]*PKCE/, method);
   }
   const client = await h.register();
-  const plain = await h.browser().get(authorizeUrl(h, {
-    client, pkce: null, extra: { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' },
-  }));
+  const plain = await h.browser().get(
+    authorizeUrl(h, {
+      client,
+      pkce: null,
+      extra: { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' },
+    }),
+  );
   assert.equal(plain.status, 400);
   assert.match(plain.body, /<code>invalid_request<\/code> — [^<]*code_challenge_method/);
 });
@@ -91,23 +93,41 @@ test('an unknown resource is invalid_target at both endpoints (RFC 8707 §2)', a
 });
 
 test('parallel refreshes of one token continue one chain; reuse after the grace revokes the grant (RFC 9700 §4.14.2)', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.ttl.refreshReuseGrace = 1; } });
-  for (const method of ['none', 'client_secret_basic']) { // public and confidential clients rotate alike
+  const h = await startHarness(t, {
+    tweak: (c) => {
+      c.ttl.refreshReuseGrace = 1;
+    },
+  });
+  for (const method of ['none', 'client_secret_basic']) {
+    // public and confidential clients rotate alike
     const client = await h.register({ token_endpoint_auth_method: method });
     const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
     const issued = await exchangeCode(h, client, callback, p.verifier);
     const original = issued.body.refresh_token ?? '';
-    const grantId = (await h.db.selectFrom('auth_oidc_payloads').select('grant_id')
-      .where('model', '=', 'RefreshToken').where('id', '=', original).executeTakeFirstOrThrow()).grant_id!;
-    const liveRefreshTokens = async () => (await h.db.selectFrom('auth_oidc_payloads').select('id')
-      .where('model', '=', 'RefreshToken').where('grant_id', '=', grantId).where('consumed_at', 'is', null).execute()).map((r) => r.id);
+    const grantId = (
+      await h.db.selectFrom('auth_oidc_payloads').select('grant_id').where('model', '=', 'RefreshToken').where('id', '=', original).executeTakeFirstOrThrow()
+    ).grant_id!;
+    const liveRefreshTokens = async () =>
+      (
+        await h.db
+          .selectFrom('auth_oidc_payloads')
+          .select('id')
+          .where('model', '=', 'RefreshToken')
+          .where('grant_id', '=', grantId)
+          .where('consumed_at', 'is', null)
+          .execute()
+      ).map((r) => r.id);
 
     // Three parallel refreshes with the same token (tabs, a retry): all succeed, with one successor.
     const parallel = await Promise.all([1, 2, 3].map(() => refresh(h, client, original)));
     for (const r of parallel) assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.body)}`);
     const successor = parallel[0]!.body.refresh_token ?? '';
     assert.notEqual(successor, original, method);
-    assert.deepEqual(parallel.map((r) => r.body.refresh_token), [successor, successor, successor], method);
+    assert.deepEqual(
+      parallel.map((r) => r.body.refresh_token),
+      [successor, successor, successor],
+      method,
+    );
     assert.equal(new Set(parallel.map((r) => r.body.access_token)).size, 3, 'each gets a fresh access token');
     assert.deepEqual(await liveRefreshTokens(), [successor], `${method}: the grant has one live refresh token`);
     // Presented once more right after (a retry that lost its response): still the same successor.
@@ -147,7 +167,7 @@ test('two auth server replicas on one database still keep one chain per refresh 
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: original, client_id: client.client_id }),
     });
-    return { status: res.status, body: await res.json() as { refresh_token?: string } };
+    return { status: res.status, body: (await res.json()) as { refresh_token?: string } };
   };
   const answers = await Promise.all([refresh(h, client, original), viaReplica(), refresh(h, client, original), viaReplica()]);
   for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
@@ -183,10 +203,16 @@ test('a confidential client must authenticate at the token endpoint', async (t) 
   const h = await startHarness(t);
   const client = await h.register({ token_endpoint_auth_method: 'client_secret_post' });
   const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
-  const wrong = await tokenRequest(h, { ...client, client_secret: 'wrong' }, {
-    grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '',
-    redirect_uri: client.redirect_uris[0] ?? '', code_verifier: p.verifier,
-  });
+  const wrong = await tokenRequest(
+    h,
+    { ...client, client_secret: 'wrong' },
+    {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') ?? '',
+      redirect_uri: client.redirect_uris[0] ?? '',
+      code_verifier: p.verifier,
+    },
+  );
   assert.equal(wrong.status, 401);
   assert.equal(wrong.body.error, 'invalid_client');
 });

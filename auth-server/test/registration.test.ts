@@ -7,9 +7,11 @@ import { authorizeUrl, connect, exchangeCode, randomEmail, startHarness, type Ha
 
 async function post(h: Harness, metadata: Record<string, unknown>, headers: Record<string, string> = {}) {
   const res = await fetch(`${h.issuer}/reg`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(metadata),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(metadata),
   });
-  return { status: res.status, headers: res.headers, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 test('Claude-style registration: client_secret_post, both grants, every scope; the response names registration_client_uri', async (t) => {
@@ -30,7 +32,7 @@ test('Claude-style registration: client_secret_post, both grants, every scope; t
   // RFC 7592 read with the registration access token.
   const read = await fetch(String(res.body.registration_client_uri), { headers: { authorization: `Bearer ${String(res.body.registration_access_token)}` } });
   assert.equal(read.status, 200);
-  assert.equal((await read.json() as { client_name: string }).client_name, 'Claude');
+  assert.equal(((await read.json()) as { client_name: string }).client_name, 'Claude');
 });
 
 test('every token endpoint auth method a client may bring: none, client_secret_post, client_secret_basic', async (t) => {
@@ -79,7 +81,8 @@ test('loopback clients are native: any port at authorization (RFC 8252 §7.3); w
 test('unknown scopes in a registration are dropped, not fatal', async (t) => {
   const h = await startHarness(t);
   const res = await post(h, {
-    redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none',
+    redirect_uris: ['https://client.example/cb'],
+    token_endpoint_auth_method: 'none',
     scope: 'pictor:read profile email weird:scope instances:write',
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -105,7 +108,11 @@ test('CORS on /reg for browser-based clients', async (t) => {
 });
 
 test('registrations are rate limited per IP', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.limits.registrationPerIp = { limit: 3, windowSeconds: 3600 }; } });
+  const h = await startHarness(t, {
+    tweak: (c) => {
+      c.limits.registrationPerIp = { limit: 3, windowSeconds: 3600 };
+    },
+  });
   const metadata = { redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none' };
   for (let i = 0; i < 3; i++) assert.equal((await post(h, metadata)).status, 201);
   const limited = await post(h, metadata);

@@ -15,7 +15,8 @@ test('with an https issuer (behind a TLS proxy) every cookie is Secure', async (
   const client = await h.register();
   const direct = new URL(authorizeUrl(h, { client }));
   const res = await fetch(`${h.server.url}${direct.pathname}${direct.search}`, {
-    redirect: 'manual', headers: { 'x-forwarded-proto': 'https', host: 'auth.pictor.test' },
+    redirect: 'manual',
+    headers: { 'x-forwarded-proto': 'https', host: 'auth.pictor.test' },
   });
   assert.equal(res.status, 303);
   assert.equal(new URL(res.headers.get('location') ?? '', 'https://auth.pictor.test').origin, 'https://auth.pictor.test');
@@ -60,16 +61,25 @@ test('without SMTP_URL mail goes to the dev outbox, listed at /dev/outbox; never
   const port = await freePort();
   const printed: string[] = [];
   const config = loadConfig({
-    DATABASE_URL: database.url, AUTH_ISSUER: `http://127.0.0.1:${port}`, AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1', LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    AUTH_ISSUER: `http://127.0.0.1:${port}`,
+    AUTH_PORT: String(port),
+    AUTH_HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
   });
   const server = await startAuthServer(config, { db: database.db, mailer: createDevOutbox((line) => void printed.push(line)), maintenance: false });
   t.after(server.close);
-  const reg = await (await fetch(`${config.issuer}/reg`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none' }),
-  })).json() as { client_id: string; redirect_uris: string[] };
+  const reg = (await (
+    await fetch(`${config.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://client.example/cb'], token_endpoint_auth_method: 'none' }),
+    })
+  ).json()) as { client_id: string; redirect_uris: string[] };
   const browser = new Browser(config.issuer);
-  const login = await browser.get(`/auth?client_id=${reg.client_id}&response_type=code&redirect_uri=${encodeURIComponent('https://client.example/cb')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`);
+  const login = await browser.get(
+    `/auth?client_id=${reg.client_id}&response_type=code&redirect_uri=${encodeURIComponent('https://client.example/cb')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`,
+  );
   await browser.post(formAction(login, '/login'), { email: 'dev@example.test', _csrf: csrf(login) });
   assert.match(printed.join('\n'), /dev outbox.*dev@example\.test/);
   const outbox = await browser.get('/dev/outbox');

@@ -8,13 +8,22 @@ import { CODE_TRIES } from '../src/signin/magic-links.ts';
 import { CLAUDE_CLIENT_ID, STATIC_CLIENTS } from '../src/oauth/clients.ts';
 import { csrf, formAction, type Browser, type Page } from './support/browser.ts';
 import {
-  authorizeUrl, completeSignin, confirmLink, randomEmail, requestLink, shownCode, startHarness, type Harness, type Registered, TEST_WINDOW_SECONDS,
+  authorizeUrl,
+  completeSignin,
+  confirmLink,
+  randomEmail,
+  requestLink,
+  shownCode,
+  startHarness,
+  type Harness,
+  type Registered,
+  TEST_WINDOW_SECONDS,
 } from './support/harness.ts';
 
 /** The attacker's (or the person's own) window: authorization started, email submitted. */
 async function asked(h: Harness, email: string, client?: Registered) {
   const browser = h.browser();
-  const login = await browser.get(authorizeUrl(h, { client: client ?? await h.register({ client_name: 'Claude' }) }));
+  const login = await browser.get(authorizeUrl(h, { client: client ?? (await h.register({ client_name: 'Claude' })) }));
   const { waiting, mail } = await requestLink(h, browser, login, email);
   const uid = new URL(waiting.url).pathname.split('/')[2] ?? '';
   return { browser, waiting, mail, uid, code: shownCode(waiting), token: new URL(mail.link).searchParams.get('token') ?? '' };
@@ -27,11 +36,14 @@ async function submit(browser: Browser, link: string, code?: string): Promise<Pa
 }
 
 async function linkRow(h: Harness, uid: string) {
-  return h.db.selectFrom('auth_magic_links').select(['confirmed_at', 'code_attempts', 'expires_at', 'browser_hash'])
-    .where('flow_id', '=', uid).executeTakeFirstOrThrow();
+  return h.db
+    .selectFrom('auth_magic_links')
+    .select(['confirmed_at', 'code_attempts', 'expires_at', 'browser_hash'])
+    .where('flow_id', '=', uid)
+    .executeTakeFirstOrThrow();
 }
 
-test('the owner of the address opening the genuine mail of someone else\'s request and pressing Sign in signs in nobody', async (t) => {
+test("the owner of the address opening the genuine mail of someone else's request and pressing Sign in signs in nobody", async (t) => {
   const h = await startHarness(t);
   const victim = randomEmail('victim');
   const attacker = await asked(h, victim);
@@ -88,7 +100,11 @@ test(`a wrong code uses one of ${CODE_TRIES} tries; the last one kills the link 
 });
 
 test('parallel guesses get no more than the tries: the count is taken atomically', async (t) => {
-  const h = await startHarness(t, { tweak: (c) => { c.limits.linkConfirmPerLink = { limit: 100, windowSeconds: TEST_WINDOW_SECONDS }; } });
+  const h = await startHarness(t, {
+    tweak: (c) => {
+      c.limits.linkConfirmPerLink = { limit: 100, windowSeconds: TEST_WINDOW_SECONDS };
+    },
+  });
   const { mail, uid, code } = await asked(h, randomEmail());
   const other = h.browser();
   const page = await other.get(mail.link);
@@ -171,7 +187,7 @@ test('the confirm endpoint is rate limited per link and per IP', async (t) => {
   assert.equal((await submit(other, second.mail.link, second.code)).status, 429);
 });
 
-test('the connected-apps sign-in is bound the same way: the victim confirming the attacker\'s request signs in nobody', async (t) => {
+test("the connected-apps sign-in is bound the same way: the victim confirming the attacker's request signs in nobody", async (t) => {
   const h = await startHarness(t);
   const victim = randomEmail('victim');
   const attacker = h.browser();

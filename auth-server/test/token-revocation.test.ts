@@ -8,9 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair, SignJWT } from 'jose';
 import { freePort } from '@pictor/platform/local-postgres';
 import { csrf } from './support/browser.ts';
-import {
-  connect, exchangeCode, randomEmail, refresh, startHarness, type Harness, type HarnessOptions, type Registered,
-} from './support/harness.ts';
+import { connect, exchangeCode, randomEmail, refresh, startHarness, type Harness, type HarnessOptions, type Registered } from './support/harness.ts';
 import { startMcpServer, type McpServer } from './support/mcp.ts';
 
 async function setup(t: TestContext, options: HarnessOptions = {}) {
@@ -89,7 +87,7 @@ test('an access token can be revoked (RFC 7009): it is refused at once and its g
   const idToken = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(privateKey);
   const unsupported = await revoke(h, app.client, idToken);
   assert.equal(unsupported.status, 400);
-  assert.equal((await unsupported.json() as { error: string }).error, 'unsupported_token_type');
+  assert.equal(((await unsupported.json()) as { error: string }).error, 'unsupported_token_type');
 
   const revoked = await revoke(h, app.client, app.accessToken, 'access_token');
   assert.equal(revoked.status, 200, await revoked.clone().text());
@@ -101,7 +99,11 @@ test('an access token can be revoked (RFC 7009): it is refused at once and its g
 });
 
 test('refresh token reuse after the grace voids every access token of the grant', async (t) => {
-  const { h, mcp } = await setup(t, { tweak: (c) => { c.ttl.refreshReuseGrace = 1; } });
+  const { h, mcp } = await setup(t, {
+    tweak: (c) => {
+      c.ttl.refreshReuseGrace = 1;
+    },
+  });
   const app = await connectApp(h, randomEmail());
   const parallel = await Promise.all([1, 2, 3].map(() => refresh(h, app.client, app.refreshToken)));
   const accessTokens = [app.accessToken, ...parallel.map((r) => r.body.access_token ?? '')];

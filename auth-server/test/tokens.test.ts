@@ -5,9 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { csrf, formAction } from './support/browser.ts';
-import {
-  authorizeUrl, connect, consent, exchangeCode, pkce, randomEmail, refresh, signIn, startHarness,
-} from './support/harness.ts';
+import { authorizeUrl, connect, consent, exchangeCode, pkce, randomEmail, refresh, signIn, startHarness } from './support/harness.ts';
 
 test('a request with no scope gets pictor:read; one without resource gets the MCP server', async (t) => {
   const h = await startHarness(t);
@@ -36,7 +34,10 @@ test('the grant holds only what was approved', async (t) => {
   const h = await startHarness(t);
   const client = await h.register();
   const { callback, pkce: p } = await connect(h, {
-    client, email: randomEmail(), scope: 'pictor:read instances:write ssh_keys:write', approve: ['pictor:read', 'ssh_keys:write'],
+    client,
+    email: randomEmail(),
+    scope: 'pictor:read instances:write ssh_keys:write',
+    approve: ['pictor:read', 'ssh_keys:write'],
   });
   const tokens = await exchangeCode(h, client, callback, p.verifier);
   assert.equal(tokens.body.scope, 'pictor:read ssh_keys:write');

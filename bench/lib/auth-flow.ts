@@ -25,8 +25,11 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      client_name: 'Pictor bench', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'], token_endpoint_auth_method: 'none',
+      client_name: 'Pictor bench',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
     }),
   });
   if (registered.status !== 201) throw new Error(`registration failed: ${registered.status} ${await registered.text()}`);
@@ -37,8 +40,14 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL('/auth', o.issuer);
     url.search = new URLSearchParams({
-      client_id: clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: o.scopes.join(' '), state: 's',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', resource: o.mcpUrl,
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: o.scopes.join(' '),
+      state: 's',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      resource: o.mcpUrl,
     }).toString();
     let page = await browser.get(url.href);
     if (page.body.includes('name="email"')) {
@@ -52,7 +61,9 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
     }
     if (!page.leftTo) {
       page = await browser.post(formAction(page, '/consent'), {
-        _csrf: csrf(page), scope: [...o.scopes], decision: 'allow',
+        _csrf: csrf(page),
+        scope: [...o.scopes],
+        decision: 'allow',
         // No spending limit (the bench and the soak spend as fast as they can), every workspace offered.
         no_spend_limit: '1',
         workspace: [...page.body.matchAll(/name="workspace" value="([^"]+)"/g)].map((m) => m[1] ?? ''),
@@ -72,10 +83,15 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
-          grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, resource: o.mcpUrl, client_id: clientId,
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+          resource: o.mcpUrl,
+          client_id: clientId,
         }),
       });
-      const body = await res.json() as { access_token?: string; refresh_token?: string };
+      const body = (await res.json()) as { access_token?: string; refresh_token?: string };
       if (!body.access_token || !body.refresh_token) throw new Error(`token exchange failed: ${res.status} ${JSON.stringify(body)}`);
       return { accessToken: body.access_token, refreshToken: body.refresh_token };
     },

@@ -18,15 +18,19 @@ function panel(title: string, unit: string, bars: ChartBar[], value: (b: ChartBa
   const height = 300;
   const slot = width / bars.length;
   const barWidth = Math.min(90, slot * 0.62);
-  const parts = [`<text x="${x0 + width / 2}" y="40" class="title">${esc(title)}</text>`,
-    `<line x1="${x0}" y1="${top + height}" x2="${x0 + width}" y2="${top + height}" class="axis"/>`];
+  const parts = [
+    `<text x="${x0 + width / 2}" y="40" class="title">${esc(title)}</text>`,
+    `<line x1="${x0}" y1="${top + height}" x2="${x0 + width}" y2="${top + height}" class="axis"/>`,
+  ];
   bars.forEach((b, i) => {
     const v = value(b);
     const h = (v / max) * height;
     const x = x0 + i * slot + (slot - barWidth) / 2;
-    parts.push(`<rect x="${x}" y="${top + height - h}" width="${barWidth}" height="${h}" class="${b.baseline ? 'base' : 'ours'}"/>`,
+    parts.push(
+      `<rect x="${x}" y="${top + height - h}" width="${barWidth}" height="${h}" class="${b.baseline ? 'base' : 'ours'}"/>`,
       `<text x="${x + barWidth / 2}" y="${top + height - h - 8}" class="value">${esc(v.toLocaleString('en-US'))}${unit}</text>`,
-      `<text x="${x + barWidth / 2}" y="${top + height + 22}" class="label">${esc(b.label)}</text>`);
+      `<text x="${x + barWidth / 2}" y="${top + height + 22}" class="label">${esc(b.label)}</text>`,
+    );
   });
   return parts.join('\n');
 }

@@ -48,8 +48,7 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count])),
-    cpuUsPerRequest: o.serverPid && result.requests.total > 0
-      ? Math.round(((cpuMs(o.serverPid) - cpuBefore) * 1000) / result.requests.total) : null,
+    cpuUsPerRequest: o.serverPid && result.requests.total > 0 ? Math.round(((cpuMs(o.serverPid) - cpuBefore) * 1000) / result.requests.total) : null,
   };
 }
 

@@ -49,18 +49,30 @@ export async function renewalBench(db: Db, databaseUrl: string, instances = 10_0
   await sql`UPDATE region_capacity SET total_gpus = total_gpus + ${instances} WHERE region_id = 'us-east' AND plan_id = 'rtx4090-24gb'`.execute(db);
   await sql`ANALYZE`.execute(db);
 
-  const children = Array.from({ length: workers }, () => spawn(process.execPath, [path.join(ROOT, 'bench', 'renewal-worker.ts')], {
-    cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  }));
-  await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
-    c.once('message', () => resolve());
-    c.once('exit', (code) => reject(new Error(`renewal worker exited with ${code} before it was ready`)));
-  })));
+  const children = Array.from({ length: workers }, () =>
+    spawn(process.execPath, [path.join(ROOT, 'bench', 'renewal-worker.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          c.once('message', () => resolve());
+          c.once('exit', (code) => reject(new Error(`renewal worker exited with ${code} before it was ready`)));
+        }),
+    ),
+  );
   const started = performance.now();
-  const done = children.map((c) => new Promise<{ report: { renewed: number; expired: number }; ms: number }>((resolve, reject) => {
-    c.once('message', (m) => resolve(m as { report: { renewed: number; expired: number }; ms: number }));
-    c.once('exit', (code) => code !== 0 && reject(new Error(`renewal worker exited with ${code}`)));
-  }));
+  const done = children.map(
+    (c) =>
+      new Promise<{ report: { renewed: number; expired: number }; ms: number }>((resolve, reject) => {
+        c.once('message', (m) => resolve(m as { report: { renewed: number; expired: number }; ms: number }));
+        c.once('exit', (code) => code !== 0 && reject(new Error(`renewal worker exited with ${code}`)));
+      }),
+  );
   for (const c of children) c.send('go');
   const results = await Promise.all(done);
   const seconds = (performance.now() - started) / 1000;
@@ -89,8 +101,8 @@ export async function renewalBench(db: Db, databaseUrl: string, instances = 10_0
     workers,
     seconds: Math.round(seconds * 100) / 100,
     perWorker: results.map((r) => ({ renewed: r.report.renewed, expired: r.report.expired, seconds: Math.round(r.ms / 10) / 100 })),
-    renewedExactlyOnce: renewed === instances && chargesPerInstance['1'] === instances && moved.rows[0]!.n === instances
-      && charged.rows[0]!.s === -BigInt(instances) * RENEWAL,
+    renewedExactlyOnce:
+      renewed === instances && chargesPerInstance['1'] === instances && moved.rows[0]!.n === instances && charged.rows[0]!.s === -BigInt(instances) * RENEWAL,
     chargesPerInstance,
     ledgerMatchesBalances: mismatched.rows[0]!.n === 0,
   };

@@ -52,7 +52,13 @@ export function startService(name: string, entry: string, options: ServiceOption
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see ${logFile}`);
-        if (await fetch(url).then((r) => r.ok, () => false)) return;
+        if (
+          await fetch(url).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          return;
         await new Promise((r) => setTimeout(r, 200));
       }
       throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms; see ${logFile}`);
@@ -89,7 +95,12 @@ const CLOCK_TICKS = 100;
 /** The NODE_OPTIONS a service's Dockerfile sets (`ENV NODE_OPTIONS=…`), so the bench runs it the same way. */
 export function dockerNodeOptions(service: string): string {
   const dockerfile = readFileSync(path.join(ROOT, service, 'Dockerfile'), 'utf8');
-  return /^ENV NODE_OPTIONS=(.+)$/m.exec(dockerfile)?.[1]?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+  return (
+    /^ENV NODE_OPTIONS=(.+)$/m
+      .exec(dockerfile)?.[1]
+      ?.trim()
+      .replace(/^"(.*)"$/, '$1') ?? ''
+  );
 }
 
 /** Samples the RSS of some services every `everyMs` and keeps each one's peak. */

@@ -73,9 +73,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let fetches = 0;
   const jwksProxy: Server = createServer((_req, res) => {
     fetches += 1;
-    fetch(`${issuer}/jwks`).then(async (r) => {
-      res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
-    }, () => res.writeHead(502).end());
+    fetch(`${issuer}/jwks`).then(
+      async (r) => {
+        res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
+      },
+      () => res.writeHead(502).end(),
+    );
   });
   await new Promise<void>((resolve) => jwksProxy.listen(0, '127.0.0.1', () => resolve()));
   const jwksUrl = `http://127.0.0.1:${(jwksProxy.address() as { port: number }).port}/jwks`;
@@ -85,16 +88,32 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_OPTIONS: dockerNodeOptions('auth-server'), NODE_ENV: 'development', DATABASE_URL: databaseUrl, AUTH_PORT: String(authPort), AUTH_HOST: '127.0.0.1', AUTH_ISSUER: issuer,
-      MCP_URL: mcpUrl, SMTP_URL: sink.url, MAIL_FROM: 'Pictor <auth@pictor.test>', LOG_LEVEL: logLevel,
+      NODE_OPTIONS: dockerNodeOptions('auth-server'),
+      NODE_ENV: 'development',
+      DATABASE_URL: databaseUrl,
+      AUTH_PORT: String(authPort),
+      AUTH_HOST: '127.0.0.1',
+      AUTH_ISSUER: issuer,
+      MCP_URL: mcpUrl,
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'Pictor <auth@pictor.test>',
+      LOG_LEVEL: logLevel,
     },
   });
   const mcp = startService('mcp-server', 'mcp-server/src/main.ts', {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_OPTIONS: dockerNodeOptions('mcp-server'), NODE_ENV: 'development', DATABASE_URL: databaseUrl, MCP_PORT: String(mcpPort), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl,
-      AUTH_ISSUER: issuer, AUTH_JWKS_URL: jwksUrl, LOG_LEVEL: logLevel, ...options.mcpEnv,
+      NODE_OPTIONS: dockerNodeOptions('mcp-server'),
+      NODE_ENV: 'development',
+      DATABASE_URL: databaseUrl,
+      MCP_PORT: String(mcpPort),
+      MCP_HOST: '127.0.0.1',
+      MCP_URL: mcpUrl,
+      AUTH_ISSUER: issuer,
+      AUTH_JWKS_URL: jwksUrl,
+      LOG_LEVEL: logLevel,
+      ...options.mcpEnv,
     },
   });
   // one after the other: the MCP server's readiness fetches the JWKS, once, from a running issuer
@@ -103,7 +122,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const extra: Db[] = [];
   return {
-    dir, cluster, databaseUrl, db, sink, auth, mcp, issuer, mcpUrl,
+    dir,
+    cluster,
+    databaseUrl,
+    db,
+    sink,
+    auth,
+    mcp,
+    issuer,
+    mcpUrl,
     jwksFetches: () => fetches,
     signIn: (email) => signInForTokens({ issuer, mcpUrl, sink, scopes: Object.keys(SCOPES), email }),
     async extraDatabase(name) {

@@ -56,7 +56,9 @@ export async function discover(mcpUrl: string): Promise<Discovery> {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({
-      jsonrpc: '2.0', id: 1, method: 'initialize',
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'Claude', version: '1.0' } },
     }),
   });
@@ -124,7 +126,8 @@ class CallbackServer {
       const waiter = this.#waiting.get(state);
       if (waiter) waiter(url.searchParams);
       else this.#arrived.set(state, url.searchParams);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end('<!doctype html><title>Connected</title><h1>Pictor is connected</h1><p>You can close this window and return to Claude.</p>');
     });
   }
@@ -176,7 +179,7 @@ export class ClaudeConnector {
     const discovery = await discover(mcpUrl);
     const callback = new CallbackServer();
     await callback.start();
-    const scope = (discovery.challenge.scope ?? discovery.resource.scopes_supported.join(' '));
+    const scope = discovery.challenge.scope ?? discovery.resource.scopes_supported.join(' ');
     const res = await fetch(discovery.server.registration_endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -193,7 +196,7 @@ export class ClaudeConnector {
       await callback.close();
       throw new Error(`registration answered ${res.status}: ${await res.text()}`);
     }
-    const client = await res.json() as RegisteredClient;
+    const client = (await res.json()) as RegisteredClient;
     return new ClaudeConnector(discovery, client, callback, scope);
   }
 
@@ -243,7 +246,7 @@ export class ClaudeConnector {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body,
     });
-    const answer = await res.json() as TokenSet & { error?: string; error_description?: string };
+    const answer = (await res.json()) as TokenSet & { error?: string; error_description?: string };
     if (!res.ok) throw new TokenRequestError(res.status, answer);
     return answer;
   }

@@ -8,15 +8,21 @@ import { authorize, type AuthorizeOptions, type AuthorizeResult } from './person
 import { startWorld, type World } from './world.ts';
 
 const loopbackOnly = (context: BrowserContext) =>
-  context.route((url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname), (route) => route.abort('blockedbyclient'));
+  context.route(
+    (url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname),
+    (route) => route.abort('blockedbyclient'),
+  );
 
 export const test = base.extend<{ context: BrowserContext; otherContext: BrowserContext }, { world: World }>({
-  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
-  world: [async ({}, use) => {
-    const world = await startWorld();
-    await use(world);
-    await world.close();
-  }, { scope: 'worker', timeout: 120_000 }],
+  world: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
+    async ({}, use) => {
+      const world = await startWorld();
+      await use(world);
+      await world.close();
+    },
+    { scope: 'worker', timeout: 120_000 },
+  ],
 
   context: async ({ context }, use) => {
     await loopbackOnly(context);
@@ -48,9 +54,6 @@ export interface Connected {
 export async function connectClaude(world: World, context: BrowserContext, o: Omit<AuthorizeOptions, 'sink'>): Promise<Connected> {
   const connector = await ClaudeConnector.add(world.mcpUrl);
   const request = connector.authorizationRequest();
-  const [authorization, connection] = await Promise.all([
-    authorize(context, request.url, { ...o, sink: world.sink }),
-    connector.complete(request),
-  ]);
+  const [authorization, connection] = await Promise.all([authorize(context, request.url, { ...o, sink: world.sink }), connector.complete(request)]);
   return { connector, connection, authorization };
 }

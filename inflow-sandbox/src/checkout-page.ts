@@ -41,8 +41,13 @@ function layout(title: string, body: string): string {
 }
 
 function lines(payment: Payment): string {
-  const rows = payment.products.map((p) => `<tr><td>${escapeHtml(p.name)}${p.quantity > 1 ? ` × ${p.quantity}` : ''}</td>`
-    + `<td class="amount">${formatMinor(p.price * p.quantity, payment.currency)}</td></tr>`).join('');
+  const rows = payment.products
+    .map(
+      (p) =>
+        `<tr><td>${escapeHtml(p.name)}${p.quantity > 1 ? ` × ${p.quantity}` : ''}</td>` +
+        `<td class="amount">${formatMinor(p.price * p.quantity, payment.currency)}</td></tr>`,
+    )
+    .join('');
   return `<table>${rows}<tr class="total"><td>Total</td><td class="amount">${formatMinor(payment.amountInCents, payment.currency)}</td></tr></table>`;
 }
 
@@ -58,20 +63,22 @@ export function checkoutPage(payment: Payment, notice?: string): string {
   const open = payment.status === 'INITIATION' || payment.status === 'CHECKOUT_PENDING';
   const total = formatMinor(payment.amountInCents, payment.currency);
   const outcome = OUTCOME[payment.status] ?? { text: `Payment status: ${payment.status}.`, tone: '' as const };
-  const back = payment.successUrl && !open
-    ? `<p><a href="${escapeHtml(payment.successUrl)}">Return to the merchant</a></p>` : '';
+  const back = payment.successUrl && !open ? `<p><a href="${escapeHtml(payment.successUrl)}">Return to the merchant</a></p>` : '';
   const body = `
     <h1>Pay ${escapeHtml(total)}</h1>
     <div class="muted">to Pictor · ${escapeHtml(payment.customerEmail)}</div>
     ${lines(payment)}
     ${notice ? `<div class="status bad" role="alert">${escapeHtml(notice)}</div>` : ''}
-    ${open ? `
+    ${
+      open
+        ? `
     <div class="actions">
       <form method="post" action="/pay/${escapeHtml(payment.id)}/cancel"><button type="submit">Cancel</button></form>
       <form method="post" action="/pay/${escapeHtml(payment.id)}/pay"><button type="submit" class="pay">Pay ${escapeHtml(total)}</button></form>
     </div>
     <p class="muted">Sandbox card •••• 4242 will be used.</p>`
-    : `<div class="status ${outcome.tone}" role="status" data-status="${payment.status}">${escapeHtml(outcome.text)}</div>${back}`}
+        : `<div class="status ${outcome.tone}" role="status" data-status="${payment.status}">${escapeHtml(outcome.text)}</div>${back}`
+    }
   `;
   return layout(`Checkout · ${total}`, body);
 }

@@ -100,8 +100,8 @@ export async function startInflowSandbox(options: InflowSandboxOptions): Promise
 
   const settlement = options.settlement ?? 'instant';
   const control = {
-    pay: (id: string) => payments.walk(id, settlement === 'instant'
-      ? ['CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED', 'PAYMENT_SUCCESS'] : ['CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED']),
+    pay: (id: string) =>
+      payments.walk(id, settlement === 'instant' ? ['CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED', 'PAYMENT_SUCCESS'] : ['CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED']),
     cancel: (id: string) => payments.move(id, 'CANCELED'),
     settle: (id: string) => payments.move(id, 'PAYMENT_SUCCESS'),
     fail: (id: string) => payments.move(id, 'PAYMENT_FAILED'),
@@ -221,7 +221,11 @@ export async function startInflowSandbox(options: InflowSandboxOptions): Promise
       throw new ApiError(400, 'mode must be ok, unavailable, reset or slow');
     }
     if (body.count !== undefined && !(Number.isInteger(body.count) && body.count >= 1)) throw new ApiError(400, 'count must be a positive integer');
-    fault = { mode: body.mode!, ...(body.delayMs !== undefined ? { delayMs: Number(body.delayMs) } : {}), ...(body.count !== undefined ? { count: Number(body.count) } : {}) };
+    fault = {
+      mode: body.mode!,
+      ...(body.delayMs !== undefined ? { delayMs: Number(body.delayMs) } : {}),
+      ...(body.count !== undefined ? { count: Number(body.count) } : {}),
+    };
     ctx.body = fault;
   });
   admin.post('/webhooks', async (ctx) => {

@@ -29,10 +29,11 @@ async function receiver(script: Array<number | 'hang'> = []): Promise<{ url: str
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     received,
-    close: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -79,7 +80,10 @@ test('create and read a payment shaped like InFlow getPayment', async (t) => {
   t.after(() => sandbox.close());
   const created = await call(sandbox, 'POST', '/api/payment', {
     ...newPayment(),
-    products: [{ name: 'Pictor credit', price: 1000, quantity: 2 }, { name: 'extra', price: 550, quantity: 1 }],
+    products: [
+      { name: 'Pictor credit', price: 1000, quantity: 2 },
+      { name: 'extra', price: 550, quantity: 1 },
+    ],
   });
   assert.equal(created.status, 201);
   assert.match(created.json.paymentId, /^pay_[0-9a-f]{24}$/);
@@ -90,7 +94,10 @@ test('create and read a payment shaped like InFlow getPayment', async (t) => {
   assert.equal(payment.currency, 'USD');
   assert.equal(payment.status, 'INITIATION');
   assert.deepEqual(payment.metadatas, { pictorTransactionId: 't1' });
-  assert.deepEqual(payment.timeline.map((s: { status: string }) => s.status), ['INITIATION']);
+  assert.deepEqual(
+    payment.timeline.map((s: { status: string }) => s.status),
+    ['INITIATION'],
+  );
 });
 
 test('the checkout page: opening it, Pay, and Cancel move the payment; a closed checkout refuses', async (t) => {
@@ -109,7 +116,10 @@ test('the checkout page: opening it, Pay, and Cancel move the payment; a closed 
   assert.equal(paid.status, 303);
   const payment = sandbox.payments.get(paymentId)!;
   assert.equal(payment.status, 'PAYMENT_SUCCESS');
-  assert.deepEqual(payment.timeline.map((s) => s.status), ['INITIATION', 'CHECKOUT_PENDING', 'CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED', 'PAYMENT_SUCCESS']);
+  assert.deepEqual(
+    payment.timeline.map((s) => s.status),
+    ['INITIATION', 'CHECKOUT_PENDING', 'CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED', 'PAYMENT_SUCCESS'],
+  );
   assert.match(await (await fetch(purchaseUrl)).text(), /Payment complete/);
 
   const second = (await call(sandbox, 'POST', '/api/payment', newPayment())).json;
@@ -174,10 +184,16 @@ test('webhooks are retried with backoff until a 2xx, keeping the svix-id and re-
   await sandbox.webhooks.idle();
   const [delivery] = sandbox.webhooks.deliveries;
   assert.equal(delivery!.state, 'delivered');
-  assert.deepEqual(delivery!.attempts.map((a) => a.status), [500, 503, 200]);
+  assert.deepEqual(
+    delivery!.attempts.map((a) => a.status),
+    [500, 503, 200],
+  );
   const ids = new Set(hook.received.map((r) => r.headers['svix-id']));
   assert.equal(ids.size, 1);
-  const gaps = delivery!.attempts.map((a) => Date.parse(a.at)).slice(1).map((at, i) => at - Date.parse(delivery!.attempts[i]!.at));
+  const gaps = delivery!.attempts
+    .map((a) => Date.parse(a.at))
+    .slice(1)
+    .map((at, i) => at - Date.parse(delivery!.attempts[i]!.at));
   assert.ok(gaps[0]! >= 35 && gaps[1]! >= 75, `backoff grows: ${gaps.join(', ')}`);
 });
 

@@ -42,7 +42,6 @@ function arg(args: string[], index: number, name: string): string {
   return value;
 }
 
-
 function roleArg(value: string): TeamRole {
   if (!isTeamRole(value)) throw new InvalidInputError('role', `expected one of ${ROLE_LIST}, got "${value}"`);
   return value;
@@ -64,7 +63,9 @@ export async function runAdmin(db: Db, argv: string[], out: (line: string) => vo
       const amount = parseCredits(arg(args, 1, 'amount'));
       if (amount === null || amount <= 0n) throw new InvalidInputError('amount', 'expected a positive amount in credits, e.g. 25 or 12.50');
       const granted = await grantPromotionCredit(db, email, amount, 'Promotion credit granted by an operator');
-      out(`Granted ${formatCredits(granted.amount)} credits of promotional credit to ${email.trim()}; their credit is now ${formatCredits(granted.creditAfter)}.`);
+      out(
+        `Granted ${formatCredits(granted.amount)} credits of promotional credit to ${email.trim()}; their credit is now ${formatCredits(granted.creditAfter)}.`,
+      );
       return;
     }
     case 'plan:list': {
@@ -72,9 +73,11 @@ export async function runAdmin(db: Db, argv: string[], out: (line: string) => vo
       if (plans.length === 0) out('No plans. Run `npm run admin -- seed` for the default catalog.');
       for (const p of plans) {
         const regions = p.regions.map((r) => `${r.id} ${r.freeGpus}/${r.totalGpus} free`).join(', ') || 'no capacity';
-        out(`${p.id}${p.active ? '' : ' (inactive)'}: ${p.gpuModel}, ${p.vramGb} GB VRAM, ${p.vcpuPerGpu} vCPU + ${p.ramGbPerGpu} GB RAM per GPU, `
-          + `${formatCredits(p.pricePerGpuHour)}/GPU-h, counts ${p.allowedGpuCounts.join(',')}, storage ${p.minStorageGb}–${p.maxStorageGb} GB `
-          + `at ${formatCredits(p.storagePricePerGbMonth)}/GB-month; ${regions}`);
+        out(
+          `${p.id}${p.active ? '' : ' (inactive)'}: ${p.gpuModel}, ${p.vramGb} GB VRAM, ${p.vcpuPerGpu} vCPU + ${p.ramGbPerGpu} GB RAM per GPU, ` +
+            `${formatCredits(p.pricePerGpuHour)}/GPU-h, counts ${p.allowedGpuCounts.join(',')}, storage ${p.minStorageGb}–${p.maxStorageGb} GB ` +
+            `at ${formatCredits(p.storagePricePerGbMonth)}/GB-month; ${regions}`,
+        );
       }
       return;
     }
@@ -121,12 +124,15 @@ export async function runAdmin(db: Db, argv: string[], out: (line: string) => vo
       const { previous } = await setTeamRole(db, team.id, user.id, role).catch((error: unknown) => {
         throw error instanceof NotFoundError && error.details.resource === 'Team member' ? notMember : error;
       });
-      out(previous === role ? `${user.email} already is ${role} in "${team.name}"; nothing changed.`
-        : `${user.email} is now ${role} in "${team.name}" (was ${previous}).`);
+      out(
+        previous === role
+          ? `${user.email} already is ${role} in "${team.name}"; nothing changed.`
+          : `${user.email} is now ${role} in "${team.name}" (was ${previous}).`,
+      );
       return;
     }
     case 'seed': {
-      out(await seedCatalog(db) ? 'Seeded the default catalog.' : 'The catalog already has plans or regions; nothing changed.');
+      out((await seedCatalog(db)) ? 'Seeded the default catalog.' : 'The catalog already has plans or regions; nothing changed.');
       return;
     }
     case undefined:

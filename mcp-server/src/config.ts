@@ -5,12 +5,14 @@ import { z } from 'zod';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const flag = (name: string, fallback: boolean) =>
-  z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
-    error: `${name} must be true or false`,
-  }).optional().transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+      error: `${name} must be true or false`,
+    })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
 
-const httpUrl = (name: string) =>
-  z.url({ protocol: /^https?$/, error: `${name} must be an absolute http(s) URL` });
+const httpUrl = (name: string) => z.url({ protocol: /^https?$/, error: `${name} must be an absolute http(s) URL` });
 
 /**
  * The webhook secret `npm start` and the compose dev profile give the InFlow sandbox. It is in
@@ -20,7 +22,8 @@ export const DEV_INFLOW_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gt
 
 const envSchema = z.object({
   /** Postgres connection URL. Required; `npm start` provides a local one when unset. */
-  DATABASE_URL: z.string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required (a postgres:// connection URL)' })
     .regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// connection URL' }),
   /** TCP port to listen on. Default 3000. */
   MCP_PORT: z.coerce.number({ error: 'MCP_PORT must be a port number' }).int().min(0).max(65535).default(3000),
@@ -39,29 +42,36 @@ const envSchema = z.object({
    * Default 3600, the authorization server's ACCESS_TOKEN_TTL ceiling. Also how long a
    * revocation is remembered.
    */
-  ACCESS_TOKEN_MAX_TTL: z.coerce.number({ error: 'ACCESS_TOKEN_MAX_TTL must be a number of seconds' }).int()
+  ACCESS_TOKEN_MAX_TTL: z.coerce
+    .number({ error: 'ACCESS_TOKEN_MAX_TTL must be a number of seconds' })
+    .int()
     .min(60, { error: 'ACCESS_TOKEN_MAX_TTL must be at least 60 seconds' })
-    .max(86_400, { error: 'ACCESS_TOKEN_MAX_TTL must be at most 86400 seconds' }).default(3600),
+    .max(86_400, { error: 'ACCESS_TOKEN_MAX_TTL must be at most 86400 seconds' })
+    .default(3600),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  NODE_ENV: z.enum(['development', 'production', 'test'], {
-    error: 'NODE_ENV must be development, production or test',
-  }).default('development'),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], {
+      error: 'NODE_ENV must be development, production or test',
+    })
+    .default('development'),
   /** Trust X-Forwarded-* from a reverse proxy (only behind one). Default false. */
   TRUST_PROXY: flag('TRUST_PROXY', false),
   /** Run the lifecycle worker in this process. Default true; safe on every replica. */
   WORKER_ENABLED: flag('WORKER_ENABLED', true),
   /** Milliseconds between lifecycle worker passes. Default 1000. */
-  WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' })
-    .int().min(50).max(3_600_000).default(1000),
+  WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' }).int().min(50).max(3_600_000).default(1000),
   // inflow: top-ups. Unset INFLOW_API_URL turns the InFlow tools off (`npm start` runs the sandbox).
   /** InFlow API base URL, e.g. https://api.inflowpay.xyz. */
   INFLOW_API_URL: httpUrl('INFLOW_API_URL').optional(),
   /** InFlow private API key (X-Inflow-Api-Key). Required with INFLOW_API_URL. Never logged. */
   INFLOW_API_KEY: z.string().min(1).optional(),
   /** Svix signing secret of the InFlow webhook, `whsec_<base64>`. Without it webhooks are refused and sync carries payments. */
-  INFLOW_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, {
-    error: 'INFLOW_WEBHOOK_SECRET must be the whsec_… secret from the InFlow webhook settings',
-  }).optional(),
+  INFLOW_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, {
+      error: 'INFLOW_WEBHOOK_SECRET must be the whsec_… secret from the InFlow webhook settings',
+    })
+    .optional(),
   /** Where InFlow sends the person after paying. Default: this server's /inflow/return page. */
   INFLOW_SUCCESS_URL: httpUrl('INFLOW_SUCCESS_URL').optional(),
 });
@@ -112,12 +122,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cleaned.AUTH_ISSUER === undefined && 'AUTH_ISSUER must be set in production',
       mcpUrl.protocol !== 'https:' && 'MCP_URL must be https in production',
       !e.AUTH_ISSUER.startsWith('https:') && 'AUTH_ISSUER must be https in production',
-      e.INFLOW_API_URL !== undefined && e.INFLOW_WEBHOOK_SECRET === undefined
-        && 'INFLOW_WEBHOOK_SECRET must be set in production when InFlow is configured',
+      e.INFLOW_API_URL !== undefined && e.INFLOW_WEBHOOK_SECRET === undefined && 'INFLOW_WEBHOOK_SECRET must be set in production when InFlow is configured',
       // the sandbox speaks http on a private network; real InFlow is https
       e.INFLOW_API_URL !== undefined && !e.INFLOW_API_URL.startsWith('https:') && 'INFLOW_API_URL must be https in production',
-      e.INFLOW_WEBHOOK_SECRET === DEV_INFLOW_WEBHOOK_SECRET
-        && 'INFLOW_WEBHOOK_SECRET must be set in production (the development secret is public)',
+      e.INFLOW_WEBHOOK_SECRET === DEV_INFLOW_WEBHOOK_SECRET && 'INFLOW_WEBHOOK_SECRET must be set in production (the development secret is public)',
     ].filter((p): p is string => typeof p === 'string');
     if (problems.length > 0) throw new ConfigError(`Invalid MCP server configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -135,11 +143,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,
     worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
-    inflow: e.INFLOW_API_URL === undefined ? null : {
-      apiUrl: e.INFLOW_API_URL,
-      apiKey: e.INFLOW_API_KEY!,
-      webhookSecret: e.INFLOW_WEBHOOK_SECRET,
-      successUrl: e.INFLOW_SUCCESS_URL ?? new URL('/inflow/return', mcpUrl).toString(),
-    },
+    inflow:
+      e.INFLOW_API_URL === undefined
+        ? null
+        : {
+            apiUrl: e.INFLOW_API_URL,
+            apiKey: e.INFLOW_API_KEY!,
+            webhookSecret: e.INFLOW_WEBHOOK_SECRET,
+            successUrl: e.INFLOW_SUCCESS_URL ?? new URL('/inflow/return', mcpUrl).toString(),
+          },
   };
 }

@@ -74,10 +74,7 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
-      await Promise.allSettled([
-        new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)),
-        worker?.stop(),
-      ]);
+      await Promise.allSettled([new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)), worker?.stop()]);
       await Promise.all([revocations.close(), metricsServer?.close()]);
       server.closeIdleConnections();
       if (!options.db) await db.destroy();

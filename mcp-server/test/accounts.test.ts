@@ -9,8 +9,10 @@ import type { Actor } from '../src/pictor/actor.ts';
 import { ConflictError, InsufficientRoleError, NotFoundError } from '../src/pictor/errors.ts';
 import { ACTIONS, roleAllows, TEAM_ROLES, type Action } from '../src/pictor/roles.ts';
 test('accounts', async (t) => {
-  const { db, drop } = await createTestDatabase(); t.after(drop);
-  const a = await ensureUser(db, 'A@x.com'); const a2 = await ensureUser(db, 'a@X.com');
+  const { db, drop } = await createTestDatabase();
+  t.after(drop);
+  const a = await ensureUser(db, 'A@x.com');
+  const a2 = await ensureUser(db, 'a@X.com');
   assert.equal(a.id, a2.id);
   const b = await ensureUser(db, 'b@x.com');
   const team = await createTeam(db, a.id, 'T');
@@ -22,7 +24,10 @@ test('accounts', async (t) => {
 
 test('the role table: each role may do what the roles below it may, and nothing above', () => {
   const expected: Record<TeamRole, Array<'viewer' | 'member' | 'admin'>> = {
-    viewer: ['viewer'], member: ['viewer', 'member'], admin: ['viewer', 'member', 'admin'], owner: ['viewer', 'member', 'admin'],
+    viewer: ['viewer'],
+    member: ['viewer', 'member'],
+    admin: ['viewer', 'member', 'admin'],
+    owner: ['viewer', 'member', 'admin'],
   };
   for (const role of TEAM_ROLES) {
     for (const [action, { needs }] of Object.entries(ACTIONS)) {
@@ -30,7 +35,12 @@ test('the role table: each role may do what the roles below it may, and nothing 
     }
   }
   // The kinds of action the README's roles table promises.
-  const least = (prefix: string) => new Set(Object.entries(ACTIONS).filter(([a]) => a.startsWith(prefix)).map(([, v]) => v.needs));
+  const least = (prefix: string) =>
+    new Set(
+      Object.entries(ACTIONS)
+        .filter(([a]) => a.startsWith(prefix))
+        .map(([, v]) => v.needs),
+    );
   assert.deepEqual([...least('read')], ['viewer']);
   assert.deepEqual([...least('instance:')], ['member']);
   assert.deepEqual([...least('ssh-key:')], ['admin']);
@@ -38,7 +48,8 @@ test('the role table: each role may do what the roles below it may, and nothing 
 });
 
 test('the core checks the role for any caller; a membership it did not read itself is ignored', async (t) => {
-  const { db, drop } = await createTestDatabase(); t.after(drop);
+  const { db, drop } = await createTestDatabase();
+  t.after(drop);
   const owner = await ensureUser(db, 'owner@x.test');
   const viewer = await ensureUser(db, 'viewer@x.test');
   const team = await createTeam(db, owner.id, 'Acme');
@@ -62,23 +73,38 @@ test('the core checks the role for any caller; a membership it did not read itse
   const stranger = await ensureUser(db, 'stranger@x.test');
   for (const teamId of [team.id, '00000000-0000-4000-8000-000000000000', 'acme']) {
     for (const action of ['read', 'billing:checkout'] as const) {
-      await assert.rejects(resolveAccountId(db, { userId: stranger.id, teamId }, action), (err: unknown) => err instanceof NotFoundError && err.message === 'Team not found');
+      await assert.rejects(
+        resolveAccountId(db, { userId: stranger.id, teamId }, action),
+        (err: unknown) => err instanceof NotFoundError && err.message === 'Team not found',
+      );
     }
   }
   // The database refuses an unknown role.
-  await assert.rejects(db.updateTable('team_members').set({ role: 'boss' as TeamRole }).where('user_id', '=', viewer.id).execute(), /team_members_role_check/);
+  await assert.rejects(
+    db
+      .updateTable('team_members')
+      .set({ role: 'boss' as TeamRole })
+      .where('user_id', '=', viewer.id)
+      .execute(),
+    /team_members_role_check/,
+  );
 });
 
 test('setTeamRole: changes a role at once; a team always keeps an owner, even when two owners step down together', async (t) => {
-  const { db, drop } = await createTestDatabase(); t.after(drop);
+  const { db, drop } = await createTestDatabase();
+  t.after(drop);
   const ada = await ensureUser(db, 'ada@x.test');
   const bo = await ensureUser(db, 'bo@x.test');
   const team = await createTeam(db, ada.id, 'Acme');
   await addTeamMember(db, team.id, bo.id, 'viewer');
   assert.deepEqual(await setTeamRole(db, team.id, bo.id, 'member'), { teamName: 'Acme', previous: 'viewer' });
   assert.equal((await listTeams(db, bo.id))[0]!.role, 'member');
-  await assert.rejects(setTeamRole(db, team.id, ada.id, 'admin'), (err: unknown) => err instanceof ConflictError
-    && err.message === 'this person is the only owner of team Acme, and a team always keeps an owner: make another member owner first');
+  await assert.rejects(
+    setTeamRole(db, team.id, ada.id, 'admin'),
+    (err: unknown) =>
+      err instanceof ConflictError &&
+      err.message === 'this person is the only owner of team Acme, and a team always keeps an owner: make another member owner first',
+  );
   assert.equal((await listTeams(db, ada.id))[0]!.role, 'owner');
   // Two owners, both stepping down at once: exactly one succeeds.
   await setTeamRole(db, team.id, bo.id, 'owner');
@@ -86,13 +112,17 @@ test('setTeamRole: changes a role at once; a team always keeps an owner, even wh
   assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
   const owners = await db.selectFrom('team_members').select('user_id').where('team_id', '=', team.id).where('role', '=', 'owner').execute();
   assert.equal(owners.length, 1);
-  await assert.rejects(setTeamRole(db, team.id, (await ensureUser(db, 'new@x.test')).id, 'member'), (err: unknown) => err instanceof NotFoundError && /Team member/.test(err.message));
+  await assert.rejects(
+    setTeamRole(db, team.id, (await ensureUser(db, 'new@x.test')).id, 'member'),
+    (err: unknown) => err instanceof NotFoundError && /Team member/.test(err.message),
+  );
   await assert.rejects(setTeamRole(db, '00000000-0000-4000-8000-000000000000', bo.id, 'member'), /Team not found/);
   await assert.rejects(setTeamRole(db, 'acme', bo.id, 'member'), /Team not found/);
 });
 
-test('the team copy (get-user-balance) shows this process\'s team changes at once; another pool\'s within a second', async (t) => {
-  const { db, url, drop } = await createTestDatabase(); t.after(drop);
+test("the team copy (get-user-balance) shows this process's team changes at once; another pool's within a second", async (t) => {
+  const { db, url, drop } = await createTestDatabase();
+  t.after(drop);
   const other = createDb(url, { max: 1 });
   t.after(() => other.destroy());
   const a = await ensureUser(db, 'a@x.com');

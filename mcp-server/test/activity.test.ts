@@ -39,21 +39,36 @@ function ok(result: unknown): Record<string, any> {
 const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => (await c.callTool({ name, arguments: args })) as CallToolResult;
 
 async function marks(account: string): Promise<{ activity: bigint; ledger: bigint }> {
-  const { rows: [row] } = await sql<{ activity: bigint; ledger: bigint }>`
+  const {
+    rows: [row],
+  } = await sql<{ activity: bigint; ledger: bigint }>`
     SELECT (SELECT coalesce(max(id), 0) FROM activity)::bigint AS activity,
       (SELECT coalesce(max(id), 0) FROM ledger_entries)::bigint AS ledger`.execute(server.db);
   void account;
   return row!;
 }
 
-interface Entry { id: bigint; at: Date; user_id: string; client_id: string | null; account_id: string | null; tool: string; target_id: string | null; amount_micro: bigint; outcome: string; detail: Record<string, unknown> }
+interface Entry {
+  id: bigint;
+  at: Date;
+  user_id: string;
+  client_id: string | null;
+  account_id: string | null;
+  tool: string;
+  target_id: string | null;
+  amount_micro: bigint;
+  outcome: string;
+  detail: Record<string, unknown>;
+}
 
 /** Calls a tool and returns the entries it wrote and what the ledger moved on the account. */
 async function traced(c: Client, account: string, name: string, args: Record<string, unknown> = {}) {
   const before = await marks(account);
   const result = await call(c, name, args);
-  const entries = await server.db.selectFrom('activity').selectAll().where('id', '>', before.activity).orderBy('id').execute() as Entry[];
-  const { rows: [moved] } = await sql<{ sum: bigint }>`SELECT coalesce(sum(amount), 0)::bigint AS sum FROM ledger_entries
+  const entries = (await server.db.selectFrom('activity').selectAll().where('id', '>', before.activity).orderBy('id').execute()) as Entry[];
+  const {
+    rows: [moved],
+  } = await sql<{ sum: bigint }>`SELECT coalesce(sum(amount), 0)::bigint AS sum FROM ledger_entries
     WHERE id > ${before.ledger} AND account_id = ${account}::uuid`.execute(server.db);
   return { result, entries, ledgerMoved: moved!.sum };
 }
@@ -141,15 +156,24 @@ test('each changing tool leaves exactly one entry whose money equals what the le
   const synced = await changes('sync-pending-inflow-transactions', {});
   assert.equal(synced.entry.amount_micro, 12_500_000n);
 
-  for (const [name, args] of [['list-gpus', {}], ['get-user-balance', {}], ['list-my-instances', {}], ['list-ssh-keys', {}],
-    ['get-account-activity', {}], ['get-spending-report', {}], ['get-instance-detail', { instance_id: key.structured.id }]] as const) {
+  for (const [name, args] of [
+    ['list-gpus', {}],
+    ['get-user-balance', {}],
+    ['list-my-instances', {}],
+    ['list-ssh-keys', {}],
+    ['get-account-activity', {}],
+    ['get-spending-report', {}],
+    ['get-instance-detail', { instance_id: key.structured.id }],
+  ] as const) {
     const read = await traced(client, accountId, name, args);
     if (name !== 'get-instance-detail') ok(read.result); // (a refused read is not recorded either)
     assert.equal(read.entries.length, 0, `${name} recorded something`);
   }
 
   // nothing secret anywhere in the log: no key material, no idempotency key, no token
-  const { rows } = await sql<{ all: string }>`SELECT string_agg(concat_ws('|', tool, target_id, outcome, detail::text), '\n') AS all FROM activity`.execute(server.db);
+  const { rows } = await sql<{ all: string }>`SELECT string_agg(concat_ws('|', tool, target_id, outcome, detail::text), '\n') AS all FROM activity`.execute(
+    server.db,
+  );
   const log = rows[0]!.all;
   const body = publicKey.split(' ')[1]!;
   for (const secret of [body, body.slice(20, 60), idempotencyKey, myToken, myToken.split('.')[2]!, API_KEY]) {
@@ -169,9 +193,22 @@ test('refusals by a role and by the balance are recorded (once, no money); other
   assert.equal(byRole.entries.length, 1);
   assert.equal(byRole.ledgerMoved, 0n);
   assert.deepEqual({ ...byRole.entries[0]!, id: 0n }, {
-    id: 0n, user_id: me.id, client_id: APP, account_id: team.accountId, tool: 'create-instance', target_id: null, amount_micro: 0n,
-    outcome: 'insufficient_role', at: byRole.entries[0]!.at as never,
-    detail: { ...spec, ssh_key_ids: [], auto_renew: false, dry_run: false, reason: 'your role in team Acme is viewer; creating instances needs member or above' },
+    id: 0n,
+    user_id: me.id,
+    client_id: APP,
+    account_id: team.accountId,
+    tool: 'create-instance',
+    target_id: null,
+    amount_micro: 0n,
+    outcome: 'insufficient_role',
+    at: byRole.entries[0]!.at as never,
+    detail: {
+      ...spec,
+      ssh_key_ids: [],
+      auto_renew: false,
+      dry_run: false,
+      reason: 'your role in team Acme is viewer; creating instances needs member or above',
+    },
   } as never);
 
   const poor = await server.createUser();
@@ -186,26 +223,37 @@ test('refusals by a role and by the balance are recorded (once, no money); other
 
   const missing = await traced(client, accountId, 'stop-instance', { instance_id: randomUUID() });
   assert.equal(missing.result.isError, true);
-  assert.equal(missing.entries.length, 0, 'a not-found is nobody\'s rule: not recorded');
+  assert.equal(missing.entries.length, 0, "a not-found is nobody's rule: not recorded");
   const strangerTeam = await traced(poorClient, team.accountId, 'create-instance', { ...spec, team_id: team.id });
   assert.match(text(strangerTeam.result), /Team not found/);
   assert.equal(strangerTeam.entries.length, 0);
 
   // the viewer sees the team's log, with their refusal in it
   const seen = ok(await call(client, 'get-account-activity', { team_id: team.id }));
-  assert.deepEqual(seen.entries.map((e: any) => [e.tool, e.outcome, e.person, e.team_id]), [['create-instance', 'insufficient_role', me.email, team.id]]);
+  assert.deepEqual(
+    seen.entries.map((e: any) => [e.tool, e.outcome, e.person, e.team_id]),
+    [['create-instance', 'insufficient_role', me.email, team.id]],
+  );
 
   // to a non-member, the team's log is exactly a missing team's
   const theirs = await call(poorClient, 'get-account-activity', { team_id: team.id });
   const nobody = await call(poorClient, 'get-account-activity', { team_id: randomUUID() });
   assert.equal(theirs.isError, true);
   assert.equal(text(theirs).replace(team.id, 'ID'), text(nobody).replace(/[0-9a-f-]{36}/, 'ID'));
-  assert.deepEqual(theirs._meta, { ...nobody._meta, 'network.pictor/error': { ...(nobody._meta as any)['network.pictor/error'], details: { resource: 'Team', id: team.id } } });
+  assert.deepEqual(theirs._meta, {
+    ...nobody._meta,
+    'network.pictor/error': { ...(nobody._meta as any)['network.pictor/error'], details: { resource: 'Team', id: team.id } },
+  });
 });
 
 test('get-account-activity pages newest first without gaps or repeats, and since/until bound the time', async () => {
-  const all = await server.db.selectFrom('activity').select(['id', 'at']).where('account_id', '=', accountId)
-    .orderBy('at', 'desc').orderBy('id', 'desc').execute();
+  const all = await server.db
+    .selectFrom('activity')
+    .select(['id', 'at'])
+    .where('account_id', '=', accountId)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
   assert.ok(all.length >= 18, `${all.length} entries`);
   const seen: string[] = [];
   let cursor: string | undefined;
@@ -217,7 +265,10 @@ test('get-account-activity pages newest first without gaps or repeats, and since
     cursor = page.next_cursor ?? undefined;
     pages += 1;
   } while (cursor);
-  assert.deepEqual(seen, all.map((r) => String(r.id)));
+  assert.deepEqual(
+    seen,
+    all.map((r) => String(r.id)),
+  );
   assert.equal(pages, Math.ceil(all.length / 5));
 
   const bad = await call(client, 'get-account-activity', { cursor: 'not-a-cursor' });
@@ -229,7 +280,10 @@ test('get-account-activity pages newest first without gaps or repeats, and since
   server.clock.advance(3_600_000);
   ok(await call(client, 'create-ssh-key', { name: 'later', public_key: keyLine() }));
   const since = ok(await call(client, 'get-account-activity', { since: mark.toISOString() }));
-  assert.deepEqual(since.entries.map((e: any) => e.tool), ['create-ssh-key']);
+  assert.deepEqual(
+    since.entries.map((e: any) => e.tool),
+    ['create-ssh-key'],
+  );
   const until = ok(await call(client, 'get-account-activity', { until: mark.toISOString(), limit: 100 }));
   assert.equal(until.entries.length, all.length);
   const reversed = await call(client, 'get-account-activity', { since: mark.toISOString(), until: mark.toISOString() });

@@ -38,8 +38,19 @@ test('admin commands: seed, plans, capacity, credit, teams', async (t) => {
   assert.equal(plan.price_per_gpu_hour, 2_290_000n);
   assert.deepEqual(plan.allowed_gpu_counts, [1, 2, 8]);
   await assert.rejects(admin('plan:set', 'b200-192gb', 'gpu_model=B200'), { message: /a new plan needs vram_gb/ });
-  await admin('plan:set', 'b200-192gb', 'gpu_model=B200 192GB', 'vram_gb=192', 'vcpu_per_gpu=28', 'ram_gb_per_gpu=256', 'price_per_gpu_hour=5.49',
-    'allowed_gpu_counts=8', 'min_storage_gb=500', 'max_storage_gb=16000', 'storage_price_per_gb_month=0.10');
+  await admin(
+    'plan:set',
+    'b200-192gb',
+    'gpu_model=B200 192GB',
+    'vram_gb=192',
+    'vcpu_per_gpu=28',
+    'ram_gb_per_gpu=256',
+    'price_per_gpu_hour=5.49',
+    'allowed_gpu_counts=8',
+    'min_storage_gb=500',
+    'max_storage_gb=16000',
+    'storage_price_per_gb_month=0.10',
+  );
   assert.match(lines.pop()!, /^Created plan b200-192gb/);
   await assert.rejects(admin('plan:set', 'h100-80gb', 'price_per_gpu_hour=cheap'), InvalidInputError);
   await assert.rejects(admin('plan:set', 'h100-80gb', 'colour=blue'), { message: /unknown plan field/ });
@@ -53,7 +64,10 @@ test('admin commands: seed, plans, capacity, credit, teams', async (t) => {
   await createInstance(db, user.actor, h100({ gpuCount: 8 }), new ManualClock());
   await admin('capacity:set', 'us-east', 'h100-80gb', '10');
   assert.equal(lines.pop(), 'us-east h100-80gb: 10 GPUs in total, 2 free, 8 in use.');
-  await assert.rejects(admin('capacity:set', 'us-east', 'h100-80gb', '7'), (err: unknown) => err instanceof ConflictError && /8 GPUs are in use/.test(err.message));
+  await assert.rejects(
+    admin('capacity:set', 'us-east', 'h100-80gb', '7'),
+    (err: unknown) => err instanceof ConflictError && /8 GPUs are in use/.test(err.message),
+  );
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), 2);
   await admin('capacity:set', 'ap-southeast', 'b200-192gb', '16');
   assert.equal(lines.pop(), 'ap-southeast b200-192gb: 16 GPUs in total, 16 free, 0 in use.');
@@ -69,7 +83,10 @@ test('admin commands: seed, plans, capacity, credit, teams', async (t) => {
   await admin('team:add', teamId, 'Colleague@Example.test', 'admin');
   assert.equal(lines.pop(), `Added Colleague@Example.test to "GPU Lab" as admin.`);
   const colleague = await newUser(db, 'colleague@example.test');
-  assert.deepEqual((await listTeams(db, colleague.id)).map((t) => [t.name, t.role]), [['GPU Lab', 'admin']]);
+  assert.deepEqual(
+    (await listTeams(db, colleague.id)).map((t) => [t.name, t.role]),
+    [['GPU Lab', 'admin']],
+  );
   await assert.rejects(admin('team:add', teamId, 'colleague@example.test'), ConflictError);
   await assert.rejects(admin('team:add', teamId, 'x@example.test', 'boss'), InvalidInputError);
   await assert.rejects(admin('team:add', '00000000-0000-4000-8000-000000000000', 'x@example.test'), NotFoundError);
@@ -82,17 +99,29 @@ test('admin commands: seed, plans, capacity, credit, teams', async (t) => {
   await admin('team:role', teamId, 'watcher@example.test', 'member');
   assert.equal(lines.pop(), 'watcher@example.test already is member in "GPU Lab"; nothing changed.');
   const watcher = await newUser(db, 'watcher@example.test');
-  assert.deepEqual((await listTeams(db, watcher.id)).map((t) => t.role), ['member']);
-  await assert.rejects(admin('team:role', teamId, user.email, 'admin'), (err: unknown) => err instanceof ConflictError
-    && /only owner of team GPU Lab, and a team always keeps an owner: make another member owner first/.test(err.message));
+  assert.deepEqual(
+    (await listTeams(db, watcher.id)).map((t) => t.role),
+    ['member'],
+  );
+  await assert.rejects(
+    admin('team:role', teamId, user.email, 'admin'),
+    (err: unknown) =>
+      err instanceof ConflictError && /only owner of team GPU Lab, and a team always keeps an owner: make another member owner first/.test(err.message),
+  );
   await admin('team:role', teamId, 'watcher@example.test', 'owner');
   await admin('team:role', teamId, user.email, 'admin');
   assert.equal(lines.pop(), `${user.email} is now admin in "GPU Lab" (was owner).`);
-  await assert.rejects(admin('team:role', teamId, 'stranger@example.test', 'member'), { message: 'email: stranger@example.test is not a member of "GPU Lab"; add them with team:add' });
+  await assert.rejects(admin('team:role', teamId, 'stranger@example.test', 'member'), {
+    message: 'email: stranger@example.test is not a member of "GPU Lab"; add them with team:add',
+  });
   await newUser(db, 'outside@example.test');
-  await assert.rejects(admin('team:role', teamId, 'outside@example.test', 'member'), { message: 'email: outside@example.test is not a member of "GPU Lab"; add them with team:add' });
+  await assert.rejects(admin('team:role', teamId, 'outside@example.test', 'member'), {
+    message: 'email: outside@example.test is not a member of "GPU Lab"; add them with team:add',
+  });
   assert.equal((await db.selectFrom('users').select('id').where('email', '=', 'stranger@example.test').execute()).length, 0, 'team:role creates no user');
-  await assert.rejects(admin('team:role', teamId, 'watcher@example.test', 'boss'), { message: 'role: expected one of viewer, member, admin, owner, got "boss"' });
+  await assert.rejects(admin('team:role', teamId, 'watcher@example.test', 'boss'), {
+    message: 'role: expected one of viewer, member, admin, owner, got "boss"',
+  });
   await assert.rejects(admin('team:role', teamId, 'watcher@example.test'), UsageError);
   await assert.rejects(admin('team:role', 'nope', 'watcher@example.test', 'member'), NotFoundError);
   await assert.rejects(admin('frobnicate'), UsageError);
@@ -109,9 +138,13 @@ test('the CLI process reads DATABASE_URL, prints results, and exits non-zero on 
   const seeded = await run(tsx, [cli, 'seed'], { env, cwd: root });
   assert.match(seeded.stdout, /Seeded the default catalog/);
   assert.ok((await db.selectFrom('gpu_plans').select('id').execute()).length === 6);
-  await assert.rejects(run(tsx, [cli, 'capacity:set', 'us-east', 'nope', '4'], { env, cwd: root }),
-    (err: { code?: number; stderr?: string }) => err.code === 1 && /GPU plan not found/.test(err.stderr ?? ''));
+  await assert.rejects(
+    run(tsx, [cli, 'capacity:set', 'us-east', 'nope', '4'], { env, cwd: root }),
+    (err: { code?: number; stderr?: string }) => err.code === 1 && /GPU plan not found/.test(err.stderr ?? ''),
+  );
   const { DATABASE_URL: _omit, ...noUrl } = env;
-  await assert.rejects(run(tsx, [cli, 'plan:list'], { env: noUrl, cwd: root }),
-    (err: { code?: number; stderr?: string }) => err.code === 2 && /DATABASE_URL is required/.test(err.stderr ?? ''));
+  await assert.rejects(
+    run(tsx, [cli, 'plan:list'], { env: noUrl, cwd: root }),
+    (err: { code?: number; stderr?: string }) => err.code === 2 && /DATABASE_URL is required/.test(err.stderr ?? ''),
+  );
 });

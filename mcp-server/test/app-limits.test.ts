@@ -46,8 +46,12 @@ async function person(limit: string | null, workspaces: string[] = [PERSONAL]) {
 }
 
 async function charged(userId: string): Promise<bigint> {
-  const row = await server.db.selectFrom('ledger_entries').select(sql<bigint>`coalesce(-sum(amount), 0)::bigint`.as('spent'))
-    .where('kind', '=', 'charge').where('created_by', '=', userId).executeTakeFirstOrThrow();
+  const row = await server.db
+    .selectFrom('ledger_entries')
+    .select(sql<bigint>`coalesce(-sum(amount), 0)::bigint`.as('spent'))
+    .where('kind', '=', 'charge')
+    .where('created_by', '=', userId)
+    .executeTakeFirstOrThrow();
   return row.spent;
 }
 
@@ -84,8 +88,12 @@ describe('spending limit', () => {
     assert.equal(errorOf(more)?.code, 'spending_limit');
     assert.equal(await charged(p.user.id), cost);
     // The charge is attributed to the app.
-    const entries = await server.db.selectFrom('ledger_entries').select(['client_id', 'created_by'])
-      .where('kind', '=', 'charge').where('account_id', '=', p.accountId).execute();
+    const entries = await server.db
+      .selectFrom('ledger_entries')
+      .select(['client_id', 'created_by'])
+      .where('kind', '=', 'charge')
+      .where('account_id', '=', p.accountId)
+      .execute();
     assert.deepEqual(entries, [{ client_id: APP, created_by: p.user.id }]);
   });
 
@@ -121,13 +129,26 @@ describe('spending limit', () => {
     const team = await createTeam(server.db, p.user.id, 'Racers');
     await fund(server.db, team.accountId, { balance: '100000' });
     await saveAppLimits(server.db, p.user.id, APP, { dailyLimit: limit, workspaces: [PERSONAL, team.id] });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => server.callTool(p.client, 'create-instance', {
-      ...small, name: `race-${i}`, ...(i % 2 === 1 ? { team_id: team.id } : {}),
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        server.callTool(p.client, 'create-instance', {
+          ...small,
+          name: `race-${i}`,
+          ...(i % 2 === 1 ? { team_id: team.id } : {}),
+        }),
+      ),
+    );
     const ok = results.filter((r) => !r.isError);
     const refused = results.filter((r) => errorOf(r)?.code === 'spending_limit');
     assert.equal(ok.length, 5);
-    assert.equal(refused.length, 45, results.filter((r) => r.isError && errorOf(r)?.code !== 'spending_limit').map(text).join('\n'));
+    assert.equal(
+      refused.length,
+      45,
+      results
+        .filter((r) => r.isError && errorOf(r)?.code !== 'spending_limit')
+        .map(text)
+        .join('\n'),
+    );
     const total = await charged(p.user.id);
     assert.equal(total, cost * 5n);
     assert.ok(total <= limit);
@@ -168,7 +189,12 @@ describe('renewals count against the app that turned auto-renew on', () => {
     assert.match(after.end_reason ?? '', /spending limit of the app that turned auto-renew on/);
     assert.equal(await charged(p.user.id), cost); // no renewal charge
     const logs = await server.callTool(p.client, 'get-instance-logs', { instance_id: id });
-    assert.match(text(logs), new RegExp(`Expired: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`));
+    assert.match(
+      text(logs),
+      new RegExp(
+        `Expired: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`,
+      ),
+    );
 
     // Within the limit: renewed, and the renewal is the app's charge.
     const q = await person(formatCredits(cost * 3n));
@@ -177,10 +203,21 @@ describe('renewals count against the app that turned auto-renew on', () => {
     await dueRun();
     const renewed = await server.db.selectFrom('instances').select('state').where('id', '=', okId).executeTakeFirstOrThrow();
     assert.notEqual(renewed.state, 'expired');
-    const charges = await server.db.selectFrom('ledger_entries').select(['client_id', 'created_by', 'description'])
-      .where('instance_id', '=', okId).where('kind', '=', 'charge').orderBy('id').execute();
+    const charges = await server.db
+      .selectFrom('ledger_entries')
+      .select(['client_id', 'created_by', 'description'])
+      .where('instance_id', '=', okId)
+      .where('kind', '=', 'charge')
+      .orderBy('id')
+      .execute();
     assert.equal(charges.length, 2);
-    assert.deepEqual(charges.map((c) => [c.client_id, c.created_by]), [[APP, q.user.id], [APP, q.user.id]]);
+    assert.deepEqual(
+      charges.map((c) => [c.client_id, c.created_by]),
+      [
+        [APP, q.user.id],
+        [APP, q.user.id],
+      ],
+    );
     assert.match(charges[1]!.description, /auto-renewed/);
   });
 
@@ -217,7 +254,11 @@ describe('workspaces', () => {
     const p = await person(null, [PERSONAL]);
     const team = await createTeam(server.db, p.user.id, 'Acme');
     await fund(server.db, team.accountId, { balance: '1000' });
-    for (const [tool, args] of [['list-my-instances', {}], ['get-user-balance', {}], ['create-instance', { ...small, name: 't' }]] as const) {
+    for (const [tool, args] of [
+      ['list-my-instances', {}],
+      ['get-user-balance', {}],
+      ['create-instance', { ...small, name: 't' }],
+    ] as const) {
       const before = await stateFingerprint(server.db);
       const r = await server.callTool(p.client, tool, { ...args, team_id: team.id });
       assert.equal(errorOf(r)?.code, 'workspace_not_allowed', `${tool}: ${text(r)}`);

@@ -1,9 +1,7 @@
 // The billing arithmetic, with exact numbers and the rounding direction of each rule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  gpuCost, hourlyRates, refundFor, rentalCost, splitRefund, storageCost, unusedWholeHours, type RateCard,
-} from '../src/pictor/billing.ts';
+import { gpuCost, hourlyRates, refundFor, rentalCost, splitRefund, storageCost, unusedWholeHours, type RateCard } from '../src/pictor/billing.ts';
 import { splitCharge } from '../src/pictor/ledger.ts';
 import { InsufficientBalanceError } from '../src/pictor/errors.ts';
 
@@ -63,10 +61,13 @@ test('refund split: balance first up to what was paid from balance, the rest to 
 test('charges take credit first, then balance, and refuse a shortfall with the amounts', () => {
   assert.deepEqual(splitCharge({ balance: 100n, credit: 30n }, 50n), { fromCredit: 30n, fromBalance: 20n });
   assert.deepEqual(splitCharge({ balance: 100n, credit: 80n }, 50n), { fromCredit: 50n, fromBalance: 0n });
-  assert.throws(() => splitCharge({ balance: 10_000_000n, credit: 2_500_000n }, 121_163_836n), (err: unknown) => {
-    assert.ok(err instanceof InsufficientBalanceError);
-    assert.match(err.message, /needs 121\.163836 credits, the account has 12\.50, short by 108\.663836/);
-    assert.equal(err.details.shortfall_micro, '108663836');
-    return true;
-  });
+  assert.throws(
+    () => splitCharge({ balance: 10_000_000n, credit: 2_500_000n }, 121_163_836n),
+    (err: unknown) => {
+      assert.ok(err instanceof InsufficientBalanceError);
+      assert.match(err.message, /needs 121\.163836 credits, the account has 12\.50, short by 108\.663836/);
+      assert.equal(err.details.shortfall_micro, '108663836');
+      return true;
+    },
+  );
 });

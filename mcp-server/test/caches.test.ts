@@ -28,7 +28,7 @@ test('the catalog copy is reused within a second, per handle, and dropped by cap
   assert.equal(await catalogCopy(db, c.load), 5, 'a copy older than a second is reloaded');
 });
 
-test('team copies are per user; teamsChanged drops only that user\'s', async () => {
+test("team copies are per user; teamsChanged drops only that user's", async () => {
   const db = handle();
   const c = counter();
   assert.equal(await teamsCopy(db, 'u1', c.load), 1);
@@ -52,6 +52,10 @@ test('own account ids are kept past any max age; a failed load is not kept', asy
   await sleep(1050);
   assert.equal(await ownAccountId(db, 'u1', load), 'account-1', 'still remembered, no load');
   const c = counter();
-  await assert.rejects(catalogCopy(db, async () => { throw new Error('down'); }));
+  await assert.rejects(
+    catalogCopy(db, async () => {
+      throw new Error('down');
+    }),
+  );
   assert.equal(await catalogCopy(db, c.load), 1, 'a failed catalog read is retried by the next call');
 });

@@ -34,18 +34,34 @@ test('list plans: cheapest first, with free GPUs per region; filter by region an
   t.after(drop);
   await seedCatalog(db);
   const all = await listPlans(db);
-  assert.deepEqual(all.map((p) => p.id), ['rtx4090-24gb', 'rtx5090-32gb', 'l40s-48gb', 'a100-80gb', 'h100-80gb', 'h200-141gb']);
+  assert.deepEqual(
+    all.map((p) => p.id),
+    ['rtx4090-24gb', 'rtx5090-32gb', 'l40s-48gb', 'a100-80gb', 'h100-80gb', 'h200-141gb'],
+  );
   const h100 = all.find((p) => p.id === 'h100-80gb')!;
   assert.equal(h100.pricePerGpuHour, 2_490_000n);
   assert.equal(h100.storagePricePerGbMonth, 100_000n);
   assert.deepEqual(h100.allowedGpuCounts, [1, 2, 4, 8]);
-  assert.deepEqual(h100.regions.map((r) => [r.id, r.location, r.freeGpus]), [['ap-southeast', 'Singapore', 16], ['eu-west', 'Amsterdam, NL', 32], ['us-east', 'Ashburn, US', 64]]);
+  assert.deepEqual(
+    h100.regions.map((r) => [r.id, r.location, r.freeGpus]),
+    [
+      ['ap-southeast', 'Singapore', 16],
+      ['eu-west', 'Amsterdam, NL', 32],
+      ['us-east', 'Ashburn, US', 64],
+    ],
+  );
 
   const singapore = await listPlans(db, { region: 'ap-southeast' });
   assert.ok(!singapore.some((p) => p.id === 'h200-141gb'));
   assert.ok(singapore.every((p) => p.regions.length === 1 && p.regions[0]!.id === 'ap-southeast'));
-  assert.deepEqual((await listPlans(db, { model: 'rtx 4090' })).map((p) => p.id), ['rtx4090-24gb']);
-  assert.deepEqual((await listPlans(db, { model: 'RTX' })).map((p) => p.id), ['rtx4090-24gb', 'rtx5090-32gb']);
+  assert.deepEqual(
+    (await listPlans(db, { model: 'rtx 4090' })).map((p) => p.id),
+    ['rtx4090-24gb'],
+  );
+  assert.deepEqual(
+    (await listPlans(db, { model: 'RTX' })).map((p) => p.id),
+    ['rtx4090-24gb', 'rtx5090-32gb'],
+  );
   assert.deepEqual(await listPlans(db, { model: 'tpu' }), []);
   await assert.rejects(listPlans(db, { region: 'atlantis' }), (err: unknown) => err instanceof InvalidInputError && err.details.field === 'region');
 
@@ -64,14 +80,20 @@ test('availability: yes/no, free count, alternatives elsewhere, hourly price', a
   assert.equal(short.planId, 'h200-141gb');
   assert.equal(short.available, false);
   assert.equal(short.freeGpus, 2);
-  assert.deepEqual(short.alternatives.map((r) => [r.id, r.freeGpus]), [['eu-west', 16]]);
+  assert.deepEqual(
+    short.alternatives.map((r) => [r.id, r.freeGpus]),
+    [['eu-west', 16]],
+  );
   assert.equal(short.gpuPricePerHour, 13_960_000n); // 4 × 3.49
 
   const anywhere = await checkAvailability(db, { gpu: 'h200-141gb', gpuCount: 8 });
   assert.equal(anywhere.region, null);
   assert.equal(anywhere.available, true);
   assert.equal(anywhere.freeGpus, 16);
-  assert.deepEqual(anywhere.alternatives.map((r) => r.id), ['eu-west']);
+  assert.deepEqual(
+    anywhere.alternatives.map((r) => r.id),
+    ['eu-west'],
+  );
 
   const ok = await checkAvailability(db, { gpu: 'a100', gpuCount: 1, region: 'EU-WEST' });
   assert.equal(ok.available, true);
@@ -82,7 +104,7 @@ test('availability: yes/no, free count, alternatives elsewhere, hourly price', a
   await assert.rejects(checkAvailability(db, { gpu: 'h100', gpuCount: 1, region: 'nowhere' }), { message: /^region: unknown region/ });
 });
 
-test('the catalog copy shows this process\'s reservations, releases, expiries and operator changes at once; another pool\'s within a second', async (t) => {
+test("the catalog copy shows this process's reservations, releases, expiries and operator changes at once; another pool's within a second", async (t) => {
   const { db, url, clock } = await setupCore(t);
   const other = createDb(url, { max: 1 });
   t.after(() => other.destroy());

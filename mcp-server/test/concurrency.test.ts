@@ -28,8 +28,7 @@ test('50 concurrent creates on an account that covers exactly 5: 5 succeed, 45 i
   await fund(db, user.accountId, { balance: '10', credit: '2.518495' }); // 12.518495 = 5 × 2.503699
   const free = await freeGpus(db, 'us-east', 'h100-80gb');
 
-  const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) =>
-    createInstance(db, user.actor, h100({ ...SMALL, name: `race-${i}` }), clock)));
+  const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => createInstance(db, user.actor, h100({ ...SMALL, name: `race-${i}` }), clock)));
   const { ok, reasons } = outcomes(results);
   assert.equal(ok, 5);
   assert.equal(reasons.length, 45);
@@ -47,8 +46,16 @@ test('50 concurrent creates from different accounts for 3 free GPUs: 3 succeed, 
   await db.updateTable('region_capacity').set({ free_gpus: 3 }).where('region_id', '=', 'eu-west').where('plan_id', '=', 'l40s-48gb').execute();
   const users = await Promise.all(Array.from({ length: 10 }, () => newUser(db)));
   for (const u of users) await fund(db, u.accountId, { balance: '1000' });
-  const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) =>
-    createInstance(db, users[i % users.length]!.actor, { plan: 'l40s-48gb', gpuCount: 1, region: 'eu-west', storageGb: 100, rentalHours: 2, name: `r${i}` }, clock)));
+  const results = await Promise.allSettled(
+    Array.from({ length: 50 }, (_, i) =>
+      createInstance(
+        db,
+        users[i % users.length]!.actor,
+        { plan: 'l40s-48gb', gpuCount: 1, region: 'eu-west', storageGb: 100, rentalHours: 2, name: `r${i}` },
+        clock,
+      ),
+    ),
+  );
   const { ok, reasons } = outcomes(results);
   assert.equal(ok, 3);
   for (const reason of reasons) {
@@ -115,20 +122,31 @@ test('two workers on separate pools over the same due renewals never double-char
   const byCharges = Object.fromEntries(perInstance.rows.map((r) => [r.charges, r.n]));
   assert.equal(byCharges[0], 70);
   assert.equal((byCharges[1] ?? 0) + (byCharges[2] ?? 0), 620);
-  const renewedRows = await db.selectFrom('instances').select(sql<number>`count(*)::int`.as('n'))
-    .where('expires_at', '=', new Date(expiresAt.getTime() + HOUR)).where('state', '=', 'running').executeTakeFirstOrThrow();
+  const renewedRows = await db
+    .selectFrom('instances')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('expires_at', '=', new Date(expiresAt.getTime() + HOUR))
+    .where('state', '=', 'running')
+    .executeTakeFirstOrThrow();
   assert.equal(renewedRows.n, 620);
   for (const u of rich) {
     const f = await funds(db, u.accountId);
     assert.equal(f.balance + f.credit, credits('1001') - 100n * renewal);
   }
   assert.deepEqual(await funds(db, poor.accountId), { balance: 10_073_980n - 20n * renewal, credit: 0n });
-  const logs = await db.selectFrom('instance_logs').select(sql<number>`count(*)::int`.as('n')).where('message', 'like', 'Renewed for 1 h%').executeTakeFirstOrThrow();
+  const logs = await db
+    .selectFrom('instance_logs')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('message', 'like', 'Renewed for 1 h%')
+    .executeTakeFirstOrThrow();
   assert.equal(logs.n, 620);
   assert.equal(await freeGpus(db, 'us-east', 'rtx4090-24gb'), capacityBefore + 70);
   await assertLedgerMatchesCache(db);
 
   // Running again at the same instant does nothing.
   const again = await Promise.all([a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner })));
-  assert.deepEqual(again.map((r) => r.renewed + r.expired), [0, 0]);
+  assert.deepEqual(
+    again.map((r) => r.renewed + r.expired),
+    [0, 0],
+  );
 });

@@ -11,12 +11,15 @@ test('defaults: local MCP URL and issuer, JWKS under the issuer, InFlow off', ()
   assert.equal(config.authJwksUrl, 'http://localhost:4000/jwks');
   assert.equal(config.port, 3000);
   assert.equal(config.inflow, null);
-  assert.equal(config.accessTokenMaxTtl, 3600, 'the authorization server\'s longest ACCESS_TOKEN_TTL');
+  assert.equal(config.accessTokenMaxTtl, 3600, "the authorization server's longest ACCESS_TOKEN_TTL");
   assert.equal(loadConfig({ DATABASE_URL, ACCESS_TOKEN_MAX_TTL: '600' }).accessTokenMaxTtl, 600);
 });
 
 test('each bad variable is named with what was expected', () => {
-  assert.throws(() => loadConfig({}), (e: Error) => e instanceof ConfigError && /DATABASE_URL is required/.test(e.message));
+  assert.throws(
+    () => loadConfig({}),
+    (e: Error) => e instanceof ConfigError && /DATABASE_URL is required/.test(e.message),
+  );
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_PORT: 'abc' }), /MCP_PORT must be a port number/);
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_URL: 'ftp://x/mcp' }), /MCP_URL must be an absolute http\(s\) URL/);
   assert.throws(() => loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:1' }), /INFLOW_API_KEY is required/);
@@ -25,31 +28,56 @@ test('each bad variable is named with what was expected', () => {
 });
 
 test('production refuses the localhost/http development defaults', () => {
-  assert.throws(() => loadConfig({ DATABASE_URL, NODE_ENV: 'production' }),
-    (e: Error) => /MCP_URL must be set in production/.test(e.message) && /AUTH_ISSUER must be set in production/.test(e.message));
-  assert.throws(() => loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'http://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }),
-    /MCP_URL must be https in production/);
-  assert.throws(() => loadConfig({
-    DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com',
-    INFLOW_API_URL: 'https://api.inflowpay.xyz', INFLOW_API_KEY: 'k',
-  }), /INFLOW_WEBHOOK_SECRET must be set in production/);
+  assert.throws(
+    () => loadConfig({ DATABASE_URL, NODE_ENV: 'production' }),
+    (e: Error) => /MCP_URL must be set in production/.test(e.message) && /AUTH_ISSUER must be set in production/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'http://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }),
+    /MCP_URL must be https in production/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        DATABASE_URL,
+        NODE_ENV: 'production',
+        MCP_URL: 'https://mcp.example.com/mcp',
+        AUTH_ISSUER: 'https://auth.example.com',
+        INFLOW_API_URL: 'https://api.inflowpay.xyz',
+        INFLOW_API_KEY: 'k',
+      }),
+    /INFLOW_WEBHOOK_SECRET must be set in production/,
+  );
   const config = loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' });
   assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
 });
 
 test('production: InFlow only over https, never with the public development webhook secret', () => {
   const production = {
-    DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com',
-    INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: 'whsec_c2VjcmV0LW9mLXRoaXMtZGVwbG95bWVudA==',
+    DATABASE_URL,
+    NODE_ENV: 'production',
+    MCP_URL: 'https://mcp.example.com/mcp',
+    AUTH_ISSUER: 'https://auth.example.com',
+    INFLOW_API_KEY: 'k',
+    INFLOW_WEBHOOK_SECRET: 'whsec_c2VjcmV0LW9mLXRoaXMtZGVwbG95bWVudA==',
   };
   assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'http://inflow-sandbox:4100' }), /INFLOW_API_URL must be https in production/);
-  assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }),
-    /INFLOW_WEBHOOK_SECRET must be set in production \(the development secret is public\)/);
+  assert.throws(
+    () => loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }),
+    /INFLOW_WEBHOOK_SECRET must be set in production \(the development secret is public\)/,
+  );
   assert.equal(loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz' }).inflow?.apiUrl, 'https://api.inflowpay.xyz');
   // Nothing set: InFlow is off, never pointed at a sandbox by default.
-  assert.equal(loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }).inflow, null);
+  assert.equal(
+    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }).inflow,
+    null,
+  );
   // In development both are what `npm start` uses.
-  assert.equal(loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:4100', INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }).inflow?.webhookSecret, DEV_INFLOW_WEBHOOK_SECRET);
+  assert.equal(
+    loadConfig({ DATABASE_URL, INFLOW_API_URL: 'http://127.0.0.1:4100', INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET }).inflow
+      ?.webhookSecret,
+    DEV_INFLOW_WEBHOOK_SECRET,
+  );
 });
 
 test('MCP_METRICS_PORT: off unless set, a port number when set', () => {

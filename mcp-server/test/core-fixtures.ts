@@ -58,7 +58,8 @@ export async function newTeam(db: Db, owner: TestUser, name = 'Team'): Promise<{
 export async function fund(db: Db, accountId: string, amounts: { balance?: string; credit?: string }): Promise<void> {
   await db.transaction().execute(async (trx) => {
     if (amounts.balance) await postCredit(trx, { accountId, kind: 'payment', bucket: 'balance', amount: credits(amounts.balance), description: 'test top-up' });
-    if (amounts.credit) await postCredit(trx, { accountId, kind: 'promotion', bucket: 'credit', amount: credits(amounts.credit), description: 'test promotion' });
+    if (amounts.credit)
+      await postCredit(trx, { accountId, kind: 'promotion', bucket: 'credit', amount: credits(amounts.credit), description: 'test promotion' });
   });
 }
 
@@ -103,10 +104,17 @@ export function h100(overrides: Partial<CreateInstanceInput> = {}): CreateInstan
 
 /** Inserts an SSH key row directly (the SSH key module has its own tests). */
 export async function addKey(db: Db, accountId: string, name = `key-${randomBytes(3).toString('hex')}`): Promise<string> {
-  const row = await db.insertInto('ssh_keys').values({
-    account_id: accountId, name, key_type: 'ssh-ed25519',
-    public_key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${randomBytes(24).toString('base64')} ${name}`,
-    fingerprint: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`, created_by: null,
-  }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('ssh_keys')
+    .values({
+      account_id: accountId,
+      name,
+      key_type: 'ssh-ed25519',
+      public_key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${randomBytes(24).toString('base64')} ${name}`,
+      fingerprint: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`,
+      created_by: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return row.id;
 }

@@ -35,7 +35,9 @@ for (const trustProxy of ['false', 'true']) {
       // No token: either the challenge, pointing at MCP_URL's metadata, or refused as addressed
       // to another host (DNS-rebinding check); never a URL on the forged host.
       const res = await rawRequest(server.url, {
-        method: 'POST', path: forged.path?.('/mcp'), body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+        method: 'POST',
+        path: forged.path?.('/mcp'),
+        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
         headers: { ...forged.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       });
       assert.ok(res.status === 401 || res.status === 403, `${forged.name}: ${res.status}`);
@@ -46,7 +48,8 @@ for (const trustProxy of ['false', 'true']) {
     // A loopback alias is served, and still gets MCP_URL's own name back.
     const port = new URL(server.url).port;
     const alias = await rawRequest(server.url, {
-      method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
       headers: { host: `localhost:${port}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     });
     assert.equal(alias.status, 401);

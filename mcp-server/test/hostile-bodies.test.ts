@@ -15,8 +15,21 @@ import { stateFingerprint } from './hostile-support.ts';
 
 const RUNS = Number(process.env.FUZZ_BODY_RUNS ?? 1000);
 const TOOL_NAMES = registry.map((t) => t.name);
-const METHODS = ['initialize', 'ping', 'tools/list', 'tools/call', 'resources/list', 'prompts/list', 'logging/setLevel', 'completion/complete',
-  'notifications/initialized', 'notifications/cancelled', 'sampling/createMessage', 'elicitation/create', 'roots/list'];
+const METHODS = [
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'prompts/list',
+  'logging/setLevel',
+  'completion/complete',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'sampling/createMessage',
+  'elicitation/create',
+  'roots/list',
+];
 
 let server: TestServer;
 let token: string;
@@ -29,8 +42,14 @@ before(async () => {
   const me = await server.signIn();
   token = me.token;
   await fund(server.db, await resolveAccountId(server.db, { userId: me.user.id }, 'read'), { balance: '100' });
-  instanceId = (await createInstance(server.db, { userId: me.user.id },
-    { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50, rentalHours: 1, name: 'kept' }, server.clock)).id;
+  instanceId = (
+    await createInstance(
+      server.db,
+      { userId: me.user.id },
+      { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50, rentalHours: 1, name: 'kept' },
+      server.clock,
+    )
+  ).id;
   fingerprint = await stateFingerprint(server.db);
 });
 after(() => server.close());
@@ -40,8 +59,17 @@ async function send(body: string | Uint8Array, headers: Record<string, string>):
   return { status: response.status, text: await response.text() };
 }
 
-const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded',
-  'multipart/form-data; boundary=x', 'application/json-patch+json', '', 'application/json; charset=latin1');
+const contentTypes = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json-patch+json',
+  '',
+  'application/json; charset=latin1',
+);
 const accepts = fc.constantFrom('application/json, text/event-stream', 'application/json', '*/*', 'text/event-stream', 'text/html', '');
 
 function check(o: { status: number; text: string }, what: string): void {
@@ -60,9 +88,12 @@ test(`${RUNS} arbitrary bodies (text, bytes, any JSON) with any content type: ne
     fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
     fc.jsonValue().map((v) => JSON.stringify(v)?.slice(0, -1) ?? '{'), // truncated JSON
   );
-  await fc.assert(fc.asyncProperty(body, contentTypes, accepts, async (b, type, accept) => {
-    check(await send(b, { 'Content-Type': type, Accept: accept }), `${type} ${shown(b)}`);
-  }), { numRuns: RUNS });
+  await fc.assert(
+    fc.asyncProperty(body, contentTypes, accepts, async (b, type, accept) => {
+      check(await send(b, { 'Content-Type': type, Accept: accept }), `${type} ${shown(b)}`);
+    }),
+    { numRuns: RUNS },
+  );
   assert.equal(await stateFingerprint(server.db), fingerprint);
 });
 
@@ -70,38 +101,56 @@ test(`${RUNS} JSON-RPC-shaped messages with any method, id, version and params: 
   const id = fc.oneof(fc.integer(), fc.string({ maxLength: 50 }), fc.constant(null), fc.double(), fc.jsonValue(), fc.constant(undefined));
   const params = fc.oneof(
     fc.jsonValue(),
-    fc.record({ name: fc.oneof(fc.constantFrom(...TOOL_NAMES), fc.string()), arguments: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue())) }, { requiredKeys: [] }),
+    fc.record(
+      {
+        name: fc.oneof(fc.constantFrom(...TOOL_NAMES), fc.string()),
+        arguments: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue())),
+      },
+      { requiredKeys: [] },
+    ),
     fc.constant(undefined),
   );
-  const message = fc.record({
-    jsonrpc: fc.oneof(fc.constant('2.0'), fc.constant('2.0'), fc.constant('1.0'), fc.constant(2), fc.constant(undefined)),
-    id,
-    method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 60 }), fc.jsonValue()),
-    params,
-  }, { requiredKeys: [] });
+  const message = fc.record(
+    {
+      jsonrpc: fc.oneof(fc.constant('2.0'), fc.constant('2.0'), fc.constant('1.0'), fc.constant(2), fc.constant(undefined)),
+      id,
+      method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 60 }), fc.jsonValue()),
+      params,
+    },
+    { requiredKeys: [] },
+  );
   const version = fc.constantFrom(undefined, '2025-06-18', '2025-03-26', '1999-01-01', 'x');
-  await fc.assert(fc.asyncProperty(message, accepts, version, async (m, accept, v) => {
-    const body = JSON.stringify(m);
-    check(await send(body, { 'Content-Type': 'application/json', Accept: accept, ...(v ? { 'MCP-Protocol-Version': v } : {}) }), body.slice(0, 300));
-  }), { numRuns: RUNS });
+  await fc.assert(
+    fc.asyncProperty(message, accepts, version, async (m, accept, v) => {
+      const body = JSON.stringify(m);
+      check(await send(body, { 'Content-Type': 'application/json', Accept: accept, ...(v ? { 'MCP-Protocol-Version': v } : {}) }), body.slice(0, 300));
+    }),
+    { numRuns: RUNS },
+  );
   assert.equal(await stateFingerprint(server.db), fingerprint);
 });
 
 test('JSON-RPC batches of valid writes (create, add hours, delete): refused whole, nothing applied', async () => {
   const create = { plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'batched' };
-  const calls = fc.array(fc.constantFrom(
-    { name: 'create-instance', arguments: create },
-    { name: 'add-instance-hours', arguments: { instance_id: instanceId, hours: 1 } },
-    { name: 'delete-instance', arguments: { instance_id: instanceId } },
-    { name: 'get-user-balance', arguments: {} },
-  ), { minLength: 1, maxLength: 20 });
-  await fc.assert(fc.asyncProperty(calls, async (batch) => {
-    const body = JSON.stringify(batch.map((params, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params })));
-    const o = await send(body, { 'Content-Type': 'application/json', Accept: 'application/json' });
-    check(o, body.slice(0, 200));
-    assert.equal(o.status, 400);
-    assert.match(o.text, /batches are not supported/);
-  }), { numRuns: 50 });
+  const calls = fc.array(
+    fc.constantFrom(
+      { name: 'create-instance', arguments: create },
+      { name: 'add-instance-hours', arguments: { instance_id: instanceId, hours: 1 } },
+      { name: 'delete-instance', arguments: { instance_id: instanceId } },
+      { name: 'get-user-balance', arguments: {} },
+    ),
+    { minLength: 1, maxLength: 20 },
+  );
+  await fc.assert(
+    fc.asyncProperty(calls, async (batch) => {
+      const body = JSON.stringify(batch.map((params, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params })));
+      const o = await send(body, { 'Content-Type': 'application/json', Accept: 'application/json' });
+      check(o, body.slice(0, 200));
+      assert.equal(o.status, 400);
+      assert.match(o.text, /batches are not supported/);
+    }),
+    { numRuns: 50 },
+  );
   assert.equal(await stateFingerprint(server.db), fingerprint);
 });
 
@@ -110,13 +159,28 @@ test('huge strings, deep nesting and oversized bodies: 4xx or a refusal, the ser
   // [what, body, the answer expected besides "not a 5xx"]
   const refused = (o: { status: number; text: string }) => (o.status === 200 ? /"isError":true|"error"/.test(o.text) : o.status >= 400);
   const cases: Array<[string, string, (o: { status: number; text: string }) => boolean]> = [
-    ['a 900 kB name', JSON.stringify(call({ plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'x'.repeat(900_000) })), refused],
+    [
+      'a 900 kB name',
+      JSON.stringify(call({ plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'x'.repeat(900_000) })),
+      refused,
+    ],
     ['a 900 kB tool name', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'y'.repeat(900_000), arguments: {} } }), refused],
     ['a 900 kB method', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'z'.repeat(900_000) }), refused],
-    ['a ping with a 500 kB id (answered, id echoed)', JSON.stringify({ jsonrpc: '2.0', id: 'i'.repeat(500_000), method: 'ping' }),
-      (o) => o.status === 200 && o.text.length > 500_000 && o.text.includes('"result":{}')],
-    ['100,000 nested arrays in the arguments', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create-instance","arguments":{"name":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}`, refused],
-    ['100,000 nested objects in params', `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`, (o) => o.status < 500],
+    [
+      'a ping with a 500 kB id (answered, id echoed)',
+      JSON.stringify({ jsonrpc: '2.0', id: 'i'.repeat(500_000), method: 'ping' }),
+      (o) => o.status === 200 && o.text.length > 500_000 && o.text.includes('"result":{}'),
+    ],
+    [
+      '100,000 nested arrays in the arguments',
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create-instance","arguments":{"name":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}`,
+      refused,
+    ],
+    [
+      '100,000 nested objects in params',
+      `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`,
+      (o) => o.status < 500,
+    ],
     ['300,000 unclosed brackets', '['.repeat(300_000), refused],
     ['1 MB + 1 byte', JSON.stringify(call({ name: 'n'.repeat(1024 * 1024) })), (o) => o.status === 413],
     ['20,000 fields', JSON.stringify(call(Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i])))), refused],
@@ -126,21 +190,37 @@ test('huge strings, deep nesting and oversized bodies: 4xx or a refusal, the ser
     check(o, what);
     assert.ok(expected(o), `${what}: ${o.status} ${o.text.slice(0, 200)}`);
   }
-  const alive = await send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get-user-balance', arguments: {} } }), { 'Content-Type': 'application/json', Accept: 'application/json' });
+  const alive = await send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get-user-balance', arguments: {} } }), {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+  });
   assert.equal(alive.status, 200);
   assert.match(alive.text, /"balance":"/);
   assert.equal(await stateFingerprint(server.db), fingerprint);
 });
 
 test('without a valid token, any body is 401 and nothing runs', async () => {
-  await fc.assert(fc.asyncProperty(fc.jsonValue(), fc.constantFrom('', 'Bearer ', 'Bearer x.y.z', 'Basic dXNlcjpwYXNz', `Bearer ${'a'.repeat(9000)}`), async (v, authorization) => {
-    const response = await fetch(server.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'delete-instance', arguments: { instance_id: instanceId } }, junk: v }),
-    });
-    await response.arrayBuffer();
-    assert.ok(response.status === 401 || response.status === 400 || response.status === 431, `${authorization.slice(0, 20)}: ${response.status}`);
-  }), { numRuns: 100 });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.jsonValue(),
+      fc.constantFrom('', 'Bearer ', 'Bearer x.y.z', 'Basic dXNlcjpwYXNz', `Bearer ${'a'.repeat(9000)}`),
+      async (v, authorization) => {
+        const response = await fetch(server.url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: { name: 'delete-instance', arguments: { instance_id: instanceId } },
+            junk: v,
+          }),
+        });
+        await response.arrayBuffer();
+        assert.ok(response.status === 401 || response.status === 400 || response.status === 431, `${authorization.slice(0, 20)}: ${response.status}`);
+      },
+    ),
+    { numRuns: 100 },
+  );
   assert.equal(await stateFingerprint(server.db), fingerprint);
 });

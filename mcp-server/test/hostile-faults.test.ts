@@ -27,7 +27,11 @@ import { call, post, startIssuer, type CallOutcome } from './hostile-support.ts'
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-interface Sample { at: number; name: string; o: CallOutcome | { status: number; text: string; error?: undefined; result?: undefined }; }
+interface Sample {
+  at: number;
+  name: string;
+  o: CallOutcome | { status: number; text: string; error?: undefined; result?: undefined };
+}
 
 test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back within 5 s, no half-applied charge', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pictor-outage-'));
@@ -44,8 +48,12 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   const user = await ensureUser(db, 'outage@example.test');
   const accountId = await resolveAccountId(db, { userId: user.id }, 'read');
   await fund(db, accountId, { balance: '5000' });
-  await db.updateTable('region_capacity').set({ total_gpus: 100_000, free_gpus: 100_000 })
-    .where('region_id', '=', 'us-east').where('plan_id', '=', 'rtx4090-24gb').execute();
+  await db
+    .updateTable('region_capacity')
+    .set({ total_gpus: 100_000, free_gpus: 100_000 })
+    .where('region_id', '=', 'us-east')
+    .where('plan_id', '=', 'rtx4090-24gb')
+    .execute();
 
   const issuer = await startIssuer();
   const [mcpPort, metricsPort] = [await freePort(), await freePort()];
@@ -53,14 +61,24 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   const child = spawn(process.execPath, [path.join(root, 'mcp-server/src/main.ts')], {
     cwd: root,
     env: {
-      ...process.env, DATABASE_URL: databaseUrl, MCP_PORT: String(mcpPort), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl,
-      AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, LOG_LEVEL: 'warn', NODE_ENV: 'test', WORKER_INTERVAL_MS: '200',
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      MCP_PORT: String(mcpPort),
+      MCP_HOST: '127.0.0.1',
+      MCP_URL: mcpUrl,
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_URL: issuer.jwksUrl,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+      WORKER_INTERVAL_MS: '200',
       MCP_METRICS_PORT: String(metricsPort),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.after(async () => {
     child.kill('SIGTERM');
@@ -70,7 +88,15 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${mcpPort}/readyz`).then((r) => r.ok, () => false)); i++) {
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(`http://127.0.0.1:${mcpPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const token = await issuer.token({ userId: user.id, aud: mcpUrl });
@@ -83,11 +109,16 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   const one = async (): Promise<void> => {
     const i = n++;
     const pick = i % 5;
-    const [name, args] = pick === 0 ? ['create-instance', { plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: `o-${i}` }]
-      : pick === 1 && mine.length > 0 ? ['add-instance-hours', { instance_id: mine[i % mine.length], hours: 1 }]
-        : pick === 2 ? ['list-gpus', {}]
-          : pick === 3 ? ['list-my-instances', {}]
-            : ['get-user-balance', {}];
+    const [name, args] =
+      pick === 0
+        ? ['create-instance', { plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: `o-${i}` }]
+        : pick === 1 && mine.length > 0
+          ? ['add-instance-hours', { instance_id: mine[i % mine.length], hours: 1 }]
+          : pick === 2
+            ? ['list-gpus', {}]
+            : pick === 3
+              ? ['list-my-instances', {}]
+              : ['get-user-balance', {}];
     let o: Sample['o'];
     try {
       o = await post(mcpUrl, token, call(name, args, i));
@@ -110,12 +141,16 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   await cluster.stop();
   const stoppedAt = Date.now();
   await sleep(500);
-  const meanwhile = await fetch(mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(call('get-user-balance', {})) });
+  const meanwhile = await fetch(mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(call('get-user-balance', {})),
+  });
   assert.equal(meanwhile.status, 503);
   assert.ok(Number(meanwhile.headers.get('retry-after')) > 0, 'Retry-After');
   const notReady = await fetch(`http://127.0.0.1:${mcpPort}/readyz`);
   assert.equal(notReady.status, 503);
-  assert.equal((await notReady.json() as { checks: Record<string, string> }).checks.database, 'unreachable');
+  assert.equal(((await notReady.json()) as { checks: Record<string, string> }).checks.database, 'unreachable');
   assert.equal((await fetch(`http://127.0.0.1:${mcpPort}/livez`)).status, 200, 'alive: a restart would not help');
   await sleep(2000);
   cluster = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port, ephemeral: true });
@@ -146,7 +181,10 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   }
   const unavailable = during.filter((s) => s.o.status === 503);
   assert.ok(unavailable.length > during.length / 2, `mostly 503 while down: ${unavailable.length}/${during.length}`);
-  assert.ok(during.filter((s) => s.name === 'get-user-balance').every((s) => s.o.status === 503), 'no balance without the database');
+  assert.ok(
+    during.filter((s) => s.name === 'get-user-balance').every((s) => s.o.status === 503),
+    'no balance without the database',
+  );
 
   // Back by itself within 5 s of Postgres answering: the first DB-backed success after upAt.
   const firstBack = after.find((s) => s.name === 'get-user-balance' && s.o.status === 200 && !s.o.result?.isError);
@@ -171,12 +209,18 @@ test('Postgres stopped and restarted under load: 503s meanwhile, no crash, back 
   const succeeded = (name: string) => samples.filter((s) => s.name === name && s.o.status === 200 && !s.o.result?.isError).length;
   const inFlightAtStop = (name: string) => samples.filter((s) => s.name === name && s.o.status !== 200 && s.at <= stoppedAt + 1000).length;
   const instances = creation.rows[0]!.instances;
-  assert.ok(instances >= succeeded('create-instance') && instances <= succeeded('create-instance') + inFlightAtStop('create-instance'),
-    `instances ${instances}, answered created ${succeeded('create-instance')}`);
-  const addCharges = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_entries WHERE kind = 'charge' AND description LIKE '%: 1 h added'`.execute(db);
+  assert.ok(
+    instances >= succeeded('create-instance') && instances <= succeeded('create-instance') + inFlightAtStop('create-instance'),
+    `instances ${instances}, answered created ${succeeded('create-instance')}`,
+  );
+  const addCharges = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_entries WHERE kind = 'charge' AND description LIKE '%: 1 h added'`.execute(
+    db,
+  );
   const adds = addCharges.rows[0]!.n;
-  assert.ok(adds >= succeeded('add-instance-hours') && adds <= succeeded('add-instance-hours') + inFlightAtStop('add-instance-hours'),
-    `add-hours charges ${adds}, answered ${succeeded('add-instance-hours')}`);
+  assert.ok(
+    adds >= succeeded('add-instance-hours') && adds <= succeeded('add-instance-hours') + inFlightAtStop('add-instance-hours'),
+    `add-hours charges ${adds}, answered ${succeeded('add-instance-hours')}`,
+  );
   const capacity = await sql<{ free: number; total: number; held: number }>`
     SELECT free_gpus AS free, total_gpus AS total,
       (SELECT coalesce(sum(gpu_count), 0)::int FROM instances WHERE plan_id = 'rtx4090-24gb' AND region_id = 'us-east'

@@ -29,7 +29,19 @@ type JsonSchema = {
 /** Values worth trying for a field, by name (real ids, edge values, near misses). */
 export type Interesting = Record<string, readonly unknown[]>;
 
-const nasty = fc.constantFrom('', ' ', '\u0000', '\n', 'a\nb', '../../etc/passwd', "'; DROP TABLE accounts; --", '%s%n', '\u202e\u200b', '😀'.repeat(30), 'x'.repeat(5000));
+const nasty = fc.constantFrom(
+  '',
+  ' ',
+  '\u0000',
+  '\n',
+  'a\nb',
+  '../../etc/passwd',
+  "'; DROP TABLE accounts; --",
+  '%s%n',
+  '\u202e\u200b',
+  '😀'.repeat(30),
+  'x'.repeat(5000),
+);
 
 function stringArb(s: JsonSchema): fc.Arbitrary<string> {
   if (s.format === 'uuid') return fc.oneof(fc.uuid(), fc.constantFrom('00000000-0000-0000-0000-000000000000'));
@@ -46,7 +58,12 @@ function numberArb(s: JsonSchema, integer: boolean): fc.Arbitrary<number> {
   const min = Math.max(s.minimum ?? -Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER);
   const max = Math.min(s.maximum ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const small = fc.integer({ min: Math.max(min, -10), max: Math.min(max, 2000) });
-  if (integer) return fc.oneof(small, fc.constantFrom(...[min, max, 0, 1, -1].filter((v) => v >= min && v <= max)), fc.maxSafeInteger().filter((v) => v >= min && v <= max));
+  if (integer)
+    return fc.oneof(
+      small,
+      fc.constantFrom(...[min, max, 0, 1, -1].filter((v) => v >= min && v <= max)),
+      fc.maxSafeInteger().filter((v) => v >= min && v <= max),
+    );
   return fc.oneof(small, fc.double({ min, max, noNaN: true, noDefaultInfinity: true }));
 }
 
@@ -61,13 +78,20 @@ function plainValueFor(s: JsonSchema, interesting: Interesting): fc.Arbitrary<un
   if (s.anyOf) return fc.oneof(...s.anyOf.map((a) => plainValueFor(a, interesting)));
   if (s.enum) return fc.constantFrom(...s.enum);
   switch (s.type) {
-    case 'string': return stringArb(s);
-    case 'integer': return numberArb(s, true);
-    case 'number': return numberArb(s, false);
-    case 'boolean': return fc.boolean();
-    case 'array': return fc.array(plainValueFor(s.items ?? {}, interesting), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 5, 25) });
-    case 'object': return objectFor(s, interesting);
-    default: return fc.jsonValue();
+    case 'string':
+      return stringArb(s);
+    case 'integer':
+      return numberArb(s, true);
+    case 'number':
+      return numberArb(s, false);
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(plainValueFor(s.items ?? {}, interesting), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 5, 25) });
+    case 'object':
+      return objectFor(s, interesting);
+    default:
+      return fc.jsonValue();
   }
 }
 
@@ -80,13 +104,19 @@ function objectFor(s: JsonSchema, interesting: Interesting): fc.Arbitrary<Record
 function hasType(value: unknown, s: JsonSchema): boolean {
   if (s.anyOf) return s.anyOf.some((a) => hasType(value, a));
   switch (s.type) {
-    case 'string': return typeof value === 'string';
+    case 'string':
+      return typeof value === 'string';
     case 'integer':
-    case 'number': return typeof value === 'number';
-    case 'boolean': return typeof value === 'boolean';
-    case 'array': return Array.isArray(value);
-    case 'object': return typeof value === 'object' && value !== null && !Array.isArray(value);
-    default: return true;
+    case 'number':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return true;
   }
 }
 
@@ -101,10 +131,19 @@ export function invalidArgs(schema: JsonSchema, interesting: Interesting): fc.Ar
   const base = validArgs(schema, interesting);
   const mutations: Array<fc.Arbitrary<unknown>> = [
     // an unknown field
-    fc.tuple(base, fc.string({ minLength: 1, maxLength: 30 }).filter((k) => !keys.includes(k) && k !== '__proto__'), fc.jsonValue())
+    fc
+      .tuple(
+        base,
+        fc.string({ minLength: 1, maxLength: 30 }).filter((k) => !keys.includes(k) && k !== '__proto__'),
+        fc.jsonValue(),
+      )
       .map(([args, key, value]) => ({ ...args, [key]: value })),
     // not an object at all
-    fc.oneof(fc.jsonValue().filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)), fc.constant([]), fc.constant('{}')),
+    fc.oneof(
+      fc.jsonValue().filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
+      fc.constant([]),
+      fc.constant('{}'),
+    ),
     // deeply nested junk in one field
     fc.tuple(base, fc.integer({ min: 50, max: 2000 })).map(([args, depth]) => {
       let deep: unknown = 'bottom';
@@ -114,15 +153,21 @@ export function invalidArgs(schema: JsonSchema, interesting: Interesting): fc.Ar
   ];
   if (keys.length > 0) {
     // a field of the wrong type (any JSON value of another type), or a required field missing
-    mutations.push(fc.tuple(base, fc.constantFrom(...keys), fc.jsonValue()).filter(([, key, value]) => !hasType(value, schema.properties![key]!))
-      .map(([args, key, value]) => ({ ...args, [key]: value })));
+    mutations.push(
+      fc
+        .tuple(base, fc.constantFrom(...keys), fc.jsonValue())
+        .filter(([, key, value]) => !hasType(value, schema.properties![key]!))
+        .map(([args, key, value]) => ({ ...args, [key]: value })),
+    );
     const required = (schema.required ?? []).filter((k) => keys.includes(k));
     if (required.length > 0) {
-      mutations.push(fc.tuple(base, fc.constantFrom(...required)).map(([args, key]) => {
-        const copy = { ...args };
-        delete copy[key];
-        return copy;
-      }));
+      mutations.push(
+        fc.tuple(base, fc.constantFrom(...required)).map(([args, key]) => {
+          const copy = { ...args };
+          delete copy[key];
+          return copy;
+        }),
+      );
     }
   }
   return fc.oneof(...mutations);
@@ -150,8 +195,18 @@ export interface Answer {
 }
 
 // Codes a person can act on; anything else (notably "internal") is a bug.
-export const REFUSAL_CODES = new Set(['invalid_arguments', 'invalid_input', 'not_found', 'insufficient_balance', 'capacity_unavailable',
-  'invalid_state', 'conflict', 'unavailable', 'insufficient_scope', 'insufficient_role']);
+export const REFUSAL_CODES = new Set([
+  'invalid_arguments',
+  'invalid_input',
+  'not_found',
+  'insufficient_balance',
+  'capacity_unavailable',
+  'invalid_state',
+  'conflict',
+  'unavailable',
+  'insufficient_scope',
+  'insufficient_role',
+]);
 
 export interface FuzzStats {
   runs: number;
@@ -177,24 +232,27 @@ export async function fuzzTool(o: {
 }): Promise<FuzzStats> {
   const stats: FuzzStats = { runs: 0, ok: 0, refused: {}, rpcErrors: 0 };
   let baseline = await o.fingerprint();
-  await fc.assert(fc.asyncProperty(casesFor(o.schema, o.interesting), async ({ args }) => {
-    stats.runs += 1;
-    const answer = await o.call(args);
-    const shown = () => `${o.name}(${JSON.stringify(args)?.slice(0, 400)}) → ${answer.text.slice(0, 300)}`;
-    if (answer.rpcError !== undefined) {
-      assert.equal(answer.rpcError, -32602, `only "invalid params" may come back as a JSON-RPC error: ${shown()}`);
-      stats.rpcErrors += 1;
-    } else if (answer.ok) {
-      stats.ok += 1;
-    } else {
-      assert.ok(answer.code && REFUSAL_CODES.has(answer.code), `refused with an unknown code ${answer.code}: ${shown()}`);
-      stats.refused[answer.code] = (stats.refused[answer.code] ?? 0) + 1;
-    }
-    if (!o.writes) return;
-    const now = await o.fingerprint();
-    if (answer.ok) baseline = now;
-    else assert.equal(now, baseline, `a refused call changed the database: ${shown()}`);
-  }), { numRuns: o.numRuns, seed: o.seed, endOnFailure: true });
+  await fc.assert(
+    fc.asyncProperty(casesFor(o.schema, o.interesting), async ({ args }) => {
+      stats.runs += 1;
+      const answer = await o.call(args);
+      const shown = () => `${o.name}(${JSON.stringify(args)?.slice(0, 400)}) → ${answer.text.slice(0, 300)}`;
+      if (answer.rpcError !== undefined) {
+        assert.equal(answer.rpcError, -32602, `only "invalid params" may come back as a JSON-RPC error: ${shown()}`);
+        stats.rpcErrors += 1;
+      } else if (answer.ok) {
+        stats.ok += 1;
+      } else {
+        assert.ok(answer.code && REFUSAL_CODES.has(answer.code), `refused with an unknown code ${answer.code}: ${shown()}`);
+        stats.refused[answer.code] = (stats.refused[answer.code] ?? 0) + 1;
+      }
+      if (!o.writes) return;
+      const now = await o.fingerprint();
+      if (answer.ok) baseline = now;
+      else assert.equal(now, baseline, `a refused call changed the database: ${shown()}`);
+    }),
+    { numRuns: o.numRuns, seed: o.seed, endOnFailure: true },
+  );
   // a read-only tool changes nothing, whatever it answered
   if (!o.writes) assert.equal(await o.fingerprint(), baseline, `${o.name} changed the database`);
   return stats;

@@ -44,7 +44,13 @@ before(async () => {
   server = await startTestServer({ now: '2026-03-01T00:00:00Z' });
   // The InFlow tools talk to the sandbox, so their cases reach the payment code too.
   sandbox = await startInflowSandbox({ apiKey: 'fuzz-inflow-key' });
-  server.services.inflow = new InflowClient({ apiUrl: sandbox.url, apiKey: 'fuzz-inflow-key', successUrl: `${server.origin}/inflow/return`, backoffMs: 10, timeoutMs: 2_000 });
+  server.services.inflow = new InflowClient({
+    apiUrl: sandbox.url,
+    apiKey: 'fuzz-inflow-key',
+    successUrl: `${server.origin}/inflow/return`,
+    backoffMs: 10,
+    timeoutMs: 2_000,
+  });
   await seedCatalog(server.db);
   await server.db.updateTable('region_capacity').set({ total_gpus: 100_000, free_gpus: 100_000 }).execute();
   const me = await server.signIn();
@@ -144,7 +150,7 @@ test('a NUL character in any string field of any tool: never an internal error (
   let checked = 0;
   for (const tool of fuzzOrder) {
     const props = tool.inputSchema.properties as Record<string, { type?: string; format?: string; anyOf?: Array<{ type?: string }> }>;
-    const base = Object.fromEntries((tool.inputSchema.required as string[] | undefined ?? []).map((k) => [k, interesting[k]?.[0] ?? 'x']));
+    const base = Object.fromEntries(((tool.inputSchema.required as string[] | undefined) ?? []).map((k) => [k, interesting[k]?.[0] ?? 'x']));
     for (const [field, schema] of Object.entries(props)) {
       if (schema.type !== 'string' && !schema.anyOf?.some((a) => a.type === 'string')) continue;
       const answer = await request({ ...base, [field]: 'a\u0000b' }, tool.name);
@@ -178,7 +184,10 @@ test(`a sample of ${HTTP_RUNS} cases a tool over real HTTP: 200 with a result or
 test(`refused writes over real HTTP (${HTTP_RUNS} broken cases a write tool) change nothing`, async () => {
   const before = await stateFingerprint(server.db);
   for (const tool of compiled.list.tools.filter((t) => !t.annotations.readOnlyHint)) {
-    const broken = fc.sample(casesFor(tool.inputSchema, interesting).filter((c) => !c.valid), HTTP_RUNS);
+    const broken = fc.sample(
+      casesFor(tool.inputSchema, interesting).filter((c) => !c.valid),
+      HTTP_RUNS,
+    );
     for (const [i, { args }] of broken.entries()) {
       const o = await post(server.url, token, call(tool.name, args, i));
       const shown = `${tool.name}(${JSON.stringify(args)?.slice(0, 300)}) → HTTP ${o.status} ${o.text.slice(0, 200)}`;

@@ -31,13 +31,15 @@ async function person(balanceMicro: bigint) {
   return { user, token, accountId };
 }
 
-const charges = async (accountId: string) => (await server.db.selectFrom('ledger_entries').select('amount')
-  .where('account_id', '=', accountId).where('kind', '=', 'charge').execute()).map((r) => r.amount);
+const charges = async (accountId: string) =>
+  (await server.db.selectFrom('ledger_entries').select('amount').where('account_id', '=', accountId).where('kind', '=', 'charge').execute()).map(
+    (r) => r.amount,
+  );
 
 function tally(outcomes: CallOutcome[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const o of outcomes) {
-    const key = o.result && !o.result.isError ? 'ok' : o.code ?? `http ${o.status}`;
+    const key = o.result && !o.result.isError ? 'ok' : (o.code ?? `http ${o.status}`);
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
@@ -46,8 +48,9 @@ function tally(outcomes: CallOutcome[]): Record<string, number> {
 test('100 parallel create-instance on an account that covers exactly 10: 10 created, 90 refused for balance, ledger = balance', async () => {
   const { token, accountId } = await person(10n * SMALL_COST);
   const free = await freeGpus(server.db, 'us-east', 'rtx4090-24gb');
-  const outcomes = await Promise.all(Array.from({ length: 100 }, (_, i) =>
-    post(server.url, token, call('create-instance', { ...SMALL, name: `race-${i}` }, i))));
+  const outcomes = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => post(server.url, token, call('create-instance', { ...SMALL, name: `race-${i}` }, i))),
+  );
   for (const o of outcomes) assertNotInternal(o, 'create-instance');
   assert.deepEqual(tally(outcomes), { ok: 10, insufficient_balance: 90 });
   for (const o of outcomes.filter((x) => x.code === 'insufficient_balance')) assert.match(o.text, /short by \d+\.\d{2}/);
@@ -61,8 +64,12 @@ test('100 parallel create-instance on an account that covers exactly 10: 10 crea
 });
 
 test('100 parallel create-instance for 7 free GPUs: 7 created, capacity exactly 0 and never below, refusals charge nothing', async () => {
-  await server.db.updateTable('region_capacity').set({ free_gpus: 7, total_gpus: 7 })
-    .where('region_id', '=', 'eu-west').where('plan_id', '=', 'l40s-48gb').execute();
+  await server.db
+    .updateTable('region_capacity')
+    .set({ free_gpus: 7, total_gpus: 7 })
+    .where('region_id', '=', 'eu-west')
+    .where('plan_id', '=', 'l40s-48gb')
+    .execute();
   const people = await Promise.all(Array.from({ length: 5 }, () => person(1000n * 1_000_000n)));
   // Watch the row while the race runs: it must never be seen below zero.
   const seen: number[] = [];
@@ -70,8 +77,11 @@ test('100 parallel create-instance for 7 free GPUs: 7 created, capacity exactly 
   const watcher = (async () => {
     while (racing) seen.push(await freeGpus(server.db, 'eu-west', 'l40s-48gb'));
   })();
-  const outcomes = await Promise.all(Array.from({ length: 100 }, (_, i) => post(server.url, people[i % 5]!.token,
-    call('create-instance', { ...SMALL, plan: 'l40s-48gb', region: 'eu-west', storage_gb: 100, name: `cap-${i}` }, i))));
+  const outcomes = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      post(server.url, people[i % 5]!.token, call('create-instance', { ...SMALL, plan: 'l40s-48gb', region: 'eu-west', storage_gb: 100, name: `cap-${i}` }, i)),
+    ),
+  );
   racing = false;
   await watcher;
   assert.ok(seen.length > 0 && Math.min(...seen) >= 0, `free GPUs seen during the race: ${seen.join(',')}`);
@@ -108,7 +118,11 @@ test('parallel add-instance-hours, auto-renew toggles and deletes on one instanc
   assert.equal(succeeded('delete-instance'), 1, 'exactly one delete wins');
   // Whatever lost to the delete was refused as not found (a deleted instance is gone), nothing else.
   for (const name of ['add-instance-hours', 'enable-instance-auto-renew', 'disable-instance-auto-renew', 'delete-instance']) {
-    assert.deepEqual(Object.keys(refusedWith(name)).filter((code) => code !== 'not_found'), [], `${name}: ${JSON.stringify(refusedWith(name))}`);
+    assert.deepEqual(
+      Object.keys(refusedWith(name)).filter((code) => code !== 'not_found'),
+      [],
+      `${name}: ${JSON.stringify(refusedWith(name))}`,
+    );
   }
 
   const row = await server.db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -125,7 +139,9 @@ test('parallel add-instance-hours, auto-renew toggles and deletes on one instanc
   assert.equal(sum(entries.filter((e) => e.kind === 'refund').map((e) => e.amount)), refund.total);
   assert.equal((await funds(server.db, accountId)).balance, balanceBefore - BigInt(adds) * rentalCost(RATE, 2).total + refund.total);
   assert.equal(await freeGpus(server.db, 'us-east', 'rtx4090-24gb'), free + 1);
-  const logs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM instance_logs WHERE instance_id = ${id} AND message LIKE 'Added 2 h%'`.execute(server.db);
+  const logs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM instance_logs WHERE instance_id = ${id} AND message LIKE 'Added 2 h%'`.execute(
+    server.db,
+  );
   assert.equal(logs.rows[0]!.n, adds);
   await assertLedgerMatchesCache(server.db);
 });

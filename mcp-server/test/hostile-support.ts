@@ -20,8 +20,7 @@ export interface CallOutcome {
   text: string;
 }
 
-export const call = (name: string, args: unknown, id: number | string = 1) =>
-  ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+export const call = (name: string, args: unknown, id: number | string = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
 /** POSTs a JSON-RPC body to /mcp and classifies the answer. */
 export async function post(url: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<CallOutcome> {
@@ -56,7 +55,12 @@ export async function stateFingerprint(db: Db): Promise<string> {
 export const sum = (xs: readonly bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
 
 /** A stand-in authorization server for tests that run the MCP server as its own process: a JWKS and signed access tokens. */
-export async function startIssuer(): Promise<{ issuer: string; jwksUrl: string; token(o: { userId: string; aud: string; scope?: string }): Promise<string>; close(): Promise<void> }> {
+export async function startIssuer(): Promise<{
+  issuer: string;
+  jwksUrl: string;
+  token(o: { userId: string; aud: string; scope?: string }): Promise<string>;
+  close(): Promise<void>;
+}> {
   const keys = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'hostile-1', alg: 'ES256', use: 'sig' };
   const server = createServer((req, res) => {
@@ -68,13 +72,20 @@ export async function startIssuer(): Promise<{ issuer: string; jwksUrl: string; 
   return {
     issuer,
     jwksUrl: `${issuer}/jwks`,
-    token: ({ userId, aud, scope = 'pictor:read instances:write ssh_keys:write billing:write' }) => new SignJWT({ scope, client_id: 'hostile-test' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'hostile-1', typ: 'at+jwt' })
-      .setIssuer(issuer).setSubject(userId).setAudience(aud).setJti(randomUUID()).setIssuedAt().setExpirationTime('1h')
-      .sign(keys.privateKey),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    token: ({ userId, aud, scope = 'pictor:read instances:write ssh_keys:write billing:write' }) =>
+      new SignJWT({ scope, client_id: 'hostile-test' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'hostile-1', typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .setSubject(userId)
+        .setAudience(aud)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(keys.privateKey),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -14,8 +14,12 @@ import { ManualClock } from '@pictor/platform/clock';
 import { startTestServer, type TestServer } from './harness.ts';
 import { testTools } from './fixtures/test-tools.ts';
 
-const call = (name: string, args: Record<string, unknown> = {}, id: number | string = 1) =>
-  ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const call = (name: string, args: Record<string, unknown> = {}, id: number | string = 1) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 
 /** A raw request with full control of headers (fetch cannot set Host) and of chunking. */
 function raw(url: string, options: { method?: string; headers?: Record<string, string>; chunks?: Array<string | Buffer> }) {
@@ -23,7 +27,9 @@ function raw(url: string, options: { method?: string; headers?: Record<string, s
     const req = httpRequest(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -39,7 +45,10 @@ describe('MCP over HTTP', () => {
   const logLines: string[] = [];
   before(async () => {
     server = await startTestServer({ testOnlyTools: testTools, logStream: { write: (line) => void logLines.push(line) } });
-    ({ token, user: { id: userId } } = await server.signIn({ email: 'http@example.test' }));
+    ({
+      token,
+      user: { id: userId },
+    } = await server.signIn({ email: 'http@example.test' }));
   });
   after(() => server.close());
 
@@ -49,7 +58,7 @@ describe('MCP over HTTP', () => {
         const response = await fetch(`${server.origin}${path}`, { headers: { Origin: 'https://claude.ai' } });
         assert.equal(response.status, 200);
         assert.equal(response.headers.get('access-control-allow-origin'), '*');
-        const document = await response.json() as Record<string, unknown>;
+        const document = (await response.json()) as Record<string, unknown>;
         assert.equal(document.resource, server.url);
         assert.deepEqual(document.authorization_servers, [server.issuer]);
         assert.deepEqual(document.bearer_methods_supported, ['header']);
@@ -61,7 +70,8 @@ describe('MCP over HTTP', () => {
 
     test('CORS preflight on the metadata', async () => {
       const response = await fetch(`${server.origin}/.well-known/oauth-protected-resource/mcp`, {
-        method: 'OPTIONS', headers: { Origin: 'https://claude.ai', 'Access-Control-Request-Method': 'GET' },
+        method: 'OPTIONS',
+        headers: { Origin: 'https://claude.ai', 'Access-Control-Request-Method': 'GET' },
       });
       assert.equal(response.status, 204);
       assert.equal(response.headers.get('access-control-allow-origin'), '*');
@@ -74,7 +84,7 @@ describe('MCP over HTTP', () => {
         const response = await fetch(server.url, { method, headers: { Accept: 'text/event-stream', Authorization: `Bearer ${token}` } });
         assert.equal(response.status, 405);
         assert.equal(response.headers.get('allow'), 'POST');
-        const body = await response.json() as { error: { message: string } };
+        const body = (await response.json()) as { error: { message: string } };
         assert.equal(body.error.message, 'Method not allowed: the MCP endpoint only accepts POST');
       });
     }
@@ -92,14 +102,14 @@ describe('MCP over HTTP', () => {
       }
     });
 
-    test('the server\'s own origin, a loopback alias, or no Origin pass', async () => {
+    test("the server's own origin, a loopback alias, or no Origin pass", async () => {
       for (const origin of [server.origin, `http://localhost:${port()}`, undefined]) {
         const response = await server.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token, headers: origin ? { Origin: origin } : {} });
         assert.equal(response.status, 200, String(origin));
       }
     });
 
-    test('a Host that is not the MCP URL\'s is 403; loopback aliases pass', async () => {
+    test("a Host that is not the MCP URL's is 403; loopback aliases pass", async () => {
       const bad = await raw(server.url, { headers: { ...headers(), host: `evil.example:${port()}` }, chunks: [list] });
       assert.equal(bad.status, 403);
       const rebound = await raw(server.url, { headers: { ...headers(), host: 'attacker.test' }, chunks: [list] });
@@ -133,7 +143,10 @@ describe('MCP over HTTP', () => {
         const response = await server.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token, headers: { 'Content-Type': type } });
         assert.equal(response.status, 415, type);
       }
-      const withCharset = await server.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { token, headers: { 'Content-Type': 'application/json; charset=utf-8' } });
+      const withCharset = await server.post(
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { token, headers: { 'Content-Type': 'application/json; charset=utf-8' } },
+      );
       assert.equal(withCharset.status, 200);
     });
 
@@ -148,7 +161,13 @@ describe('MCP over HTTP', () => {
     });
 
     test('JSON-RPC batch: 400 invalid request', async () => {
-      const response = await server.post([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'ping' }], { token });
+      const response = await server.post(
+        [
+          { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+          { jsonrpc: '2.0', id: 2, method: 'ping' },
+        ],
+        { token },
+      );
       assert.equal(response.status, 400);
       assert.equal(((await response.json()) as { error: { code: number } }).error.code, -32600);
     });
@@ -163,7 +182,7 @@ describe('MCP over HTTP', () => {
     test('unknown method: JSON-RPC method not found', async () => {
       const response = await server.post({ jsonrpc: '2.0', id: 'a', method: 'resources/list' }, { token });
       assert.equal(response.status, 200);
-      const body = await response.json() as { id: string; error: { code: number } };
+      const body = (await response.json()) as { id: string; error: { code: number } };
       assert.equal(body.id, 'a');
       assert.equal(body.error.code, -32601);
     });
@@ -185,20 +204,25 @@ describe('MCP over HTTP', () => {
       ]) {
         const response = await server.post(message, { token });
         assert.equal(response.status, 200);
-        const body = await response.json() as { id: number; error: { code: number; message: string } };
+        const body = (await response.json()) as { id: number; error: { code: number; message: string } };
         assert.equal(body.error.code, -32602, JSON.stringify(message));
         assert.equal(body.id, 3);
       }
     });
 
     test('stateless: no Mcp-Session-Id, initialize works on any request', async () => {
-      const response = await server.post({
-        jsonrpc: '2.0', id: 1, method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-      }, { token });
+      const response = await server.post(
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        },
+        { token },
+      );
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('mcp-session-id'), null);
-      const body = await response.json() as { result: { protocolVersion: string; serverInfo: { name: string }; capabilities: Record<string, unknown> } };
+      const body = (await response.json()) as { result: { protocolVersion: string; serverInfo: { name: string }; capabilities: Record<string, unknown> } };
       assert.equal(body.result.protocolVersion, '2025-06-18');
       assert.equal(body.result.serverInfo.name, 'pictor');
       assert.ok(body.result.capabilities.tools);
@@ -273,7 +297,7 @@ describe('MCP over HTTP', () => {
       const response = await server.post(call('test-boom', { mode: 'throw' }), { token });
       assert.equal(response.status, 200);
       const requestId = response.headers.get('x-request-id')!;
-      const { result } = await response.json() as { result: { isError: boolean; content: Array<{ text: string }> } };
+      const { result } = (await response.json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
       assert.equal(result.isError, true);
       assert.match(result.content[0]!.text, new RegExp(`^Internal error \\(request id ${requestId}\\)`));
       assert.doesNotMatch(result.content[0]!.text, /secret internal detail/);
@@ -292,14 +316,16 @@ describe('MCP over HTTP', () => {
       const response = await server.post(call('test-boom', { mode: 'db-down' }), { token });
       assert.equal(response.status, 503);
       assert.ok(response.headers.get('retry-after'));
-      const body = await response.json() as { error: { message: string } };
+      const body = (await response.json()) as { error: { message: string } };
       assert.match(body.error.message, /temporarily unavailable/);
     });
 
     test('unknown tool: JSON-RPC invalid params', async () => {
       const client = await server.connect(token);
-      await assert.rejects(client.callTool({ name: 'no-such-tool', arguments: {} }),
-        (error: unknown) => error instanceof McpError && error.code === -32602 && /Unknown tool: no-such-tool/.test(error.message));
+      await assert.rejects(
+        client.callTool({ name: 'no-such-tool', arguments: {} }),
+        (error: unknown) => error instanceof McpError && error.code === -32602 && /Unknown tool: no-such-tool/.test(error.message),
+      );
     });
 
     test('tools/list returns the same prebuilt list every time', async () => {
@@ -338,7 +364,12 @@ test('readyz: 503 naming the database and the JWKS when neither answers; livez s
   const db = createDb('postgres://nobody:nothing@127.0.0.1:1/none');
   t.after(() => db.destroy());
   // nothing listens on port 1: neither Postgres nor the issuer's JWKS answers
-  const config = loadConfig({ DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none', MCP_URL: 'http://127.0.0.1:3999/mcp', AUTH_ISSUER: 'http://127.0.0.1:1', NODE_ENV: 'test' });
+  const config = loadConfig({
+    DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
+    MCP_URL: 'http://127.0.0.1:3999/mcp',
+    AUTH_ISSUER: 'http://127.0.0.1:1',
+    NODE_ENV: 'test',
+  });
   const app = createApp(config, { db, clock: new ManualClock(), log: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) });
   const listener = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => listener.once('listening', resolve));

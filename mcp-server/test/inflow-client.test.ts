@@ -67,8 +67,10 @@ test('client: 4xx answers become domain errors a person can act on', async (t) =
   const client = new InflowClient({ apiUrl: sandbox.url, apiKey: API_KEY, backoffMs: 10 });
 
   await assert.rejects(client.getPayment('pay_missing'), (e) => e instanceof NotFoundError && e.details.id === 'pay_missing');
-  await assert.rejects(client.createPayment({ ...newPayment, currency: 'GBP' as 'USD' }),
-    (e) => e instanceof InvalidInputError && /currency must be one of the following values: EUR, USD/.test(e.message));
+  await assert.rejects(
+    client.createPayment({ ...newPayment, currency: 'GBP' as 'USD' }),
+    (e) => e instanceof InvalidInputError && /currency must be one of the following values: EUR, USD/.test(e.message),
+  );
   const before = sandbox.apiRequests();
   const wrongKey = new InflowClient({ apiUrl: sandbox.url, apiKey: 'not-the-key', backoffMs: 10 });
   await assert.rejects(wrongKey.getPayment('pay_x'), (e) => e instanceof UnavailableError && /refused Pictor's API credentials/.test(e.message));
@@ -115,20 +117,26 @@ test('signature: valid, several in one header, forged, tampered, stale both ways
   assert.deepEqual(check(sig('msg_1', ts, body), { at: new Date(now.getTime() + 301_000) }), { ok: false, reason: 'stale' });
   assert.deepEqual(check(sig('msg_1', ts, body), { at: new Date(now.getTime() - 301_000) }), { ok: false, reason: 'stale' });
   assert.equal(check(sig('msg_1', ts, body), { at: new Date(now.getTime() + 299_000) }).ok, true);
-  assert.deepEqual(verifyWebhookSignature({ id: 'msg_1', timestamp: '12e3', signature: 'v1,x', rawBody: body }, key, now), { ok: false, reason: 'bad_timestamp' });
+  assert.deepEqual(verifyWebhookSignature({ id: 'msg_1', timestamp: '12e3', signature: 'v1,x', rawBody: body }, key, now), {
+    ok: false,
+    reason: 'bad_timestamp',
+  });
   assert.throws(() => webhookKey('whsec_short'), /too short/);
   assert.throws(() => webhookKey('whsec_not base64!'), /base64/);
 });
 
-test('signature: ours and standardwebhooks (an independent implementation) accept each other\'s, and refuse the same tampering', () => {
+test("signature: ours and standardwebhooks (an independent implementation) accept each other's, and refuse the same tampering", () => {
   const theirs = new Webhook(WEBHOOK_SECRET);
   const key = webhookKey(WEBHOOK_SECRET);
   const now = new Date(); // standardwebhooks checks the timestamp against the real clock
   const ts = Math.floor(now.getTime() / 1000);
   const id = 'msg_2Lx9hH1fYQzY4kG8tP3aN7cR5eW';
   const body = '{"data":[{"eventType":"payment_status_updated","payload":{"id":"pay_1","note":"café ☕ 💳"}}]}';
-  const headers = (signature: string, o: { id?: string; t?: number } = {}) =>
-    ({ 'webhook-id': o.id ?? id, 'webhook-timestamp': String(o.t ?? ts), 'webhook-signature': signature });
+  const headers = (signature: string, o: { id?: string; t?: number } = {}) => ({
+    'webhook-id': o.id ?? id,
+    'webhook-timestamp': String(o.t ?? ts),
+    'webhook-signature': signature,
+  });
   const ours = (signature: string, o: { id?: string; t?: number; b?: string } = {}) =>
     verifyWebhookSignature({ id: o.id ?? id, timestamp: String(o.t ?? ts), signature, rawBody: Buffer.from(o.b ?? body) }, key, now);
 
@@ -156,22 +164,41 @@ test('signature: ours and standardwebhooks (an independent implementation) accep
     assert.throws(() => theirs.verify(c.b ?? body, headers(c.signature, c)), WebhookVerificationError, c.what);
   }
   assert.throws(() => theirs.verify(body, headers(theirs.sign(id, now, body), { id: 'msg_other' })), WebhookVerificationError);
-  assert.deepEqual(ours(new Webhook(`whsec_${Buffer.from('another secret, sixteen+ bytes').toString('base64')}`).sign(id, now, body)), { ok: false, reason: 'bad_signature' });
+  assert.deepEqual(ours(new Webhook(`whsec_${Buffer.from('another secret, sixteen+ bytes').toString('base64')}`).sign(id, now, body)), {
+    ok: false,
+    reason: 'bad_signature',
+  });
 
   // any id and body (full Unicode): the two implementations sign alike and accept each other
-  fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 300 }), (anyId, anyBody) => {
-    const mine = signWebhook(WEBHOOK_SECRET, anyId, ts, anyBody);
-    assert.equal(theirs.sign(anyId, now, anyBody), mine);
-    assert.equal(ours(mine, { id: anyId, b: anyBody }).ok, true);
-    theirs.verify(anyBody, headers(mine, { id: anyId }), { jsonParse: false });
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 300 }), (anyId, anyBody) => {
+      const mine = signWebhook(WEBHOOK_SECRET, anyId, ts, anyBody);
+      assert.equal(theirs.sign(anyId, now, anyBody), mine);
+      assert.equal(ours(mine, { id: anyId, b: anyBody }).ok, true);
+      theirs.verify(anyBody, headers(mine, { id: anyId }), { jsonParse: false });
+    }),
+    { numRuns: 300 },
+  );
 });
 
 const stored = (over: Partial<StoredState> = {}): StoredState => ({
-  status: 'INITIATION', inflowUpdatedAt: null, credited: false, amountMinor: 2500n, currency: 'USD', refundedMinor: 0n, accountedMinor: 0n, ...over,
+  status: 'INITIATION',
+  inflowUpdatedAt: null,
+  credited: false,
+  amountMinor: 2500n,
+  currency: 'USD',
+  refundedMinor: 0n,
+  accountedMinor: 0n,
+  ...over,
 });
 const seen = (status: string, over: Partial<InflowPayment> = {}): InflowPayment => ({
-  id: 'pay_1', status, amountInCents: 2500, currency: 'USD', updatedAt: '2026-01-01T00:00:10Z', timeline: [], ...over,
+  id: 'pay_1',
+  status,
+  amountInCents: 2500,
+  currency: 'USD',
+  updatedAt: '2026-01-01T00:00:10Z',
+  timeline: [],
+  ...over,
 });
 const success = [{ status: 'PAYMENT_SUCCESS', timestamp: '2026-01-01T00:00:05Z' }];
 

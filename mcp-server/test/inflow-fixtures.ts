@@ -122,7 +122,11 @@ export function signedDelivery(payment: unknown, options: { id?: string; timesta
   return { id, timestamp, body, signature: signWebhook(options.secret ?? WEBHOOK_SECRET, id, timestamp, body) };
 }
 
-export async function postDelivery(url: string, d: Delivery, overrides: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function postDelivery(
+  url: string,
+  d: Delivery,
+  overrides: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {

@@ -112,7 +112,7 @@ test('a full top-up through MCP: checkout, paid in Chromium, verify → get-user
   });
 });
 
-test('the sandbox\'s webhooks reach the MCP server\'s /webhooks/inflow and credit without a verify call', async () => {
+test("the sandbox's webhooks reach the MCP server's /webhooks/inflow and credit without a verify call", async () => {
   const user = await server.signIn();
   const client = await server.connect(user.token);
   const created = ok(await call(client, 'create-inflow-checkout', { amount: 10, idempotency_key: key() }));
@@ -126,7 +126,12 @@ test('the sandbox\'s webhooks reach the MCP server\'s /webhooks/inflow and credi
   assert.deepEqual([sync.checked, sync.credited_now, sync.unreachable], [0, 0, 0]);
   const forged = await fetch(`${server.origin}/webhooks/inflow`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'svix-id': 'msg_x', 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': 'v1,Zm9yZ2Vk' },
+    headers: {
+      'content-type': 'application/json',
+      'svix-id': 'msg_x',
+      'svix-timestamp': String(Math.floor(Date.now() / 1000)),
+      'svix-signature': 'v1,Zm9yZ2Vk',
+    },
     body: '{"data":[]}',
   });
   assert.equal(forged.status, 401);
@@ -187,7 +192,10 @@ test('InFlow unreachable: the tools say so clearly and nothing is lost; sync cre
 
 test('bad input names the field; the billing:write scope is required; an unconfigured server says so', async () => {
   refused(await call(alice, 'create-inflow-checkout', { amount: '5', idempotency_key: key() }), /amount: the smallest top-up is 10 credits/);
-  refused(await call(alice, 'create-inflow-checkout', { amount: '12.345', idempotency_key: key() }), /amount: must be a number of credits with at most 2 decimals/);
+  refused(
+    await call(alice, 'create-inflow-checkout', { amount: '12.345', idempotency_key: key() }),
+    /amount: must be a number of credits with at most 2 decimals/,
+  );
   refused(await call(alice, 'create-inflow-checkout', { amount: '12' }), /idempotency_key/);
   refused(await call(alice, 'create-inflow-checkout', { amount: '12', currency: 'GBP', idempotency_key: key() }), /currency/);
 

@@ -6,13 +6,9 @@ import { addTeamMember, createTeam, ensureUser, resolveAccountId } from '../src/
 import type { Actor } from '../src/pictor/actor.ts';
 import { ConflictError, InsufficientRoleError, InvalidInputError, NotFoundError, UnavailableError } from '../src/pictor/errors.ts';
 import { applyPaymentSnapshot } from '../src/pictor/inflow/settle.ts';
-import {
-  createCheckout, listTransactions, syncAllPendingPayments, syncPending, verifyTransaction,
-} from '../src/pictor/inflow/payments.ts';
+import { createCheckout, listTransactions, syncAllPendingPayments, syncPending, verifyTransaction } from '../src/pictor/inflow/payments.ts';
 import { getFunds, lockAccount, postCharge } from '../src/pictor/ledger.ts';
-import {
-  balanceAndLedger, payOnCheckoutPage, paymentEntries, postDelivery, signedDelivery, startInflowWorld, type InflowWorld,
-} from './inflow-fixtures.ts';
+import { balanceAndLedger, payOnCheckoutPage, paymentEntries, postDelivery, signedDelivery, startInflowWorld, type InflowWorld } from './inflow-fixtures.ts';
 
 let world: InflowWorld;
 before(async () => {
@@ -102,7 +98,10 @@ test('20 concurrent verifies, 5 replays of a webhook, and both syncs racing on o
   ]);
   const verifies = results.slice(0, 20) as Awaited<ReturnType<typeof verifyTransaction>>[];
   const hooks = results.slice(20, 25) as Array<{ status: number; body: Record<string, unknown> }>;
-  assert.ok(hooks.every((h) => h.status === 200), JSON.stringify(hooks));
+  assert.ok(
+    hooks.every((h) => h.status === 200),
+    JSON.stringify(hooks),
+  );
   assert.ok(verifies.filter((v) => v.creditedNow).length <= 1);
   assert.ok(verifies.every((v) => v.transaction.credited && v.transaction.status === 'PAYMENT_SUCCESS'));
 
@@ -115,7 +114,7 @@ test('20 concurrent verifies, 5 replays of a webhook, and both syncs racing on o
   assert.deepEqual(recorded[0]!.payment_ids, [t.paymentId]);
 });
 
-test('the sandbox\'s own signed webhooks credit a payment with no verify call; resending them changes nothing', async () => {
+test("the sandbox's own signed webhooks credit a payment with no verify call; resending them changes nothing", async () => {
   const { actor, accountId } = await person();
   const t = await checkout(actor, '12');
   world.sandbox.pay(t.paymentId); // CHECKOUT_SUCCESS, PAYMENT_RECEIVED, PAYMENT_SUCCESS: three deliveries, in any order
@@ -143,7 +142,7 @@ test('forged, tampered, stale and replayed webhook deliveries are refused and cr
     return created;
   });
   const payment = world.sandbox.payments.get(t.paymentId);
-  const otherSecret = `whsec_${Buffer.from('someone else\'s secret, not ours').toString('base64')}`;
+  const otherSecret = `whsec_${Buffer.from("someone else's secret, not ours").toString('base64')}`;
 
   const forged = await postDelivery(world.webhookUrl, signedDelivery(payment, { secret: otherSecret }));
   assert.deepEqual(forged, { status: 401, body: { error: 'invalid_signature' } });
@@ -231,8 +230,14 @@ test('a team top-up credits the team; someone outside the team can neither see n
     assert.equal(t.accountId, team.accountId);
     world.sandbox.pay(t.paymentId);
 
-    await assert.rejects(verifyTransaction(world.deps, { ...outsider.actor, teamId: team.id }, t.id), (e) => e instanceof NotFoundError && /Team not found/.test(e.message));
-    await assert.rejects(verifyTransaction(world.deps, outsider.actor, t.id), (e) => e instanceof NotFoundError && /InFlow transaction not found/.test(e.message));
+    await assert.rejects(
+      verifyTransaction(world.deps, { ...outsider.actor, teamId: team.id }, t.id),
+      (e) => e instanceof NotFoundError && /Team not found/.test(e.message),
+    );
+    await assert.rejects(
+      verifyTransaction(world.deps, outsider.actor, t.id),
+      (e) => e instanceof NotFoundError && /InFlow transaction not found/.test(e.message),
+    );
     await assert.rejects(verifyTransaction(world.deps, outsider.actor, t.paymentId), NotFoundError);
     await assert.rejects(verifyTransaction(world.deps, member.actor, t.id), NotFoundError); // personal context, not the team's
     assert.deepEqual(await listTransactions(world.db, outsider.actor), []);
@@ -260,11 +265,16 @@ test('InFlow unreachable: a clear error and nothing lost; the sync job credits t
 
     await world.sandbox.goOffline();
     try {
-      await assert.rejects(verifyTransaction(world.deps, actor, t.id), (e) => e instanceof UnavailableError
-        && /Could not reach InFlow to check payment pay_/.test(e.message) && /not lost/.test(e.message));
+      await assert.rejects(
+        verifyTransaction(world.deps, actor, t.id),
+        (e) => e instanceof UnavailableError && /Could not reach InFlow to check payment pay_/.test(e.message) && /not lost/.test(e.message),
+      );
       await assert.rejects(syncPending(world.deps, actor), (e) => e instanceof UnavailableError && /none of the 1 pending top-ups/.test(e.message));
       const k = key();
-      await assert.rejects(createCheckout(world.deps, actor, { amount: '10', currency: 'USD', idempotencyKey: k }), (e) => e instanceof UnavailableError && /could not be reached/.test(e.message));
+      await assert.rejects(
+        createCheckout(world.deps, actor, { amount: '10', currency: 'USD', idempotencyKey: k }),
+        (e) => e instanceof UnavailableError && /could not be reached/.test(e.message),
+      );
       assert.equal((await world.db.selectFrom('inflow_transactions').select('id').where('idempotency_key', '=', k).execute()).length, 0);
       const offline = await syncAllPendingPayments(world.deps, { minIntervalMs: 0 });
       assert.equal(offline.credited, 0);
@@ -318,7 +328,9 @@ test('idempotency key: the same key twice, or 10 times at once, makes one checko
 
     const k2 = key();
     const paymentsBefore = world.sandbox.payments.all().length;
-    const racing = await Promise.all(Array.from({ length: 10 }, () => createCheckout(world.deps, actor, { amount: '42', currency: 'EUR', idempotencyKey: k2 })));
+    const racing = await Promise.all(
+      Array.from({ length: 10 }, () => createCheckout(world.deps, actor, { amount: '42', currency: 'EUR', idempotencyKey: k2 })),
+    );
     assert.equal(new Set(racing.map((r) => r.transaction.id)).size, 1);
     assert.equal(racing.filter((r) => r.created).length, 1);
     assert.equal(world.sandbox.payments.all().length - paymentsBefore, 1);
@@ -387,8 +399,17 @@ test('a refund after credit is taken back; what was already spent is recorded as
     const { balance, ledger } = await balanceAndLedger(world.db, accountId);
     assert.equal(balance, 0n);
     assert.equal(ledger, 0n);
-    const refunds = await world.db.selectFrom('ledger_entries').select(['amount', 'reference']).where('account_id', '=', accountId).where('kind', '=', 'refund').orderBy('id').execute();
-    assert.deepEqual(refunds.map((r) => r.amount), [-20_000_000n, -30_000_000n, -2_000_000n]);
+    const refunds = await world.db
+      .selectFrom('ledger_entries')
+      .select(['amount', 'reference'])
+      .where('account_id', '=', accountId)
+      .where('kind', '=', 'refund')
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      refunds.map((r) => r.amount),
+      [-20_000_000n, -30_000_000n, -2_000_000n],
+    );
   });
 });
 
@@ -426,12 +447,18 @@ test('an amount InFlow reports differently from the checkout is not credited and
 
 test('the sync job forgets processed webhook ids once Svix can no longer retry them', async () => {
   const old = new Date(Date.now() - 15 * 24 * 3600 * 1000);
-  await world.db.insertInto('inflow_webhook_deliveries').values([
-    { svix_id: 'msg_old', event_types: ['payment_status_updated'], payment_ids: ['pay_old'], received_at: old },
-    { svix_id: 'msg_recent', event_types: ['payment_status_updated'], payment_ids: ['pay_recent'], received_at: new Date() },
-  ]).execute();
+  await world.db
+    .insertInto('inflow_webhook_deliveries')
+    .values([
+      { svix_id: 'msg_old', event_types: ['payment_status_updated'], payment_ids: ['pay_old'], received_at: old },
+      { svix_id: 'msg_recent', event_types: ['payment_status_updated'], payment_ids: ['pay_recent'], received_at: new Date() },
+    ])
+    .execute();
   const summary = await syncAllPendingPayments(world.deps);
   assert.equal(summary.pruned, 1);
   const left = await world.db.selectFrom('inflow_webhook_deliveries').select('svix_id').where('svix_id', 'in', ['msg_old', 'msg_recent']).execute();
-  assert.deepEqual(left.map((r) => r.svix_id), ['msg_recent']);
+  assert.deepEqual(
+    left.map((r) => r.svix_id),
+    ['msg_recent'],
+  );
 });

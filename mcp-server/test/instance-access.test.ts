@@ -4,8 +4,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Actor } from '../src/pictor/actor.ts';
 import {
-  addInstanceHours, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, listInstances,
-  quoteAddInstanceHours, renameInstance, setAutoRenew, startInstance, stopInstance,
+  addInstanceHours,
+  attachSshKeys,
+  createInstance,
+  deleteInstance,
+  getInstanceDetail,
+  getInstanceLogs,
+  listInstances,
+  quoteAddInstanceHours,
+  renameInstance,
+  setAutoRenew,
+  startInstance,
+  stopInstance,
 } from '../src/pictor/instances/index.ts';
 import { addTeamMember } from '../src/pictor/accounts.ts';
 import { getBalance } from '../src/pictor/balance.ts';
@@ -74,7 +84,7 @@ test('cross-user, cross-team, malformed and missing ids are all "Instance not fo
   assert.equal(await fingerprint(db), before);
 });
 
-test('team members act on the team\'s instances; membership is checked on every call', async (t) => {
+test("team members act on the team's instances; membership is checked on every call", async (t) => {
   const { db, clock } = await setupCore(t);
   const owner = await newUser(db);
   const member = await newUser(db);
@@ -85,7 +95,10 @@ test('team members act on the team\'s instances; membership is checked on every 
   await assertNotFound('before joining', () => getInstanceDetail(db, asMember, id), 'Team not found');
   await addTeamMember(db, team.id, member.id);
   assert.equal((await renameInstance(db, asMember, id, 'shared', clock)).name, 'shared');
-  assert.deepEqual((await listInstances(db, asMember)).items.map((i) => i.id), [id]);
+  assert.deepEqual(
+    (await listInstances(db, asMember)).items.map((i) => i.id),
+    [id],
+  );
   assert.equal((await listInstances(db, member.actor)).items.length, 0);
   const balance = await getBalance(db, asMember);
   assert.equal(balance.teamId, team.id);

@@ -3,15 +3,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addInstanceHours, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, quoteAddInstanceHours, setAutoRenew, stopInstance,
+  addInstanceHours,
+  createInstance,
+  deleteInstance,
+  getInstanceDetail,
+  getInstanceLogs,
+  quoteAddInstanceHours,
+  setAutoRenew,
+  stopInstance,
 } from '../src/pictor/instances/index.ts';
 import { upsertPlan } from '../src/pictor/catalog-admin.ts';
 import { InsufficientBalanceError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
-import {
-  assertLedgerMatchesCache, credits, fingerprint, freeGpus, fund, funds, h100, HOUR, newUser, setupCore,
-} from './core-fixtures.ts';
+import { assertLedgerMatchesCache, credits, fingerprint, freeGpus, fund, funds, h100, HOUR, newUser, setupCore } from './core-fixtures.ts';
 
 const provisioner = new SimulatedProvisioner();
 // 2 × H100, 500 GB, 24 h = 119.52 + 1.643836 (storage rounded up)
@@ -72,7 +77,10 @@ test('delete frees capacity at once and refunds unused whole hours: balance firs
   assert.deepEqual(await funds(db, user.accountId), { balance: credits('50'), credit: 106_018_356n - 21_163_836n });
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
   const refunds = await db.selectFrom('ledger_entries').select(['bucket', 'amount']).where('kind', '=', 'refund').orderBy('id').execute();
-  assert.deepEqual(refunds, [{ bucket: 'balance', amount: 21_163_836n }, { bucket: 'credit', amount: 84_854_520n }]);
+  assert.deepEqual(refunds, [
+    { bucket: 'balance', amount: 21_163_836n },
+    { bucket: 'credit', amount: 84_854_520n },
+  ]);
   const row = await db.selectFrom('instances').select(['state', 'pending_action', 'ended_at']).where('id', '=', id).executeTakeFirstOrThrow();
   assert.deepEqual(row, { state: 'deleted', pending_action: 'release', ended_at: new Date('2026-03-01T02:30:00Z') });
   await assertLedgerMatchesCache(db);
@@ -175,7 +183,11 @@ test('auto-renew charges once per period and extends; a short balance ends the i
   assert.equal(ended.endReason, 'insufficient balance for renewal (short by 113.491508 credits)');
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
   const messages = (await getInstanceLogs(db, user.actor, id, { limit: 100 })).items.map((l) => l.message);
-  assert.ok(messages.includes('Expired: auto-renew for 24 h needs 121.163836 credits but the account has 7.672328 (short by 113.491508); 2 GPUs released, storage wiped'));
+  assert.ok(
+    messages.includes(
+      'Expired: auto-renew for 24 h needs 121.163836 credits but the account has 7.672328 (short by 113.491508); 2 GPUs released, storage wiped',
+    ),
+  );
   assert.equal((await funds(db, user.accountId)).balance, credits('250') - 2n * DAY_COST);
   await assertLedgerMatchesCache(db);
 });

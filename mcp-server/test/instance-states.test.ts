@@ -4,8 +4,17 @@ import assert from 'node:assert/strict';
 import type { InstanceState } from '@pictor/migrations/schema';
 import type { Db } from '@pictor/platform/db';
 import {
-  addInstanceHours, attachSshKeys, createInstance, deleteInstance, getInstanceDetail, getInstanceLogs, quoteAddInstanceHours,
-  renameInstance, setAutoRenew, startInstance, stopInstance,
+  addInstanceHours,
+  attachSshKeys,
+  createInstance,
+  deleteInstance,
+  getInstanceDetail,
+  getInstanceLogs,
+  quoteAddInstanceHours,
+  renameInstance,
+  setAutoRenew,
+  startInstance,
+  stopInstance,
 } from '../src/pictor/instances/index.ts';
 import { InvalidStateError, NotFoundError } from '../src/pictor/errors.ts';
 import type { ManualClock } from '@pictor/platform/clock';
@@ -35,10 +44,46 @@ type Op = 'start' | 'stop' | 'add_hours' | 'enable_auto_renew' | 'disable_auto_r
 
 /** What each operation does from each state: the state after, 'noop', or 'invalid'. */
 const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceState | 'noop' | 'invalid'>> = {
-  provisioning: { start: 'invalid', stop: 'invalid', add_hours: 'provisioning', enable_auto_renew: 'provisioning', disable_auto_renew: 'noop', rename: 'provisioning', attach_ssh_keys: 'provisioning', delete: 'deleted' },
-  running: { start: 'noop', stop: 'stopped', add_hours: 'running', enable_auto_renew: 'running', disable_auto_renew: 'noop', rename: 'running', attach_ssh_keys: 'running', delete: 'deleted' },
-  stopped: { start: 'running', stop: 'noop', add_hours: 'stopped', enable_auto_renew: 'stopped', disable_auto_renew: 'noop', rename: 'stopped', attach_ssh_keys: 'stopped', delete: 'deleted' },
-  expired: { start: 'invalid', stop: 'invalid', add_hours: 'invalid', enable_auto_renew: 'invalid', disable_auto_renew: 'invalid', rename: 'expired', attach_ssh_keys: 'invalid', delete: 'deleted' },
+  provisioning: {
+    start: 'invalid',
+    stop: 'invalid',
+    add_hours: 'provisioning',
+    enable_auto_renew: 'provisioning',
+    disable_auto_renew: 'noop',
+    rename: 'provisioning',
+    attach_ssh_keys: 'provisioning',
+    delete: 'deleted',
+  },
+  running: {
+    start: 'noop',
+    stop: 'stopped',
+    add_hours: 'running',
+    enable_auto_renew: 'running',
+    disable_auto_renew: 'noop',
+    rename: 'running',
+    attach_ssh_keys: 'running',
+    delete: 'deleted',
+  },
+  stopped: {
+    start: 'running',
+    stop: 'noop',
+    add_hours: 'stopped',
+    enable_auto_renew: 'stopped',
+    disable_auto_renew: 'noop',
+    rename: 'stopped',
+    attach_ssh_keys: 'stopped',
+    delete: 'deleted',
+  },
+  expired: {
+    start: 'invalid',
+    stop: 'invalid',
+    add_hours: 'invalid',
+    enable_auto_renew: 'invalid',
+    disable_auto_renew: 'invalid',
+    rename: 'expired',
+    attach_ssh_keys: 'invalid',
+    delete: 'deleted',
+  },
 };
 
 test('every operation from every state: allowed transitions, no-ops, and refusals that say the state', async (t) => {
@@ -49,14 +94,22 @@ test('every operation from every state: allowed transitions, no-ops, and refusal
 
   const run = async (op: Op, id: string): Promise<unknown> => {
     switch (op) {
-      case 'start': return startInstance(db, user.actor, id, clock);
-      case 'stop': return stopInstance(db, user.actor, id, clock);
-      case 'add_hours': return addInstanceHours(db, user.actor, id, 1, clock);
-      case 'enable_auto_renew': return setAutoRenew(db, user.actor, id, true, clock);
-      case 'disable_auto_renew': return setAutoRenew(db, user.actor, id, false, clock);
-      case 'rename': return renameInstance(db, user.actor, id, 'renamed', clock);
-      case 'attach_ssh_keys': return attachSshKeys(db, user.actor, id, [key], clock);
-      case 'delete': return deleteInstance(db, user.actor, id, clock);
+      case 'start':
+        return startInstance(db, user.actor, id, clock);
+      case 'stop':
+        return stopInstance(db, user.actor, id, clock);
+      case 'add_hours':
+        return addInstanceHours(db, user.actor, id, 1, clock);
+      case 'enable_auto_renew':
+        return setAutoRenew(db, user.actor, id, true, clock);
+      case 'disable_auto_renew':
+        return setAutoRenew(db, user.actor, id, false, clock);
+      case 'rename':
+        return renameInstance(db, user.actor, id, 'renamed', clock);
+      case 'attach_ssh_keys':
+        return attachSshKeys(db, user.actor, id, [key], clock);
+      case 'delete':
+        return deleteInstance(db, user.actor, id, clock);
     }
   };
 
@@ -74,7 +127,7 @@ test('every operation from every state: allowed transitions, no-ops, and refusal
         assert.equal((await getInstanceDetail(db, user.actor, id)).state, state, label);
         continue;
       }
-      const result = await run(op, id) as { changed?: boolean };
+      const result = (await run(op, id)) as { changed?: boolean };
       if (expected === 'noop') {
         assert.equal(result.changed, false, label);
         assert.equal((await getInstanceDetail(db, user.actor, id)).state, state, label);
@@ -94,11 +147,17 @@ test('a deleted instance is not found for every operation', async (t) => {
   const key = await addKey(db, user.accountId);
   const id = await instanceIn(db, clock, user, 'deleted');
   const calls = [
-    () => getInstanceDetail(db, user.actor, id), () => getInstanceLogs(db, user.actor, id), () => startInstance(db, user.actor, id, clock),
-    () => stopInstance(db, user.actor, id, clock), () => setAutoRenew(db, user.actor, id, true, clock),
-    () => setAutoRenew(db, user.actor, id, false, clock), () => renameInstance(db, user.actor, id, 'x', clock),
-    () => addInstanceHours(db, user.actor, id, 1, clock), () => quoteAddInstanceHours(db, user.actor, id, 1),
-    () => deleteInstance(db, user.actor, id, clock), () => attachSshKeys(db, user.actor, id, [key], clock),
+    () => getInstanceDetail(db, user.actor, id),
+    () => getInstanceLogs(db, user.actor, id),
+    () => startInstance(db, user.actor, id, clock),
+    () => stopInstance(db, user.actor, id, clock),
+    () => setAutoRenew(db, user.actor, id, true, clock),
+    () => setAutoRenew(db, user.actor, id, false, clock),
+    () => renameInstance(db, user.actor, id, 'x', clock),
+    () => addInstanceHours(db, user.actor, id, 1, clock),
+    () => quoteAddInstanceHours(db, user.actor, id, 1),
+    () => deleteInstance(db, user.actor, id, clock),
+    () => attachSshKeys(db, user.actor, id, [key], clock),
   ];
   for (const call of calls) await assert.rejects(call(), { message: 'Instance not found' });
 });
@@ -108,11 +167,13 @@ test('refusal messages say what is allowed', async (t) => {
   const user = await newUser(db);
   await fund(db, user.accountId, { balance: '1000' });
   const prov = await instanceIn(db, clock, user, 'provisioning');
-  await assert.rejects(stopInstance(db, user.actor, prov, clock),
-    { message: 'the instance is provisioning; stop is allowed when the instance is running (it becomes running by itself within seconds)' });
+  await assert.rejects(stopInstance(db, user.actor, prov, clock), {
+    message: 'the instance is provisioning; stop is allowed when the instance is running (it becomes running by itself within seconds)',
+  });
   const expired = await instanceIn(db, clock, user, 'expired');
-  await assert.rejects(addInstanceHours(db, user.actor, expired, 5, clock),
-    { message: /^the instance is expired; hours can be added while the instance is provisioning, running or stopped \(its rental ended/ });
+  await assert.rejects(addInstanceHours(db, user.actor, expired, 5, clock), {
+    message: /^the instance is expired; hours can be added while the instance is provisioning, running or stopped \(its rental ended/,
+  });
 });
 
 test('stop and start leave power actions for the worker; boot output and "Powered off" appear in the logs', async (t) => {

@@ -27,7 +27,7 @@ let aliceKey: string;
 const text = (r: CallToolResult): string => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
-  return await client.callTool({ name, arguments: args }) as CallToolResult;
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
 }
 
 async function ok(client: Client, name: string, args: Record<string, unknown> = {}): Promise<Structured> {
@@ -66,11 +66,21 @@ test('the tools are listed with the decided annotations and scopes', async () =>
   const { tools } = await alice.listTools();
   const byName = new Map(tools.map((t) => [t.name, t]));
   const expect: Record<string, [readOnly: boolean, destructive: boolean, idempotent: boolean]> = {
-    'list-gpus': [true, false, true], 'check-gpu-availability': [true, false, true], 'list-my-instances': [true, false, true],
-    'get-instance-detail': [true, false, true], 'get-instance-logs': [true, false, true], 'get-user-balance': [true, false, true],
-    'create-instance': [false, true, false], 'add-instance-hours': [false, true, false], 'enable-instance-auto-renew': [false, true, true],
-    'stop-instance': [false, true, true], 'delete-instance': [false, true, true], 'start-instance': [false, false, true],
-    'disable-instance-auto-renew': [false, false, true], 'rename-instance': [false, false, true], 'add-ssh-keys-to-instance': [false, false, true],
+    'list-gpus': [true, false, true],
+    'check-gpu-availability': [true, false, true],
+    'list-my-instances': [true, false, true],
+    'get-instance-detail': [true, false, true],
+    'get-instance-logs': [true, false, true],
+    'get-user-balance': [true, false, true],
+    'create-instance': [false, true, false],
+    'add-instance-hours': [false, true, false],
+    'enable-instance-auto-renew': [false, true, true],
+    'stop-instance': [false, true, true],
+    'delete-instance': [false, true, true],
+    'start-instance': [false, false, true],
+    'disable-instance-auto-renew': [false, false, true],
+    'rename-instance': [false, false, true],
+    'add-ssh-keys-to-instance': [false, false, true],
   };
   for (const [name, [readOnly, destructive, idempotent]] of Object.entries(expect)) {
     const tool = byName.get(name);
@@ -89,7 +99,10 @@ test('catalog tools: plans with prices and free GPUs; availability with alternat
   assert.equal(h100.price_per_gpu_hour, '2.49');
   assert.equal(h100.storage.price_per_gb_month, '0.10');
   assert.deepEqual(h100.allowed_gpu_counts, [1, 2, 4, 8]);
-  assert.deepEqual((await ok(alice, 'list-gpus', { gpu: '4090', region: 'eu-west' })).plans.map((p: Structured) => p.id), ['rtx4090-24gb']);
+  assert.deepEqual(
+    (await ok(alice, 'list-gpus', { gpu: '4090', region: 'eu-west' })).plans.map((p: Structured) => p.id),
+    ['rtx4090-24gb'],
+  );
 
   const avail = await ok(alice, 'check-gpu-availability', { gpu: 'H100', gpu_count: 8, region: 'ap-southeast' });
   assert.equal(avail.available, true);
@@ -104,9 +117,14 @@ test('create-instance: dry run first changes nothing, then the real call charges
   const before = await fingerprint(server.db);
   const quote = await ok(alice, 'create-instance', { ...CREATE, dry_run: true });
   assert.deepEqual(quote, {
-    dry_run: true, would_succeed: true, reason: null,
+    dry_run: true,
+    would_succeed: true,
+    reason: null,
     cost: { hours: 24, gpu: '119.52', storage: '1.643836', total: '121.163836' },
-    available: '150.00', balance_after: '28.836164', spending_limit: null, instance: null,
+    available: '150.00',
+    balance_after: '28.836164',
+    spending_limit: null,
+    instance: null,
   });
   const short = await ok(alice, 'create-instance', { ...CREATE, rental_hours: 48, dry_run: true });
   assert.equal(short.would_succeed, false);
@@ -130,7 +148,10 @@ test('create-instance: dry run first changes nothing, then the real call charges
   assert.equal(created.instance.state, 'provisioning');
   assert.equal(created.instance.expires_at, '2026-03-02T00:00:00.000Z');
   assert.deepEqual(created.instance.cost_per_hour, { gpu: '4.98', storage: '0.068494', total: '5.048494' });
-  assert.deepEqual(created.instance.ssh_keys.map((k: Structured) => k.name), ['alice-laptop']);
+  assert.deepEqual(
+    created.instance.ssh_keys.map((k: Structured) => k.name),
+    ['alice-laptop'],
+  );
   assert.equal((await ok(alice, 'get-user-balance')).total, '28.836164');
 });
 
@@ -148,7 +169,10 @@ test('the lifecycle through the tools: running with SSH, stop/start, auto-renew,
   assert.match(running.ssh.command, /^ssh -p \d+ root@us-east\.gpu\.pictor\.dev$/);
 
   const attached = await ok(alice, 'add-ssh-keys-to-instance', { instance_id: id, ssh_key_ids: [aliceKey] });
-  assert.deepEqual(attached.attached.map((k: Structured) => k.name), ['alice-laptop']);
+  assert.deepEqual(
+    attached.attached.map((k: Structured) => k.name),
+    ['alice-laptop'],
+  );
   assert.equal(attached.instance.ssh_hint, null);
   assert.deepEqual((await ok(alice, 'add-ssh-keys-to-instance', { instance_id: id, ssh_key_ids: [aliceKey] })).attached, []);
   await refused(alice, 'add-ssh-keys-to-instance', { instance_id: id, ssh_key_ids: [] }, /ssh_key_ids/);
@@ -191,9 +215,16 @@ test('every id-taking tool answers another account\'s instance, a malformed and 
   const bobKey = await addKey(server.db, bobAccount);
   const before = await fingerprint(server.db);
   const calls: Array<[string, Record<string, unknown>]> = [
-    ['get-instance-detail', {}], ['get-instance-logs', {}], ['start-instance', {}], ['stop-instance', {}],
-    ['enable-instance-auto-renew', {}], ['disable-instance-auto-renew', {}], ['add-instance-hours', { hours: 1 }],
-    ['add-instance-hours', { hours: 1, dry_run: true }], ['rename-instance', { name: 'x' }], ['delete-instance', {}],
+    ['get-instance-detail', {}],
+    ['get-instance-logs', {}],
+    ['start-instance', {}],
+    ['stop-instance', {}],
+    ['enable-instance-auto-renew', {}],
+    ['disable-instance-auto-renew', {}],
+    ['add-instance-hours', { hours: 1 }],
+    ['add-instance-hours', { hours: 1, dry_run: true }],
+    ['rename-instance', { name: 'x' }],
+    ['delete-instance', {}],
     ['add-ssh-keys-to-instance', { ssh_key_ids: [bobKey] }],
   ];
   for (const id of [instance.id, 'not-an-id', '00000000-0000-4000-8000-000000000000']) {
@@ -203,22 +234,30 @@ test('every id-taking tool answers another account\'s instance, a malformed and 
   for (const [name, extra] of calls) await refused(bob, name, { instance_id: instance.id, team_id: teamId, ...extra }, /^Team not found$/);
   await refused(bob, 'list-my-instances', { team_id: teamId }, /^Team not found$/);
   await refused(bob, 'get-user-balance', { team_id: teamId }, /^Team not found$/);
-  for (const [name, extra] of calls) await refused(alice, name, { instance_id: instance.id, team_id: teamId, ...extra }, /Instance not found|SSH key not found/);
+  for (const [name, extra] of calls)
+    await refused(alice, name, { instance_id: instance.id, team_id: teamId, ...extra }, /Instance not found|SSH key not found/);
   await refused(bob, 'get-user-balance', { team_id: 'nope' }, /team_id/);
   assert.equal(await fingerprint(server.db), before);
   assert.equal((await ok(bob, 'list-my-instances')).instances.length, 0);
 });
 
-test('team context: team_id acts on the team account; balance lists the person\'s teams', async () => {
+test("team context: team_id acts on the team account; balance lists the person's teams", async () => {
   await fund(server.db, teamAccount, { balance: '100', credit: '5' });
   const balance = await ok(alice, 'get-user-balance', { team_id: teamId });
   assert.deepEqual(balance, {
-    account: 'team', team_id: teamId, balance: '100.00', credit: '5.00', total: '105.00',
+    account: 'team',
+    team_id: teamId,
+    balance: '100.00',
+    credit: '5.00',
+    total: '105.00',
     teams: [{ id: teamId, name: 'Alice Lab', role: 'owner' }],
   });
   const { instance } = await ok(alice, 'create-instance', { ...CREATE, team_id: teamId, plan: 'rtx4090-24gb', gpu_count: 1, storage_gb: 50, rental_hours: 2 });
   const listed = await ok(alice, 'list-my-instances', { team_id: teamId });
-  assert.deepEqual(listed.instances.map((i: Structured) => i.id), [instance.id]);
+  assert.deepEqual(
+    listed.instances.map((i: Structured) => i.id),
+    [instance.id],
+  );
   assert.ok(!(await ok(alice, 'list-my-instances')).instances.some((i: Structured) => i.id === instance.id));
   const personal = await ok(alice, 'get-user-balance');
   assert.equal(personal.account, 'personal');

@@ -24,7 +24,9 @@ function specifiers(source: string): string[] {
 }
 
 test('every file of pictor/instances/ is in a layer and imports only from layers below its own', () => {
-  const files = readdirSync(folder).filter((f) => f.endsWith('.ts')).sort();
+  const files = readdirSync(folder)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   assert.deepEqual(files, [...layerOf.keys()].sort(), 'a new file in pictor/instances/ needs a place in the layers of index.ts');
   const wrong: string[] = [];
   for (const file of files) {
@@ -38,8 +40,12 @@ test('every file of pictor/instances/ is in a layer and imports only from layers
 });
 
 test('the layer check sees sideways and upward imports', () => {
-  assert.deepEqual(specifiers("import { a } from './create.ts';\nexport { b } from './read.ts';\nimport './x.ts';\nawait import('./y.ts');"),
-    ['./create.ts', './read.ts', './x.ts', './y.ts']);
+  assert.deepEqual(specifiers("import { a } from './create.ts';\nexport { b } from './read.ts';\nimport './x.ts';\nawait import('./y.ts');"), [
+    './create.ts',
+    './read.ts',
+    './x.ts',
+    './y.ts',
+  ]);
 });
 
 function sourceFiles(dir: string): string[] {

@@ -3,14 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import {
-  createInstance, getInstanceDetail, getInstanceLogs, listInstances, quoteCreateInstance, deleteInstance, stopInstance,
+  createInstance,
+  getInstanceDetail,
+  getInstanceLogs,
+  listInstances,
+  quoteCreateInstance,
+  deleteInstance,
+  stopInstance,
 } from '../src/pictor/instances/index.ts';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
-import {
-  addKey, assertLedgerMatchesCache, credits, fingerprint, freeGpus, fund, funds, h100, HOUR, newUser, setupCore, T0,
-} from './core-fixtures.ts';
+import { addKey, assertLedgerMatchesCache, credits, fingerprint, freeGpus, fund, funds, h100, HOUR, newUser, setupCore, T0 } from './core-fixtures.ts';
 
 test('create charges GPU + storage for the rental, credit first, reserves GPUs, logs, in one go', async (t) => {
   const { db, clock } = await setupCore(t);
@@ -29,18 +33,34 @@ test('create charges GPU + storage for the rental, credit first, reserves GPUs, 
   assert.deepEqual(created.fundsAfter, { balance: credits('100'), credit: 0n });
   assert.deepEqual(await funds(db, user.accountId), { balance: credits('100'), credit: 0n });
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), before - 2);
-  assert.deepEqual(created.sshKeys.map((k) => k.name), ['laptop']);
+  assert.deepEqual(
+    created.sshKeys.map((k) => k.name),
+    ['laptop'],
+  );
   assert.equal(created.ssh, null);
   assert.match(created.sshHint ?? '', /provisioning/);
   assert.deepEqual(created.rates, { gpuPerHour: 4_980_000n, storagePerMonth: 50_000_000n, storagePerHour: 68_494n, totalPerHour: 5_048_494n });
 
-  const entries = await db.selectFrom('ledger_entries').select(['kind', 'bucket', 'amount', 'instance_id'])
-    .where('kind', '=', 'charge').orderBy('id').execute();
-  assert.deepEqual(entries.map((e) => [e.bucket, e.amount, e.instance_id]), [['credit', -21_163_836n, created.id], ['balance', -100_000_000n, created.id]]);
+  const entries = await db
+    .selectFrom('ledger_entries')
+    .select(['kind', 'bucket', 'amount', 'instance_id'])
+    .where('kind', '=', 'charge')
+    .orderBy('id')
+    .execute();
+  assert.deepEqual(
+    entries.map((e) => [e.bucket, e.amount, e.instance_id]),
+    [
+      ['credit', -21_163_836n, created.id],
+      ['balance', -100_000_000n, created.id],
+    ],
+  );
   await assertLedgerMatchesCache(db);
 
   const logs = await getInstanceLogs(db, user.actor, created.id);
-  assert.deepEqual(logs.items.map((l) => l.source), ['lifecycle', 'billing', 'lifecycle', 'lifecycle']);
+  assert.deepEqual(
+    logs.items.map((l) => l.source),
+    ['lifecycle', 'billing', 'lifecycle', 'lifecycle'],
+  );
   assert.match(logs.items[1]!.message, /Charged 121\.163836 credits for 24 h/);
   assert.ok(logs.items.every((l) => l.at.toISOString() === T0));
 });
@@ -100,7 +120,10 @@ test('no capacity is refused saying what is free and where, and changes nothing'
     assert.ok(err instanceof CapacityUnavailableError);
     assert.match(err.message, /2 GPUs requested, 1 free/);
     assert.match(err.message, /eu-west \(Amsterdam, NL, 32 free\)/);
-    assert.deepEqual((err.details.alternatives as Array<{ region: string }>).map((a) => a.region), ['eu-west', 'ap-southeast']);
+    assert.deepEqual(
+      (err.details.alternatives as Array<{ region: string }>).map((a) => a.region),
+      ['eu-west', 'ap-southeast'],
+    );
     return true;
   });
   assert.equal(await fingerprint(db), before);
@@ -191,7 +214,10 @@ test('list: newest first, stable cursor pages, state filter, deleted hidden by d
 
   await deleteInstance(db, user.actor, ids[0]!, clock);
   assert.equal((await listInstances(db, user.actor)).items.length, 4);
-  assert.deepEqual((await listInstances(db, user.actor, { state: 'deleted' })).items.map((i) => i.id), [ids[0]]);
+  assert.deepEqual(
+    (await listInstances(db, user.actor, { state: 'deleted' })).items.map((i) => i.id),
+    [ids[0]],
+  );
   assert.equal((await listInstances(db, user.actor, { state: 'running' })).items.length, 0);
   await assert.rejects(listInstances(db, user.actor, { cursor: 'garbage' }), /cursor: is not a cursor/);
   await assert.rejects(listInstances(db, user.actor, { limit: 0 }), /limit/);

@@ -10,8 +10,16 @@ import { runLifecycleOnce, startLifecycleWorker } from '../src/worker/lifecycle.
 import { fund, h100, HOUR, newUser, setupCore } from './core-fixtures.ts';
 
 const MACHINE: Machine = {
-  instanceId: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', regionId: 'eu-west', planId: 'rtx5090-32gb', gpuModel: 'RTX 5090 32GB', vramGb: 32,
-  gpuCount: 4, vcpus: 32, ramGb: 256, storageGb: 200, requestedAt: new Date('2026-03-01T00:00:00Z'),
+  instanceId: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
+  regionId: 'eu-west',
+  planId: 'rtx5090-32gb',
+  gpuModel: 'RTX 5090 32GB',
+  vramGb: 32,
+  gpuCount: 4,
+  vcpus: 32,
+  ramGb: 256,
+  storageGb: 200,
+  requestedAt: new Date('2026-03-01T00:00:00Z'),
 };
 
 test('the simulated provisioner finishes a fixed time after the request, with realistic boot output', async () => {
@@ -31,7 +39,10 @@ test('the simulated provisioner finishes a fixed time after the request, with re
   assert.ok(text.some((m) => /smpboot: Allowing 32 CPUs/.test(m)));
   assert.ok(text.some((m) => /Server listening on 0\.0\.0\.0 port 22/.test(m)));
   const times = done.log.map((l) => l.at.getTime());
-  assert.deepEqual(times, [...times].sort((a, b) => a - b));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
   assert.ok(times[0]! >= MACHINE.requestedAt.getTime() && times.at(-1)! <= MACHINE.requestedAt.getTime() + 5000);
   // Deterministic: every replica computes the same result.
   assert.deepEqual(await p.provision(MACHINE, new Date('2026-03-01T01:00:00Z')), { ...done, log: done.log });
@@ -74,21 +85,32 @@ test('two workers on separate pools provision 200 instances, each exactly once',
   const { db, url, clock } = await setupCore(t);
   const user = await newUser(db);
   await fund(db, user.accountId, { balance: '100000' });
-  await db.updateTable('region_capacity').set({ total_gpus: 500, free_gpus: 500 }).where('region_id', '=', 'us-east').where('plan_id', '=', 'rtx4090-24gb').execute();
-  for (let i = 0; i < 200; i++) await createInstance(db, user.actor, h100({ plan: 'rtx4090-24gb', gpuCount: 1, storageGb: 50, rentalHours: 1, name: `p${i}` }), clock);
+  await db
+    .updateTable('region_capacity')
+    .set({ total_gpus: 500, free_gpus: 500 })
+    .where('region_id', '=', 'us-east')
+    .where('plan_id', '=', 'rtx4090-24gb')
+    .execute();
+  for (let i = 0; i < 200; i++)
+    await createInstance(db, user.actor, h100({ plan: 'rtx4090-24gb', gpuCount: 1, storageGb: 50, rentalHours: 1, name: `p${i}` }), clock);
   const a = createDb(url, { max: 3 });
   const b = createDb(url, { max: 3 });
   t.after(() => Promise.all([a.destroy(), b.destroy()]).then(() => undefined));
   clock.advance(5000);
   const provisioner = new SimulatedProvisioner();
   const reports = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 20 })));
-  assert.equal(reports.reduce((n, r) => n + r.actions, 0), 200);
+  assert.equal(
+    reports.reduce((n, r) => n + r.actions, 0),
+    200,
+  );
   const states = await sql<{ state: string; n: number }>`SELECT state, count(*)::int AS n FROM instances GROUP BY state`.execute(db);
   assert.deepEqual(states.rows, [{ state: 'running', n: 200 }]);
   const running = await sql<{ n: number }>`SELECT count(*)::int AS n FROM instance_logs WHERE message LIKE 'Running: SSH at %'`.execute(db);
   assert.equal(running.rows[0]!.n, 200);
   const sshd = await sql<{ max: number }>`
-    SELECT max(n)::int AS max FROM (SELECT count(*) AS n FROM instance_logs WHERE message LIKE 'sshd[%]: Server listening on 0.0.0.0%' GROUP BY instance_id) x`.execute(db);
+    SELECT max(n)::int AS max FROM (SELECT count(*) AS n FROM instance_logs WHERE message LIKE 'sshd[%]: Server listening on 0.0.0.0%' GROUP BY instance_id) x`.execute(
+    db,
+  );
   assert.equal(sshd.rows[0]!.max, 1);
 });
 
@@ -99,7 +121,15 @@ test('startLifecycleWorker runs on an interval until stopped', async (t) => {
   const { id } = await createInstance(db, user.actor, h100({ gpuCount: 1, storageGb: 100, rentalHours: 1 }), clock);
   clock.advance(5000);
   let runs = 0;
-  const worker = startLifecycleWorker({ db, clock, provisioner: new SimulatedProvisioner(), intervalMs: 5, onReport: () => { runs += 1; } });
+  const worker = startLifecycleWorker({
+    db,
+    clock,
+    provisioner: new SimulatedProvisioner(),
+    intervalMs: 5,
+    onReport: () => {
+      runs += 1;
+    },
+  });
   // Wait for the worker's own scheduling (not for simulated time: the clock does not move).
   for (let i = 0; i < 400 && (await getInstanceDetail(db, user.actor, id)).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
   await worker.stop();

@@ -10,21 +10,24 @@ import { createTokenVerifier } from '../src/http/token.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 import { testTools } from './fixtures/test-tools.ts';
 
-const TOOLS_CALL = (name: string, args: Record<string, unknown> = {}) =>
-  ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } });
+const TOOLS_CALL = (name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } });
 const TOOLS_LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 
 /** A POST with exactly these raw header lines (fetch would merge repeated headers into one). */
 function rawPost(url: string, headers: string[]): Promise<{ status: number; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      // as raw lines, Node adds no Host of its own
-      headers: ['host', new URL(url).host, 'content-type', 'application/json', 'accept', 'application/json, text/event-stream', ...headers],
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        // as raw lines, Node adds no Host of its own
+        headers: ['host', new URL(url).host, 'content-type', 'application/json', 'accept', 'application/json, text/event-stream', ...headers],
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(TOOLS_CALL('test-whoami')));
   });
@@ -50,16 +53,20 @@ describe('bearer tokens on /mcp', () => {
   async function refused(token: string | undefined, init: { path?: string } = {}) {
     const response = init.path
       ? await fetch(`${server.origin}${init.path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify(TOOLS_LIST),
-      })
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(TOOLS_LIST),
+        })
       : await server.post(TOOLS_LIST, { token });
     assert.equal(response.status, 401);
     const params = challenge(response);
     assert.equal(params.resource_metadata, metadataUrl);
     assert.ok(params.scope?.split(' ').includes('pictor:read'), 'the challenge names the scopes to request');
-    const body = await response.json() as { error: { message: string } };
+    const body = (await response.json()) as { error: { message: string } };
     assert.ok(body.error.message.length > 0);
     return params;
   }
@@ -68,7 +75,12 @@ describe('bearer tokens on /mcp', () => {
     const client = await server.connect(await server.issueToken({ userId, email: 'auth@example.test' }));
     const result = await server.callTool(client, 'test-whoami', {});
     assert.deepEqual(result.structuredContent, {
-      user_id: userId, email: 'auth@example.test', team_id: null, role: null, input_keys: [], request_id: (result.structuredContent as { request_id: string }).request_id,
+      user_id: userId,
+      email: 'auth@example.test',
+      team_id: null,
+      role: null,
+      input_keys: [],
+      request_id: (result.structuredContent as { request_id: string }).request_id,
     });
   });
 
@@ -171,7 +183,11 @@ describe('bearer tokens on /mcp', () => {
 
   test('two Authorization headers: 400 invalid_request, whichever of them is valid', async () => {
     const token = await server.issueToken({ userId });
-    for (const pair of [[token, 'not-a-token'], ['not-a-token', token], [token, token]]) {
+    for (const pair of [
+      [token, 'not-a-token'],
+      ['not-a-token', token],
+      [token, token],
+    ]) {
       const response = await rawPost(server.url, ['authorization', `Bearer ${pair[0]}`, 'authorization', `Bearer ${pair[1]}`]);
       assert.equal(response.status, 400);
       assert.match(response.headers['www-authenticate'] ?? '', /^Bearer error="invalid_request"/);
@@ -208,7 +224,7 @@ describe('bearer tokens on /mcp', () => {
     assert.equal(params.error, 'insufficient_scope');
     assert.ok(params.scope!.split(' ').includes('instances:write'));
     assert.equal(params.resource_metadata, metadataUrl);
-    const body = await denied.json() as { id: unknown; error: { message: string } };
+    const body = (await denied.json()) as { id: unknown; error: { message: string } };
     assert.equal(body.id, 7);
     assert.match(body.error.message, /instances:write/);
 
@@ -222,8 +238,10 @@ describe('bearer tokens on /mcp', () => {
 
     // and through the SDK client the call fails with the HTTP 403
     const client = await server.connect(token);
-    await assert.rejects(client.callTool({ name: 'test-spend', arguments: { amount: 1 } }),
-      (error: unknown) => error instanceof StreamableHTTPError && error.code === 403);
+    await assert.rejects(
+      client.callTool({ name: 'test-spend', arguments: { amount: 1 } }),
+      (error: unknown) => error instanceof StreamableHTTPError && error.code === 403,
+    );
     assert.equal((await server.callTool(client, 'test-whoami')).isError, undefined);
   });
 
@@ -253,8 +271,13 @@ describe('the JWKS is fetched once and cached', () => {
 /** A complete access token for the unit tests' issuer and audience, ready to sign. */
 function unitToken({ kid, alg = 'ES256' }: { kid: string; alg?: string }): SignJWT {
   return new SignJWT({ scope: 'pictor:read', client_id: 'unit-client' })
-    .setProtectedHeader({ alg, kid, typ: 'at+jwt' }).setIssuer('https://as.test').setAudience('https://rs.test/mcp')
-    .setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a').setJti('unit-jti').setIssuedAt().setExpirationTime('1h');
+    .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+    .setIssuer('https://as.test')
+    .setAudience('https://rs.test/mcp')
+    .setSubject('0b8e5a4e-8f5e-4a57-9a59-0b5f5d1e2c3a')
+    .setJti('unit-jti')
+    .setIssuedAt()
+    .setExpirationTime('1h');
 }
 
 describe('token verifier (unit)', () => {
@@ -299,9 +322,14 @@ describe('token verifier (unit)', () => {
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     t.after(() => jwksServer.close());
     const verifier = createTokenVerifier({
-      issuer: 'https://as.test', audience: 'https://rs.test/mcp', jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
+      issuer: 'https://as.test',
+      audience: 'https://rs.test/mcp',
+      jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
     });
-    for (const [alg, kid, key] of [['RS256', 'r1', rsa.privateKey], ['ES384', 'e384', ec.privateKey]] as const) {
+    for (const [alg, kid, key] of [
+      ['RS256', 'r1', rsa.privateKey],
+      ['ES384', 'e384', ec.privateKey],
+    ] as const) {
       const result = await verifier.verifyAccessToken(await unitToken({ kid, alg }).sign(key));
       assert.equal(result.ok ? 'ok' : result.description, 'the access token is signed with an algorithm this server does not accept', alg);
     }
@@ -315,10 +343,15 @@ describe('token verifier (unit)', () => {
     t.after(() => jwksServer.close());
     let now = Date.now();
     const verifier = createTokenVerifier({
-      issuer: 'https://as.test', audience: 'https://rs.test/mcp', clockToleranceSeconds: 0, now: () => new Date(now),
+      issuer: 'https://as.test',
+      audience: 'https://rs.test/mcp',
+      clockToleranceSeconds: 0,
+      now: () => new Date(now),
       jwksUrl: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`,
     });
-    const token = await unitToken({ kid: 'k1' }).setExpirationTime(Math.floor(now / 1000) + 60).sign(privateKey);
+    const token = await unitToken({ kid: 'k1' })
+      .setExpirationTime(Math.floor(now / 1000) + 60)
+      .sign(privateKey);
     assert.equal((await verifier.verifyAccessToken(token)).ok, true);
     assert.equal((await verifier.verifyAccessToken(token)).ok, true);
     now += 61_000;

@@ -28,10 +28,20 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
   const port = await freePort();
   const mcpUrl = `http://127.0.0.1:${port}/mcp`;
   const config = loadConfig({
-    DATABASE_URL: database.url, MCP_PORT: String(port), MCP_HOST: '127.0.0.1', MCP_URL: mcpUrl, MCP_METRICS_PORT: '0',
-    AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, WORKER_ENABLED: 'false', NODE_ENV: 'test', LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    MCP_PORT: String(port),
+    MCP_HOST: '127.0.0.1',
+    MCP_URL: mcpUrl,
+    MCP_METRICS_PORT: '0',
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_JWKS_URL: issuer.jwksUrl,
+    WORKER_ENABLED: 'false',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
     // webhooks are checked here; nothing in this test reaches InFlow itself
-    INFLOW_API_URL: 'http://127.0.0.1:1', INFLOW_API_KEY: 'k', INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
+    INFLOW_API_URL: 'http://127.0.0.1:1',
+    INFLOW_API_KEY: 'k',
+    INFLOW_WEBHOOK_SECRET: DEV_INFLOW_WEBHOOK_SECRET,
   });
   const clock = new ManualClock(T0);
   const server = await startMcpServer(config, { db: database.db, clock });
@@ -61,7 +71,11 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
 
   assert.equal((await post(mcpUrl, token, call('get-user-balance', {}))).status, 200);
   assert.equal((await post(mcpUrl, token, call('get-user-balance', {}))).status, 200);
-  const created = await post(mcpUrl, token, call('create-instance', { plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'metered' }));
+  const created = await post(
+    mcpUrl,
+    token,
+    call('create-instance', { plan: 'rtx4090-24gb', gpu_count: 1, region: 'us-east', storage_gb: 50, rental_hours: 1, name: 'metered' }),
+  );
   assert.equal(created.result?.isError, undefined, created.text);
   assert.equal((await post(mcpUrl, token, call('get-instance-detail', { instance_id: '00000000-0000-4000-8000-000000000000' }))).code, 'not_found');
   assert.equal((await post(mcpUrl, token, call('list-gpus', { bogus: 1 }))).code, 'invalid_arguments');
@@ -73,8 +87,11 @@ test('metrics: tool calls by outcome with latency, HTTP statuses, token refusals
   const now = Math.floor(clock.now().getTime() / 1000);
   const body = JSON.stringify({ data: [{ eventType: 'PAYMENT_SUCCESS', payload: { id: 'pay_not_ours' } }] });
   const deliver = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/webhooks/inflow`, { method: 'POST', headers, body });
-  const signed = (id: string, at: number, key = Buffer.from(DEV_INFLOW_WEBHOOK_SECRET.slice('whsec_'.length), 'base64')) =>
-    ({ 'svix-id': id, 'svix-timestamp': String(at), 'svix-signature': `v1,${createHmac('sha256', key).update(`${id}.${at}.${body}`).digest('base64')}` });
+  const signed = (id: string, at: number, key = Buffer.from(DEV_INFLOW_WEBHOOK_SECRET.slice('whsec_'.length), 'base64')) => ({
+    'svix-id': id,
+    'svix-timestamp': String(at),
+    'svix-signature': `v1,${createHmac('sha256', key).update(`${id}.${at}.${body}`).digest('base64')}`,
+  });
   assert.equal((await deliver({})).status, 400);
   assert.equal((await deliver(signed('msg_1', now - 3600))).status, 400);
   assert.equal((await deliver(signed('msg_1', now, Buffer.alloc(32)))).status, 401);
@@ -125,8 +142,15 @@ test('livez and readyz on the MCP server: the shared JSON shape, JWKS fetched fo
   const issuer = await startIssuer();
   const port = await freePort();
   const config = loadConfig({
-    DATABASE_URL: database.url, MCP_PORT: String(port), MCP_HOST: '127.0.0.1', MCP_URL: `http://127.0.0.1:${port}/mcp`,
-    AUTH_ISSUER: issuer.issuer, AUTH_JWKS_URL: issuer.jwksUrl, WORKER_ENABLED: 'false', NODE_ENV: 'test', LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    MCP_PORT: String(port),
+    MCP_HOST: '127.0.0.1',
+    MCP_URL: `http://127.0.0.1:${port}/mcp`,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_JWKS_URL: issuer.jwksUrl,
+    WORKER_ENABLED: 'false',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
   });
   const server = await startMcpServer(config, { db: database.db });
   t.after(async () => {

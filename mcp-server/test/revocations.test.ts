@@ -14,7 +14,7 @@ async function until(check: () => Promise<boolean>, ms = 5000): Promise<boolean>
   return false;
 }
 
-test('a disconnected app\'s earlier tokens are refused at once; its new tokens and other apps keep working', async (t) => {
+test("a disconnected app's earlier tokens are refused at once; its new tokens and other apps keep working", async (t) => {
   const server = await startTestServer();
   t.after(server.close);
   const user = await server.createUser();

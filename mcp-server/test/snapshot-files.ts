@@ -5,13 +5,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
-export type SnapshotProblem =
-  | { kind: 'missing' | 'leftover'; file: string }
-  | { kind: 'changed'; file: string; actual: unknown; expected: unknown };
+export type SnapshotProblem = { kind: 'missing' | 'leftover'; file: string } | { kind: 'changed'; file: string; actual: unknown; expected: unknown };
 
 export function checkSnapshots(dir: string, current: ReadonlyMap<string, unknown>, options: { update: boolean }): SnapshotProblem[] {
   const files = new Map([...current].map(([name, value]) => [`${name}.json`, value]));
-  const committed = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).sort() : [];
+  const committed = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .sort()
+    : [];
   if (options.update) {
     mkdirSync(dir, { recursive: true });
     for (const [file, value] of files) writeFileSync(path.join(dir, file), `${JSON.stringify(value, null, 2)}\n`);

@@ -22,30 +22,46 @@ import { appLimitsOfUser, saveAppLimits } from '@pictor/platform/app-limits';
 const small = { plan: 'rtx4090-24gb', gpuCount: 1, region: 'us-east', storageGb: 50 };
 const rate: RateCard = { gpuCount: 1, pricePerGpuHour: 490_000n, storageGb: 50, storagePricePerGbMonth: 0n };
 
-test('a fixture account with each kind of leak: every figure is the ledger\'s, every leak is found with its fix', async (t) => {
+test("a fixture account with each kind of leak: every figure is the ledger's, every leak is found with its fix", async (t) => {
   const core = await setupCore(t);
   const { db, clock } = core;
   clock.set(new Date()); // the ledger stamps rows with the database's time
   const me = await newUser(db);
-  const plan = await db.selectFrom('gpu_plans').select(['price_per_gpu_hour', 'storage_price_per_gb_month']).where('id', '=', 'rtx4090-24gb').executeTakeFirstOrThrow();
+  const plan = await db
+    .selectFrom('gpu_plans')
+    .select(['price_per_gpu_hour', 'storage_price_per_gb_month'])
+    .where('id', '=', 'rtx4090-24gb')
+    .executeTakeFirstOrThrow();
   rate.pricePerGpuHour = plan.price_per_gpu_hour;
   rate.storagePricePerGbMonth = plan.storage_price_per_gb_month;
   const c1 = rentalCost(rate, 1).total;
   const perHour = hourlyRates(rate).totalPerHour;
   // enough for the fixture; after it, the funds are the deleted one's refund plus 3.5 renewals
   const creations = rentalCost(rate, 24).total * 2n + c1 * 2n + rentalCost(rate, 2).total;
-  await db.transaction().execute((trx) => postCredit(trx, {
-    accountId: me.accountId, kind: 'payment', bucket: 'balance', amount: creations + (c1 * 7n) / 2n, description: 'fixture',
-  }));
+  await db.transaction().execute((trx) =>
+    postCredit(trx, {
+      accountId: me.accountId,
+      kind: 'payment',
+      bucket: 'balance',
+      amount: creations + (c1 * 7n) / 2n,
+      description: 'fixture',
+    }),
+  );
   const key = await addKey(db, me.accountId);
 
   // no key, running: through the tool, as an app, so it shows per app (with the limit the person set for it)
   await saveAppLimits(db, me.id, 'claude-app', { dailyLimit: 1000n * MICRO_PER_CREDIT, workspaces: ['personal'] });
   const log = pino({ level: 'silent' });
   const services = { db, clock, log };
-  const viaApp = await executeTool(compileTool(createInstanceTool), {
-    ...{ plan: small.plan, gpu_count: 1, region: small.region, storage_gb: 50 }, rental_hours: 24, name: 'keyless',
-  }, { services, caller: { userId: me.id, scopes: ['instances:write'], clientId: 'claude-app' }, requestId: 'r1', log });
+  const viaApp = await executeTool(
+    compileTool(createInstanceTool),
+    {
+      ...{ plan: small.plan, gpu_count: 1, region: small.region, storage_gb: 50 },
+      rental_hours: 24,
+      name: 'keyless',
+    },
+    { services, caller: { userId: me.id, scopes: ['instances:write'], clientId: 'claude-app' }, requestId: 'r1', log },
+  );
   assert.ok(!viaApp.isError, JSON.stringify(viaApp.content));
   const keyless = (viaApp.structuredContent as any).instance.id as string;
   const stopped = await createInstance(db, me.actor, { ...small, rentalHours: 24, name: 'stopped', sshKeyIds: [key] }, clock);
@@ -69,9 +85,18 @@ test('a fixture account with each kind of leak: every figure is the ledger\'s, e
     FROM ledger_entries WHERE account_id = ${me.accountId}::uuid AND instance_id IS NOT NULL GROUP BY instance_id`.execute(db);
   assert.equal(r.perDay.length, 7);
   assert.equal(r.perDay.at(-1)!.day, now.toISOString().slice(0, 10));
-  assert.equal(r.perDay.reduce((s, d) => s + d.charged, 0n), ledger.reduce((s, l) => s + l.charged, 0n));
-  assert.equal(r.perDay.reduce((s, d) => s + d.refunded, 0n), ledger.reduce((s, l) => s + l.refunded, 0n));
-  assert.equal(r.perDay.reduce((s, d) => s + d.charged, 0n), creations);
+  assert.equal(
+    r.perDay.reduce((s, d) => s + d.charged, 0n),
+    ledger.reduce((s, l) => s + l.charged, 0n),
+  );
+  assert.equal(
+    r.perDay.reduce((s, d) => s + d.refunded, 0n),
+    ledger.reduce((s, l) => s + l.refunded, 0n),
+  );
+  assert.equal(
+    r.perDay.reduce((s, d) => s + d.charged, 0n),
+    creations,
+  );
   assert.deepEqual(
     new Map(r.perInstance.map((i) => [i.instanceId, [i.charged, i.refunded]])),
     new Map(ledger.map((l) => [l.instance_id, [l.charged, l.refunded]])),
@@ -79,7 +104,10 @@ test('a fixture account with each kind of leak: every figure is the ledger\'s, e
   assert.equal(r.perInstance.find((i) => i.instanceId === gone.id)!.refunded, refundFor(rate, 1).total);
 
   // per app: what the app's call charged
-  assert.deepEqual(r.perApp.map((a) => [a.clientId, a.charged, a.returned, a.calls]), [['claude-app', rentalCost(rate, 24).total, 0n, 1]]);
+  assert.deepEqual(
+    r.perApp.map((a) => [a.clientId, a.charged, a.returned, a.calls]),
+    [['claude-app', rentalCost(rate, 24).total, 0n, 1]],
+  );
   // against its limit: the figures the connected-apps page shows (spent counts every workspace)
   const [limit] = await appLimitsOfUser(db, me.id);
   assert.deepEqual(r.perApp[0]!.limit, { daily: 1000n * MICRO_PER_CREDIT, spent: limit!.spentLast24h });
@@ -109,16 +137,26 @@ test('a fixture account with each kind of leak: every figure is the ledger\'s, e
   const u = byKind.get('renewal_underfunded')!;
   const covered = funds / c1;
   assert.ok(covered >= 1n && covered < 24n, `${covered}`);
-  assert.deepEqual([u.instanceId, u.cost, u.amount, u.at?.getTime()],
-    [renewing.id, c1, c1 - (funds - covered * c1), renewing.expiresAt.getTime() + Number(covered) * HOUR]);
+  assert.deepEqual(
+    [u.instanceId, u.cost, u.amount, u.at?.getTime()],
+    [renewing.id, c1, c1 - (funds - covered * c1), renewing.expiresAt.getTime() + Number(covered) * HOUR],
+  );
   assert.equal(u.fix.tool, 'create-inflow-checkout');
   assert.equal(u.fix.arguments.amount, '10.00', 'the smallest top-up covers a shortfall below it');
 
   // the tool formats the same figures once, and a team's report needs membership
-  const tool = await executeTool(compileTool(getSpendingReportTool), { days: 7 }, { services, caller: { userId: me.id, scopes: ['pictor:read'] }, requestId: 'r2', log });
+  const tool = await executeTool(
+    compileTool(getSpendingReportTool),
+    { days: 7 },
+    { services, caller: { userId: me.id, scopes: ['pictor:read'] }, requestId: 'r2', log },
+  );
   const out = tool.structuredContent as any;
   assert.equal(out.burn_per_hour, formatCredits(perHour * 4n));
   assert.equal(out.leaks.length, 4);
-  const tooMany = await executeTool(compileTool(getSpendingReportTool), { days: 91 }, { services, caller: { userId: me.id, scopes: ['pictor:read'] }, requestId: 'r3', log });
+  const tooMany = await executeTool(
+    compileTool(getSpendingReportTool),
+    { days: 91 },
+    { services, caller: { userId: me.id, scopes: ['pictor:read'] }, requestId: 'r3', log },
+  );
   assert.equal(tooMany.isError, true);
 });

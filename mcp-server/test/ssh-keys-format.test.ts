@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { InvalidInputError } from '../src/pictor/errors.ts';
 import { fingerprintOf, looksLikePrivateKey, parsePublicKey, PRIVATE_KEY_MESSAGE } from '../src/pictor/ssh-key-format.ts';
-import {
-  cryptoKey, keygen, keygenConvert, keygenFingerprintOfLine, SSH_KEYGEN, sshBlob, sshLine, sshMpint, sshString,
-} from './ssh-keys-fixtures.ts';
+import { cryptoKey, keygen, keygenConvert, keygenFingerprintOfLine, SSH_KEYGEN, sshBlob, sshLine, sshMpint, sshString } from './ssh-keys-fixtures.ts';
 
 const noKeygen = SSH_KEYGEN ? false : 'ssh-keygen is not installed';
 
@@ -108,7 +106,10 @@ describe('keys made by ssh-keygen', { skip: noKeygen }, () => {
         assertNotEchoed(key.priv, caught.message, caught.details);
       }
       // The body alone, without the BEGIN/END lines, is still recognised.
-      const body = key.priv.split('\n').filter((line) => line && !line.startsWith('-----')).join('\n');
+      const body = key.priv
+        .split('\n')
+        .filter((line) => line && !line.startsWith('-----'))
+        .join('\n');
       assert.ok(looksLikePrivateKey(body), `${label} without armour`);
     }
   });
@@ -231,18 +232,34 @@ describe('private keys pasted by mistake', () => {
     'encrypted PKCS#8 PEM': rsa.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString(),
     'PKCS#1 RSA PEM': rsa.export({ format: 'pem', type: 'pkcs1' }).toString(),
     'SEC1 EC PEM': generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'sec1' }).toString(),
-    'PKCS#1 body without armour': rsa.export({ format: 'pem', type: 'pkcs1' }).toString().split('\n').filter((l) => l && !l.startsWith('-----')).join('\n'),
-    'PKCS#8 body on one line': pkcs8.split('\n').filter((l) => l && !l.startsWith('-----')).join(''),
+    'PKCS#1 body without armour': rsa
+      .export({ format: 'pem', type: 'pkcs1' })
+      .toString()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('\n'),
+    'PKCS#8 body on one line': pkcs8
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join(''),
     'private JWK': JSON.stringify(rsa.export({ format: 'jwk' })),
     'PuTTY v3': [
-      'PuTTY-User-Key-File-3: ssh-ed25519', 'Encryption: none', 'Comment: eddsa-key-20260101', 'Public-Lines: 2',
-      'AAAAC3NzaC1lZDI1NTE5AAAAIKhV2bNfKZB3Gq0Z6cyyYkFv3n3mJ2p4WJxXvP1a', 'nE8r', 'Private-Lines: 1',
-      'AAAAIE9Xb4zY0q8kq2mZp5X1c3VtQ9rTgH2yW8sLdKfJ6aPo', 'Private-MAC: 3c1f0e9a7b5d4c2e8f6a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e',
+      'PuTTY-User-Key-File-3: ssh-ed25519',
+      'Encryption: none',
+      'Comment: eddsa-key-20260101',
+      'Public-Lines: 2',
+      'AAAAC3NzaC1lZDI1NTE5AAAAIKhV2bNfKZB3Gq0Z6cyyYkFv3n3mJ2p4WJxXvP1a',
+      'nE8r',
+      'Private-Lines: 1',
+      'AAAAIE9Xb4zY0q8kq2mZp5X1c3VtQ9rTgH2yW8sLdKfJ6aPo',
+      'Private-MAC: 3c1f0e9a7b5d4c2e8f6a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e',
     ].join('\n'),
     'PuTTY v2 private lines only': 'Private-Lines: 1\nAAAAIE9Xb4zY0q8kq2mZp5X1c3VtQ9rTgH2yW8sLdKfJ6aPo',
-    'SSH.com encrypted': '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key"\nP2/56wAAA+QAAAA3aWYtbW9kbntzaWdue3JzYS1wa2NzMS1zaGExfSxlbmNyeXB0\n---- END SSH2 ENCRYPTED PRIVATE KEY ----',
+    'SSH.com encrypted':
+      '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key"\nP2/56wAAA+QAAAA3aWYtbW9kbntzaWdue3JzYS1wa2NzMS1zaGExfSxlbmNyeXB0\n---- END SSH2 ENCRYPTED PRIVATE KEY ----',
     'PGP secret key': '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGXr4mQBCAC5uZ0f7y8vQ1b2n3m4k5j6h7g8f9d0s1a2\n-----END PGP PRIVATE KEY BLOCK-----',
-    'only the END line and body': 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBQej9uVRqlHXbC01vBRqH80fzNspdPATR/+xIZj2lcNwAAAJBvQ1pQb0Na\n-----END OPENSSH PRIVATE KEY-----',
+    'only the END line and body':
+      'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACBQej9uVRqlHXbC01vBRqH80fzNspdPATR/+xIZj2lcNwAAAJBvQ1pQb0Na\n-----END OPENSSH PRIVATE KEY-----',
   };
   for (const [label, text] of Object.entries(samples)) {
     test(`${label}: refused, with the private-key explanation and no echo`, () => {

@@ -9,9 +9,7 @@ import { createTeam, ensureUser, resolveAccountId } from '../src/pictor/accounts
 import type { Actor } from '../src/pictor/actor.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { ConflictError, type DomainError, InvalidInputError, NotFoundError } from '../src/pictor/errors.ts';
-import {
-  createSshKey, deleteSshKey, getSshKey, listSshKeys, updateSshKey,
-} from '../src/pictor/ssh-keys.ts';
+import { createSshKey, deleteSshKey, getSshKey, listSshKeys, updateSshKey } from '../src/pictor/ssh-keys.ts';
 import { cryptoKey, keygen, SSH_KEYGEN, sshBlob, sshLine } from './ssh-keys-fixtures.ts';
 
 function edLine(comment = 'dev@laptop'): string {
@@ -86,8 +84,11 @@ describe('create', () => {
     const line = edLine();
     const first = await createSshKey(db, alice, { name: 'desktop', publicKey: line });
     const before = await snapshot(db);
-    const error = await rejectsWith(createSshKey(db, alice, { name: 'desktop again', publicKey: line.replace('dev@laptop', 'other comment') }), ConflictError,
-      /already saved as the SSH key "desktop"/);
+    const error = await rejectsWith(
+      createSshKey(db, alice, { name: 'desktop again', publicKey: line.replace('dev@laptop', 'other comment') }),
+      ConflictError,
+      /already saved as the SSH key "desktop"/,
+    );
     assert.match(error.message, new RegExp(first.id));
     assert.equal(error.details.existing_key_id, first.id);
     assert.equal(error.details.field, 'public_key');
@@ -96,8 +97,11 @@ describe('create', () => {
 
   test('the same name twice in one account is refused naming the existing key', async () => {
     const first = await createSshKey(db, alice, { name: 'workstation', publicKey: edLine() });
-    const error = await rejectsWith(createSshKey(db, alice, { name: ' workstation ', publicKey: edLine() }), ConflictError,
-      /an SSH key named "workstation" already exists/);
+    const error = await rejectsWith(
+      createSshKey(db, alice, { name: ' workstation ', publicKey: edLine() }),
+      ConflictError,
+      /an SSH key named "workstation" already exists/,
+    );
     assert.equal(error.details.existing_key_id, first.id);
     assert.equal(error.details.field, 'name');
   });
@@ -152,7 +156,11 @@ describe('create', () => {
   });
 
   test('a team the actor is not a member of is not found', async () => {
-    await rejectsWith(createSshKey(db, { userId: bob.userId, teamId: aliceTeam.teamId! }, { name: 'x', publicKey: edLine() }), NotFoundError, /^Team not found$/);
+    await rejectsWith(
+      createSshKey(db, { userId: bob.userId, teamId: aliceTeam.teamId! }, { name: 'x', publicKey: edLine() }),
+      NotFoundError,
+      /^Team not found$/,
+    );
   });
 });
 
@@ -164,10 +172,17 @@ describe('list', () => {
     const sameInstant = new Date('2026-03-01T12:00:00.123Z');
     for (let i = 0; i < 4; i++) {
       const blob = sshBlob(cryptoKey('ed25519').publicKey);
-      await db.insertInto('ssh_keys').values({
-        account_id: accountId, name: `tied ${i}`, key_type: 'ssh-ed25519', public_key: sshLine('ssh-ed25519', blob),
-        fingerprint: `SHA256:tied-${i}-${randomUUID()}`, created_at: sameInstant,
-      }).execute();
+      await db
+        .insertInto('ssh_keys')
+        .values({
+          account_id: accountId,
+          name: `tied ${i}`,
+          key_type: 'ssh-ed25519',
+          public_key: sshLine('ssh-ed25519', blob),
+          fingerprint: `SHA256:tied-${i}-${randomUUID()}`,
+          created_at: sameInstant,
+        })
+        .execute();
     }
     for (let i = 0; i < 3; i++) await createSshKey(db, actor, { name: `later ${i}`, publicKey: edLine() });
 
@@ -176,7 +191,10 @@ describe('list', () => {
     assert.equal(all.nextCursor, null);
     const tied = all.items.slice(0, 4).map((k) => k.id);
     assert.deepEqual(tied, [...tied].sort());
-    assert.deepEqual(all.items.slice(4).map((k) => k.name), ['later 0', 'later 1', 'later 2']);
+    assert.deepEqual(
+      all.items.slice(4).map((k) => k.name),
+      ['later 0', 'later 1', 'later 2'],
+    );
 
     for (const limit of [1, 2, 3]) {
       const seen: string[] = [];
@@ -189,7 +207,11 @@ describe('list', () => {
         cursor = page.nextCursor ?? undefined;
         pages += 1;
       } while (cursor !== undefined && pages < 20);
-      assert.deepEqual(seen, all.items.map((k) => k.id), `limit ${limit}`);
+      assert.deepEqual(
+        seen,
+        all.items.map((k) => k.id),
+        `limit ${limit}`,
+      );
     }
   });
 
@@ -223,8 +245,14 @@ describe('get, update and delete across accounts', () => {
 
   test('another account\'s key, a missing id and a malformed id are all the same "SSH key not found"', async () => {
     const outsiders: Array<[Actor, string]> = [
-      [bob, aliceKey], [bob, teamKey], [alice, teamKey], [aliceTeam, aliceKey],
-      [alice, randomUUID()], [alice, 'not-a-uuid'], [alice, ''], [alice, `${aliceKey}x`],
+      [bob, aliceKey],
+      [bob, teamKey],
+      [alice, teamKey],
+      [aliceTeam, aliceKey],
+      [alice, randomUUID()],
+      [alice, 'not-a-uuid'],
+      [alice, ''],
+      [alice, `${aliceKey}x`],
     ];
     const before = await snapshot(db);
     const messages = new Set<string>();
@@ -243,7 +271,7 @@ describe('get, update and delete across accounts', () => {
     assert.deepEqual(await snapshot(db), before);
   });
 
-  test('a team member reaches the team\'s keys only through team_id', async () => {
+  test("a team member reaches the team's keys only through team_id", async () => {
     assert.equal((await getSshKey(db, aliceTeam, teamKey)).name, 'team key');
     await rejectsWith(getSshKey(db, bobInAliceTeam, teamKey), NotFoundError, /^Team not found$/);
   });
@@ -287,31 +315,65 @@ describe('get, update and delete across accounts', () => {
   test('delete detaches the key from instances and reports the live ones', async () => {
     const accountId = await resolveAccountId(db, alice, 'read');
     await db.insertInto('regions').values({ id: 'test-ssh-region', name: 'Test', location: 'Nowhere' }).execute();
-    await db.insertInto('gpu_plans').values({
-      id: 'test-ssh-plan', gpu_model: 'Test GPU', vram_gb: 24, vcpu_per_gpu: 8, ram_gb_per_gpu: 32, price_per_gpu_hour: 1_000_000n,
-      allowed_gpu_counts: [1], min_storage_gb: 10, max_storage_gb: 100, storage_price_per_gb_month: 1n,
-    }).execute();
-    const instance = (state: 'running' | 'stopped' | 'deleted') => db.insertInto('instances').values({
-      account_id: accountId, name: `i-${state}`, plan_id: 'test-ssh-plan', region_id: 'test-ssh-region', gpu_count: 1, storage_gb: 10,
-      price_per_gpu_hour: 1_000_000n, storage_price_per_gb_month: 1n, rental_hours: 1, state, expires_at: new Date(Date.now() + 3_600_000),
-    }).returning('id').executeTakeFirstOrThrow();
+    await db
+      .insertInto('gpu_plans')
+      .values({
+        id: 'test-ssh-plan',
+        gpu_model: 'Test GPU',
+        vram_gb: 24,
+        vcpu_per_gpu: 8,
+        ram_gb_per_gpu: 32,
+        price_per_gpu_hour: 1_000_000n,
+        allowed_gpu_counts: [1],
+        min_storage_gb: 10,
+        max_storage_gb: 100,
+        storage_price_per_gb_month: 1n,
+      })
+      .execute();
+    const instance = (state: 'running' | 'stopped' | 'deleted') =>
+      db
+        .insertInto('instances')
+        .values({
+          account_id: accountId,
+          name: `i-${state}`,
+          plan_id: 'test-ssh-plan',
+          region_id: 'test-ssh-region',
+          gpu_count: 1,
+          storage_gb: 10,
+          price_per_gpu_hour: 1_000_000n,
+          storage_price_per_gb_month: 1n,
+          rental_hours: 1,
+          state,
+          expires_at: new Date(Date.now() + 3_600_000),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
     const running = await instance('running');
     const stopped = await instance('stopped');
     const gone = await instance('deleted');
     const keep = await createSshKey(db, alice, { name: 'kept', publicKey: edLine() });
-    await db.insertInto('instance_ssh_keys').values([
-      { instance_id: running.id, ssh_key_id: aliceKey }, { instance_id: stopped.id, ssh_key_id: aliceKey },
-      { instance_id: gone.id, ssh_key_id: aliceKey }, { instance_id: running.id, ssh_key_id: keep.id },
-    ]).execute();
+    await db
+      .insertInto('instance_ssh_keys')
+      .values([
+        { instance_id: running.id, ssh_key_id: aliceKey },
+        { instance_id: stopped.id, ssh_key_id: aliceKey },
+        { instance_id: gone.id, ssh_key_id: aliceKey },
+        { instance_id: running.id, ssh_key_id: keep.id },
+      ])
+      .execute();
 
     const clock = new ManualClock('2026-05-01T09:00:00Z');
     const replaced = await updateSshKey(db, alice, keep.id, { publicKey: edLine() }, clock);
     const renamedOnly = await updateSshKey(db, alice, keep.id, { name: 'kept too' }, clock);
     assert.equal(renamedOnly.fingerprint, replaced.fingerprint);
     const replacedLogs = await db.selectFrom('instance_logs').select(['instance_id', 'at', 'message']).execute();
-    assert.deepEqual(replacedLogs, [{
-      instance_id: running.id, at: new Date('2026-05-01T09:00:00Z'), message: `SSH key "kept" replaced: ${keep.fingerprint} → ${replaced.fingerprint}`,
-    }]);
+    assert.deepEqual(replacedLogs, [
+      {
+        instance_id: running.id,
+        at: new Date('2026-05-01T09:00:00Z'),
+        message: `SSH key "kept" replaced: ${keep.fingerprint} → ${replaced.fingerprint}`,
+      },
+    ]);
     await db.deleteFrom('instance_logs').execute();
 
     clock.set('2026-05-01T10:00:00Z');
@@ -332,7 +394,7 @@ describe('get, update and delete across accounts', () => {
     assert.equal((await deleteSshKey(db, alice, keep.id)).detachedInstances, 1);
   });
 
-  test('a team member can delete the team\'s key', async () => {
+  test("a team member can delete the team's key", async () => {
     const deleted = await deleteSshKey(db, aliceTeam, teamKey);
     assert.equal(deleted.key.name, 'team key');
     assert.equal(deleted.detachedInstances, 0);

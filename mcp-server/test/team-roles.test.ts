@@ -52,9 +52,20 @@ async function call(who: TeamRole | 'outsider', name: string, args: Record<strin
 
 /** A team instance made by the owner through the core, provisioned (running), optionally with auto-renew. */
 async function teamInstance(autoRenew = false): Promise<string> {
-  const created = await createInstance(server.db, owner, {
-    plan: small.plan, gpuCount: 1, region: small.region, storageGb: small.storage_gb, rentalHours: 24, name: 'fixture', autoRenew,
-  }, server.clock);
+  const created = await createInstance(
+    server.db,
+    owner,
+    {
+      plan: small.plan,
+      gpuCount: 1,
+      region: small.region,
+      storageGb: small.storage_gb,
+      rentalHours: 24,
+      name: 'fixture',
+      autoRenew,
+    },
+    server.clock,
+  );
   server.clock.advance(10_000);
   await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner: new SimulatedProvisioner() });
   return created.id;
@@ -86,11 +97,16 @@ const CASES: Case[] = [
   { tool: 'list-ssh-keys', kind: 'read', args: async () => ({}) },
   { tool: 'create-instance', kind: 'instances', doing: 'creating instances', args: async () => ({ ...small, name: 'by-role' }) },
   { tool: 'create-instance', kind: 'instances', doing: 'creating instances', args: async () => ({ ...small, name: 'price-check', dry_run: true }) },
-  { tool: 'start-instance', kind: 'instances', doing: 'starting instances', args: async () => {
-    const id = await teamInstance();
-    await stopInstance(server.db, owner, id, server.clock);
-    return { instance_id: id };
-  } },
+  {
+    tool: 'start-instance',
+    kind: 'instances',
+    doing: 'starting instances',
+    args: async () => {
+      const id = await teamInstance();
+      await stopInstance(server.db, owner, id, server.clock);
+      return { instance_id: id };
+    },
+  },
   { tool: 'stop-instance', kind: 'instances', doing: 'stopping instances', args: async () => ({ instance_id: await teamInstance() }) },
   { tool: 'enable-instance-auto-renew', kind: 'instances', args: async () => ({ instance_id: await teamInstance(false) }) },
   { tool: 'disable-instance-auto-renew', kind: 'instances', args: async () => ({ instance_id: await teamInstance(true) }) },
@@ -98,19 +114,45 @@ const CASES: Case[] = [
   { tool: 'add-instance-hours', kind: 'instances', args: async () => ({ instance_id: await teamInstance(), hours: 1, dry_run: true }) },
   { tool: 'rename-instance', kind: 'instances', doing: 'renaming instances', args: async () => ({ instance_id: await teamInstance(), name: 'renamed' }) },
   { tool: 'delete-instance', kind: 'instances', doing: 'deleting instances', args: async () => ({ instance_id: await teamInstance() }) },
-  { tool: 'add-ssh-keys-to-instance', kind: 'instances', doing: 'attaching SSH keys to instances', args: async () => ({ instance_id: await teamInstance(), ssh_key_ids: [await teamKey()] }) },
-  { tool: 'create-ssh-key', kind: 'ssh keys', doing: 'adding the team\'s SSH keys', args: async () => ({ name: `new-${randomUUID().slice(0, 8)}`, public_key: keyLine() }) },
-  { tool: 'update-ssh-key', kind: 'ssh keys', doing: 'changing the team\'s SSH keys', args: async () => ({ ssh_key_id: await teamKey(), name: `renamed-${randomUUID().slice(0, 8)}` }) },
-  { tool: 'delete-ssh-key', kind: 'ssh keys', doing: 'deleting the team\'s SSH keys', args: async () => ({ ssh_key_id: await teamKey() }) },
-  { tool: 'create-inflow-checkout', kind: 'billing', doing: 'topping up the team\'s account', args: async () => ({ amount: '10', idempotency_key: randomUUID() }) },
-  { tool: 'verify-inflow-transaction', kind: 'billing', doing: 'verifying the team\'s top-ups', args: async () => ({ transaction_id: await teamCheckout() }) },
-  { tool: 'sync-pending-inflow-transactions', kind: 'billing', doing: 'syncing the team\'s top-ups', args: async () => ({}) },
+  {
+    tool: 'add-ssh-keys-to-instance',
+    kind: 'instances',
+    doing: 'attaching SSH keys to instances',
+    args: async () => ({ instance_id: await teamInstance(), ssh_key_ids: [await teamKey()] }),
+  },
+  {
+    tool: 'create-ssh-key',
+    kind: 'ssh keys',
+    doing: "adding the team's SSH keys",
+    args: async () => ({ name: `new-${randomUUID().slice(0, 8)}`, public_key: keyLine() }),
+  },
+  {
+    tool: 'update-ssh-key',
+    kind: 'ssh keys',
+    doing: "changing the team's SSH keys",
+    args: async () => ({ ssh_key_id: await teamKey(), name: `renamed-${randomUUID().slice(0, 8)}` }),
+  },
+  { tool: 'delete-ssh-key', kind: 'ssh keys', doing: "deleting the team's SSH keys", args: async () => ({ ssh_key_id: await teamKey() }) },
+  {
+    tool: 'create-inflow-checkout',
+    kind: 'billing',
+    doing: "topping up the team's account",
+    args: async () => ({ amount: '10', idempotency_key: randomUUID() }),
+  },
+  { tool: 'verify-inflow-transaction', kind: 'billing', doing: "verifying the team's top-ups", args: async () => ({ transaction_id: await teamCheckout() }) },
+  { tool: 'sync-pending-inflow-transactions', kind: 'billing', doing: "syncing the team's top-ups", args: async () => ({}) },
 ];
 
 before(async () => {
   server = await startTestServer({ now: '2026-03-01T00:00:00Z' });
   sandbox = await startInflowSandbox({ apiKey: 'roles-inflow-key' });
-  server.services.inflow = new InflowClient({ apiUrl: sandbox.url, apiKey: 'roles-inflow-key', successUrl: `${server.origin}/inflow/return`, backoffMs: 10, timeoutMs: 2_000 });
+  server.services.inflow = new InflowClient({
+    apiUrl: sandbox.url,
+    apiKey: 'roles-inflow-key',
+    successUrl: `${server.origin}/inflow/return`,
+    backoffMs: 10,
+    timeoutMs: 2_000,
+  });
   await seedCatalog(server.db);
   await server.db.updateTable('region_capacity').set({ total_gpus: 10_000, free_gpus: 10_000 }).execute();
   for (const who of ['owner', 'admin', 'member', 'viewer', 'outsider'] as const) {
@@ -129,7 +171,7 @@ after(async () => {
   await sandbox.close();
 });
 
-describe('each role × each tool on the team\'s account', () => {
+describe("each role × each tool on the team's account", () => {
   for (const role of ROLES) {
     for (const c of CASES) {
       const allowed = RANK(role) >= RANK(LEAST[c.kind]);
@@ -149,7 +191,13 @@ describe('each role × each tool on the team\'s account', () => {
         if (c.doing) assert.equal(text(result), `your role in team Acme is ${role}; ${c.doing} needs ${needs} or above`);
         assert.deepEqual(result._meta?.[ERROR_META_KEY], {
           code: 'insufficient_role',
-          details: { team_id: teamId, team: 'Acme', role, needs, action: (result._meta?.[ERROR_META_KEY] as { details: { action: string } } | undefined)?.details.action },
+          details: {
+            team_id: teamId,
+            team: 'Acme',
+            role,
+            needs,
+            action: (result._meta?.[ERROR_META_KEY] as { details: { action: string } } | undefined)?.details.action,
+          },
         });
         assert.equal(await stateFingerprint(server.db), before, `${role} ${c.tool} changed something`);
       });
@@ -157,7 +205,7 @@ describe('each role × each tool on the team\'s account', () => {
   }
 });
 
-test('the issue\'s example, word for word', async () => {
+test("the issue's example, word for word", async () => {
   const result = await call('viewer', 'create-instance', { team_id: teamId, ...small, name: 'nope' });
   assert.equal(text(result), 'your role in team Acme is viewer; creating instances needs member or above');
 });
@@ -184,10 +232,13 @@ test('a viewer still does everything on their own account', async () => {
   const created = await call('viewer', 'create-ssh-key', { name: 'mine', public_key: keyLine() });
   assert.ok(!created.isError, text(created));
   const listed = await call('viewer', 'list-ssh-keys', {});
-  assert.deepEqual((listed.structuredContent as { ssh_keys: Array<{ name: string }> }).ssh_keys.map((k) => k.name), ['mine']);
+  assert.deepEqual(
+    (listed.structuredContent as { ssh_keys: Array<{ name: string }> }).ssh_keys.map((k) => k.name),
+    ['mine'],
+  );
 });
 
-test('get-user-balance lists each team with the person\'s role', async () => {
+test("get-user-balance lists each team with the person's role", async () => {
   for (const role of ROLES) {
     const result = await call(role, 'get-user-balance', {});
     const structured = result.structuredContent as { teams: Array<{ id: string; name: string; role: string }> };
@@ -207,8 +258,10 @@ test('a role change applies to the very next call', async () => {
     assert.ok(!allowed.isError, text(allowed));
     const teams = (await call('viewer', 'get-user-balance', {})).structuredContent!.teams as Array<{ role: string }>;
     assert.equal(teams[0]!.role, 'member');
-    assert.match(text(await call('viewer', 'create-ssh-key', { team_id: teamId, name: 'x', public_key: keyLine() })),
-      /^your role in team Acme is member; adding the team's SSH keys needs admin or above$/);
+    assert.match(
+      text(await call('viewer', 'create-ssh-key', { team_id: teamId, name: 'x', public_key: keyLine() })),
+      /^your role in team Acme is member; adding the team's SSH keys needs admin or above$/,
+    );
   } finally {
     await setTeamRole(server.db, teamId, userId, 'viewer');
   }
@@ -221,8 +274,14 @@ test('a call without team_id never reads team membership (the hot path stays one
   await server.db.transaction().execute(async (trx) => {
     // Hold team memberships locked: anything that reads them waits until this transaction ends.
     await sql`LOCK TABLE team_members IN ACCESS EXCLUSIVE MODE`.execute(trx);
-    teamCall = call('member', 'list-ssh-keys', { team_id: teamId }).finally(() => { teamCallDone = true; });
-    for (const [name, args] of [['list-ssh-keys', {}], ['list-my-instances', {}], ['create-ssh-key', { name: 'hot path', public_key: keyLine() }]] as const) {
+    teamCall = call('member', 'list-ssh-keys', { team_id: teamId }).finally(() => {
+      teamCallDone = true;
+    });
+    for (const [name, args] of [
+      ['list-ssh-keys', {}],
+      ['list-my-instances', {}],
+      ['create-ssh-key', { name: 'hot path', public_key: keyLine() }],
+    ] as const) {
       // Were it to wait on the lock, it would wait for ever: fail after a few seconds instead.
       const personal = await Promise.race([call('member', name, args), setTimeout(5_000).then(() => assert.fail(`${name} waited on team_members`))]);
       assert.ok(!personal.isError, `${name}: ${text(personal)}`);

@@ -17,10 +17,13 @@ const UPDATE = 'UPDATE_SNAPSHOTS=1 npm test -- mcp-server/test/tools-registry.te
 const compiled = compileTools(tools);
 
 // The seed's tool names (a copy of the connector description's list): no tool may be named otherwise.
-const SEED_NAMES: readonly string[] = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'seed-tools.json'), 'utf8')) as { tools: string[] }).tools;
+const SEED_NAMES: readonly string[] = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'seed-tools.json'), 'utf8')) as { tools: string[] })
+  .tools;
 
 // Tools added later by an issue, each named with its issue: the only other names allowed.
-const ISSUE_TOOLS: ReadonlyArray<{ name: string; issue: number }> = (JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'issue-tools.json'), 'utf8')) as { tools: Array<{ name: string; issue: number }> }).tools;
+const ISSUE_TOOLS: ReadonlyArray<{ name: string; issue: number }> = (
+  JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures', 'issue-tools.json'), 'utf8')) as { tools: Array<{ name: string; issue: number }> }
+).tools;
 const ISSUE_NAMES = ISSUE_TOOLS.map((t) => t.name);
 
 test('tool names are unique, kebab-case and from the seed or an issue; every seed and issue tool is declared', () => {
@@ -31,13 +34,21 @@ test('tool names are unique, kebab-case and from the seed or an issue; every see
     assert.ok(SEED_NAMES.includes(name) || ISSUE_NAMES.includes(name), `${name} is not a tool the seed or an issue lists`);
   }
   assert.equal(SEED_NAMES.length, 22);
-  assert.deepEqual(SEED_NAMES.filter((name) => !names.includes(name)), [], 'seed tools with no declaration');
+  assert.deepEqual(
+    SEED_NAMES.filter((name) => !names.includes(name)),
+    [],
+    'seed tools with no declaration',
+  );
   // an issue adds tools; it never renames or re-declares a seed tool
   for (const tool of ISSUE_TOOLS) {
     assert.ok(!SEED_NAMES.includes(tool.name), `${tool.name} is a seed tool`);
     assert.ok(Number.isInteger(tool.issue) && tool.issue > 0, `${tool.name}: name its issue`);
   }
-  assert.deepEqual(ISSUE_NAMES.filter((name) => !names.includes(name)), [], 'issue tools with no declaration');
+  assert.deepEqual(
+    ISSUE_NAMES.filter((name) => !names.includes(name)),
+    [],
+    'issue tools with no declaration',
+  );
 });
 
 test('every tool that changes something declares its activity entry, with only safe arguments; read-only tools do not', () => {
@@ -74,10 +85,16 @@ test('every annotation is set explicitly as a boolean, and nothing else is', () 
 test('scopes come from SCOPES; read-only tools need pictor:read and only they do', () => {
   for (const tool of tools) {
     assert.ok(Object.hasOwn(SCOPES, tool.scope), `${tool.name}: unknown scope ${tool.scope}`);
-    assert.equal(tool.scope === 'pictor:read', tool.annotations.readOnlyHint,
-      `${tool.name}: readOnlyHint ${tool.annotations.readOnlyHint} but scope ${tool.scope}`);
+    assert.equal(
+      tool.scope === 'pictor:read',
+      tool.annotations.readOnlyHint,
+      `${tool.name}: readOnlyHint ${tool.annotations.readOnlyHint} but scope ${tool.scope}`,
+    );
   }
-  assert.deepEqual([...scopesSupported], Object.keys(SCOPES).filter((s) => tools.some((t) => t.scope === s)));
+  assert.deepEqual(
+    [...scopesSupported],
+    Object.keys(SCOPES).filter((s) => tools.some((t) => t.scope === s)),
+  );
 });
 
 test('every input field is described, and schemas are objects', () => {
@@ -102,25 +119,39 @@ test('every workspace tool publishes team_id, added by the registry, and no othe
     if (tool.workspace) assert.equal(properties[TEAM_ID_FIELD]!.format, 'uuid', tool.name);
   }
   // Only the catalog is not an account's.
-  assert.deepEqual(tools.filter((t) => !t.workspace).map((t) => t.name), ['list-gpus', 'check-gpu-availability']);
+  assert.deepEqual(
+    tools.filter((t) => !t.workspace).map((t) => t.name),
+    ['list-gpus', 'check-gpu-availability'],
+  );
   const sneaky = { ...tools[0]!, name: 'sneaky', workspace: true, input: { [TEAM_ID_FIELD]: z.string().describe('x') } };
   assert.throws(() => compileTools([sneaky]), /sneaky declares team_id/);
 });
 
-test('each tool\'s JSON matches its snapshot file, and every snapshot file names a tool', () => {
+test("each tool's JSON matches its snapshot file, and every snapshot file names a tool", () => {
   const current = new Map(compiled.list.tools.map((json) => [json.name, json]));
   const problems = checkSnapshots(SNAPSHOTS, current, { update: process.env.UPDATE_SNAPSHOTS === '1' });
   for (const problem of problems) {
-    if (problem.kind === 'changed') assert.deepEqual(problem.actual, problem.expected, `${problem.file}: the tool's public JSON changed. If intended, run ${UPDATE} and commit the file`);
+    if (problem.kind === 'changed')
+      assert.deepEqual(problem.actual, problem.expected, `${problem.file}: the tool's public JSON changed. If intended, run ${UPDATE} and commit the file`);
   }
-  assert.deepEqual(problems.map((p) => `${p.kind}: ${p.file}`), [], `run ${UPDATE} and commit mcp-server/test/snapshots/tools/`);
+  assert.deepEqual(
+    problems.map((p) => `${p.kind}: ${p.file}`),
+    [],
+    `run ${UPDATE} and commit mcp-server/test/snapshots/tools/`,
+  );
 });
 
 test('snapshot files: written only on request; a missing, changed or leftover one is reported', (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pictor-snapshots-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const values = new Map<string, unknown>([['a', { x: 1 }], ['b', { y: [1, 2] }]]);
-  assert.deepEqual(checkSnapshots(dir, values, { update: false }).map((p) => `${p.kind}: ${p.file}`), ['missing: a.json', 'missing: b.json']);
+  const values = new Map<string, unknown>([
+    ['a', { x: 1 }],
+    ['b', { y: [1, 2] }],
+  ]);
+  assert.deepEqual(
+    checkSnapshots(dir, values, { update: false }).map((p) => `${p.kind}: ${p.file}`),
+    ['missing: a.json', 'missing: b.json'],
+  );
   assert.deepEqual(checkSnapshots(dir, values, { update: true }), []);
   assert.deepEqual(checkSnapshots(dir, values, { update: false }), []);
   assert.equal(readFileSync(path.join(dir, 'a.json'), 'utf8'), '{\n  "x": 1\n}\n');

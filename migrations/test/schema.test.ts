@@ -14,9 +14,11 @@ test('the migrated schema has the core tables and refuses to edit the ledger', a
   }
   const user = await db.insertInto('users').values({ email: 'a@example.com' }).returning('id').executeTakeFirstOrThrow();
   const account = await db.insertInto('accounts').values({ user_id: user.id }).returning('id').executeTakeFirstOrThrow();
-  const entry = await db.insertInto('ledger_entries')
+  const entry = await db
+    .insertInto('ledger_entries')
     .values({ account_id: account.id, kind: 'promotion', bucket: 'credit', amount: 5n, description: 'test' })
-    .returning(['id', 'amount']).executeTakeFirstOrThrow();
+    .returning(['id', 'amount'])
+    .executeTakeFirstOrThrow();
   assert.equal(entry.amount, 5n);
   await assert.rejects(db.updateTable('ledger_entries').set({ amount: 6n }).where('id', '=', entry.id).execute(), /immutable/);
 });

@@ -27,9 +27,7 @@ export interface ActivityEntry {
   detail: Record<string, unknown>;
 }
 
-export type ActivityFilter =
-  | { accountId: string }
-  | { userId: string; clientId?: string };
+export type ActivityFilter = { accountId: string } | { userId: string; clientId?: string };
 
 export interface ActivityQuery {
   cursor?: string | undefined;
@@ -70,9 +68,21 @@ function decodeCursor(cursor: string): [string, string] {
 }
 
 interface Row {
-  id: bigint; at: Date; at_key: string; user_id: string; user_email: string | null; client_id: string | null; app_name: string | null;
-  account_id: string | null; team_id: string | null; team_name: string | null; tool: string; target_id: string | null;
-  amount_micro: bigint; outcome: string; detail: Record<string, unknown>;
+  id: bigint;
+  at: Date;
+  at_key: string;
+  user_id: string;
+  user_email: string | null;
+  client_id: string | null;
+  app_name: string | null;
+  account_id: string | null;
+  team_id: string | null;
+  team_name: string | null;
+  tool: string;
+  target_id: string | null;
+  amount_micro: bigint;
+  outcome: string;
+  detail: Record<string, unknown>;
 }
 
 /** One page of entries, newest first. Throws BadActivityCursor for a cursor that is not ours. */
@@ -103,9 +113,20 @@ export async function readActivity(db: Db, filter: ActivityFilter, q: ActivityQu
   const last = page.at(-1);
   return {
     items: page.map((r) => ({
-      id: String(r.id), at: r.at, userId: r.user_id, userEmail: r.user_email, clientId: r.client_id, appName: r.app_name,
-      accountId: r.account_id, teamId: r.team_id, teamName: r.team_name, tool: r.tool, targetId: r.target_id,
-      amountMicro: r.amount_micro, outcome: r.outcome, detail: r.detail,
+      id: String(r.id),
+      at: r.at,
+      userId: r.user_id,
+      userEmail: r.user_email,
+      clientId: r.client_id,
+      appName: r.app_name,
+      accountId: r.account_id,
+      teamId: r.team_id,
+      teamName: r.team_name,
+      tool: r.tool,
+      targetId: r.target_id,
+      amountMicro: r.amount_micro,
+      outcome: r.outcome,
+      detail: r.detail,
     })),
     nextCursor: rows.length > q.limit && last ? encodeCursor(last.at_key, String(last.id)) : null,
   };

@@ -40,14 +40,21 @@ export interface AppLimits {
 export async function saveAppLimits(db: Db, userId: string, clientId: string, limits: AppLimits): Promise<void> {
   const workspaces = limits.workspaces === null ? null : [...new Set(limits.workspaces)];
   const values = { daily_spend_limit_micro: limits.dailyLimit, workspaces, updated_at: sql<Date>`now()` };
-  await db.insertInto('app_limits').values({ user_id: userId, client_id: clientId, ...values })
-    .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet(values)).execute();
+  await db
+    .insertInto('app_limits')
+    .values({ user_id: userId, client_id: clientId, ...values })
+    .onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet(values))
+    .execute();
 }
 
 /** What the person chose for the app, if anything. */
 export async function appLimitsOf(db: Db, userId: string, clientId: string): Promise<AppLimits | undefined> {
-  const row = await db.selectFrom('app_limits').select(['daily_spend_limit_micro', 'workspaces'])
-    .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+  const row = await db
+    .selectFrom('app_limits')
+    .select(['daily_spend_limit_micro', 'workspaces'])
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
   return row && { dailyLimit: row.daily_spend_limit_micro, workspaces: row.workspaces };
 }
 

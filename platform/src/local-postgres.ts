@@ -28,8 +28,10 @@ const PASSWORD = 'postgres';
 
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const dataDir = path.resolve(options.dataDir);
-  const urlFor = (port: number) => (database = 'postgres') =>
-    `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const urlFor =
+    (port: number) =>
+    (database = 'postgres') =>
+      `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
 
   // A cluster already running on this data directory (another `npm start`) is reused as is.
   const running = await runningPostmaster(dataDir);
@@ -37,9 +39,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
 
   const port = options.port || (await freePort());
   const log = options.log ?? (() => undefined);
-  const fastFlags = options.ephemeral
-    ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
-    : [];
+  const fastFlags = options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -48,12 +48,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     persistent: true,
     // Postgres refuses to run as root; as root the package creates and uses a `postgres` user.
     createPostgresUser: userInfo().uid === 0,
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=400',
-      ...fastFlags,
-    ],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=400', ...fastFlags],
     onLog: (m) => log(String(m).trim()),
     onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
   });

@@ -41,10 +41,19 @@ export function readinessCheck(db: Db, checks: Record<string, Check>): () => Pro
   return async () => {
     const [base, ...own] = await Promise.all([
       withTimeout(database(), { database: 'timeout', migrations: 'unknown' }),
-      ...names.map((name) => withTimeout(Promise.resolve().then(checks[name]!).catch(() => 'error'), 'timeout')),
+      ...names.map((name) =>
+        withTimeout(
+          Promise.resolve()
+            .then(checks[name]!)
+            .catch(() => 'error'),
+          'timeout',
+        ),
+      ),
     ]);
     const results: Record<string, CheckResult> = { ...base };
-    names.forEach((name, i) => { results[name] = own[i] as CheckResult; });
+    names.forEach((name, i) => {
+      results[name] = own[i] as CheckResult;
+    });
     const ready = Object.values(results).every((r) => r === 'ok');
     return { status: ready ? 'ready' : 'not_ready', checks: results };
   };
@@ -52,7 +61,9 @@ export function readinessCheck(db: Db, checks: Record<string, Check>): () => Pro
 
 async function withTimeout<T>(work: Promise<T>, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), CHECK_TIMEOUT_MS); });
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), CHECK_TIMEOUT_MS);
+  });
   try {
     return await Promise.race([work, late]);
   } finally {

@@ -30,14 +30,17 @@ test('not ready when the database does not answer, or a service check fails or h
   const nowhere = createDb('postgres://nobody:nothing@127.0.0.1:1/none'); // nothing listens on port 1
   t.after(() => nowhere.destroy());
   assert.deepEqual(await readinessCheck(nowhere, { keys: () => 'ok' })(), {
-    status: 'not_ready', checks: { database: 'unreachable', migrations: 'unknown', keys: 'ok' },
+    status: 'not_ready',
+    checks: { database: 'unreachable', migrations: 'unknown', keys: 'ok' },
   });
 
   const { db, drop } = await createTestDatabase();
   t.after(drop);
   const started = Date.now();
   const result = await readinessCheck(db, {
-    thrown: () => { throw new Error('secret detail'); },
+    thrown: () => {
+      throw new Error('secret detail');
+    },
     hung: () => new Promise<string>(() => undefined),
     said: async () => 'not_loaded',
   })();

@@ -32,10 +32,18 @@ export async function connectedApps(db: Db, userId: string, mcpUrl: string): Pro
   }
   const clientIds = [...scopesByClient.keys()];
   const [connections, registered, limits] = await Promise.all([
-    db.selectFrom('auth_connections').select(['client_id', 'client_name', 'last_used_at'])
-      .where('user_id', '=', userId).where('client_id', 'in', clientIds).execute(),
-    db.selectFrom('auth_oidc_payloads').select(['id', sql<string | null>`payload->>'client_name'`.as('name')])
-      .where('model', '=', 'Client').where('id', 'in', clientIds).execute(),
+    db
+      .selectFrom('auth_connections')
+      .select(['client_id', 'client_name', 'last_used_at'])
+      .where('user_id', '=', userId)
+      .where('client_id', 'in', clientIds)
+      .execute(),
+    db
+      .selectFrom('auth_oidc_payloads')
+      .select(['id', sql<string | null>`payload->>'client_name'`.as('name')])
+      .where('model', '=', 'Client')
+      .where('id', 'in', clientIds)
+      .execute(),
     appLimitsOfUser(db, userId),
   ]);
   return clientIds.map((clientId) => {
@@ -44,8 +52,12 @@ export async function connectedApps(db: Db, userId: string, mcpUrl: string): Pro
     const scopes = scopesByClient.get(clientId) ?? new Set();
     const limit = limits.find((l) => l.clientId === clientId);
     return {
-      clientId, name, scopes: MCP_SCOPES.filter((s) => scopes.has(s)), lastUsed: connection?.last_used_at ?? null,
-      limits: limit && { dailyLimit: limit.dailyLimit, workspaces: limit.workspaces }, spentLast24h: limit?.spentLast24h ?? 0n,
+      clientId,
+      name,
+      scopes: MCP_SCOPES.filter((s) => scopes.has(s)),
+      lastUsed: connection?.last_used_at ?? null,
+      limits: limit && { dailyLimit: limit.dailyLimit, workspaces: limit.workspaces },
+      spentLast24h: limit?.spentLast24h ?? 0n,
     };
   });
 }
@@ -60,9 +72,13 @@ function knownName(clientId: string): string {
  * names nothing rather than echoing text someone put in a link.
  */
 export async function connectedAppName(db: Db, userId: string, clientId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('auth_connections').select(['client_id', 'client_name'])
-    .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
-  return row ? row.client_name ?? knownName(row.client_id) : undefined;
+  const row = await db
+    .selectFrom('auth_connections')
+    .select(['client_id', 'client_name'])
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return row ? (row.client_name ?? knownName(row.client_id)) : undefined;
 }
 
 /** Ends every grant of `clientId` for the person, and so its tokens. False when the app was not connected. */

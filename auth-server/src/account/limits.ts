@@ -62,9 +62,11 @@ export function readLimitsForm(form: URLSearchParams, teams: Team[], askLimit: b
   if (askLimit && !noLimit) {
     dailyLimit = parseCredits(limitText);
     if (dailyLimit === null) {
-      return refuse(limitText === ''
-        ? 'Spending limit: enter how many credits this app may spend per 24 hours, or tick "No limit".'
-        : `Spending limit: "${limitText.slice(0, 40)}" is not an amount of credits; enter a number such as 50 or 12.5 (not negative, at most 6 decimals), or tick "No limit".`);
+      return refuse(
+        limitText === ''
+          ? 'Spending limit: enter how many credits this app may spend per 24 hours, or tick "No limit".'
+          : `Spending limit: "${limitText.slice(0, 40)}" is not an amount of credits; enter a number such as 50 or 12.5 (not negative, at most 6 decimals), or tick "No limit".`,
+      );
     }
   } else if (askLimit) {
     dailyLimit = null;

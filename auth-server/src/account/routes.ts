@@ -47,7 +47,7 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
   /** The page for a signed-in person; `refused` re-shows one app's limits form as submitted, with its error. */
   async function showApps(ctx: Context, user: { id: string; email: string }, refused?: { clientId: string; form: LimitsForm }) {
     const [apps, teams] = await Promise.all([connectedApps(deps.db, user.id, deps.config.mcpUrl), listTeams(deps.db, user.id)]);
-    const query = (name: string) => (typeof ctx.query[name] === 'string' ? ctx.query[name] as string : undefined);
+    const query = (name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : undefined);
     const named = async (key: string) => {
       const id = query(key);
       return id ? connectedAppName(deps.db, user.id, id) : undefined;
@@ -55,34 +55,42 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
     // ?app=<client id> shows one app's activity; ?before=<cursor> the page of older entries
     const app = query('app');
     const [recent, page] = await Promise.all([
-      recentPerApp(deps.db, user.id, apps.map((a) => a.clientId)),
+      recentPerApp(
+        deps.db,
+        user.id,
+        apps.map((a) => a.clientId),
+      ),
       activityPage(deps.db, user.id, { clientId: app, cursor: query('before') }),
     ]);
-    sendHtml(ctx, appsPage({
-      email: user.email,
-      apps: apps.map((a) => ({
-        ...a,
-        dailyLimit: a.limits ? a.limits.dailyLimit : null,
-        limitsForm: refused?.clientId === a.clientId ? refused.form : limitsForm(a.limits, null, teams, asksLimit(a.scopes)),
-        recent: recent.get(a.clientId) ?? [],
-      })),
-      appActivityHref: (clientId: string) => `/account?app=${encodeURIComponent(clientId)}#activity`,
-      activity: {
-        entries: page.items,
-        // the name from the database (the connected app, or its entries), never the URL's text
-        appName: app === undefined ? undefined : apps.find((a) => a.clientId === app)?.name ?? page.items[0]?.appName ?? 'this app',
-        olderHref: page.nextCursor
-          ? `/account?${new URLSearchParams({ ...(app === undefined ? {} : { app }), before: page.nextCursor })}#activity`
-          : undefined,
-        allHref: '/account#activity',
-      },
-      csrf: deps.csrf.token(ctx),
-      revokeAction: '/account/revoke',
-      limitsAction: '/account/limits',
-      signOutAction: '/account/signout',
-      revoked: refused ? undefined : await named('revoked'),
-      saved: refused ? undefined : await named('saved'),
-    }), refused ? 400 : 200);
+    sendHtml(
+      ctx,
+      appsPage({
+        email: user.email,
+        apps: apps.map((a) => ({
+          ...a,
+          dailyLimit: a.limits ? a.limits.dailyLimit : null,
+          limitsForm: refused?.clientId === a.clientId ? refused.form : limitsForm(a.limits, null, teams, asksLimit(a.scopes)),
+          recent: recent.get(a.clientId) ?? [],
+        })),
+        appActivityHref: (clientId: string) => `/account?app=${encodeURIComponent(clientId)}#activity`,
+        activity: {
+          entries: page.items,
+          // the name from the database (the connected app, or its entries), never the URL's text
+          appName: app === undefined ? undefined : (apps.find((a) => a.clientId === app)?.name ?? page.items[0]?.appName ?? 'this app'),
+          olderHref: page.nextCursor
+            ? `/account?${new URLSearchParams({ ...(app === undefined ? {} : { app }), before: page.nextCursor })}#activity`
+            : undefined,
+          allHref: '/account#activity',
+        },
+        csrf: deps.csrf.token(ctx),
+        revokeAction: '/account/revoke',
+        limitsAction: '/account/limits',
+        signOutAction: '/account/signout',
+        revoked: refused ? undefined : await named('revoked'),
+        saved: refused ? undefined : await named('saved'),
+      }),
+      refused ? 400 : 200,
+    );
   }
 
   router.get('/', async (ctx) => {
@@ -115,7 +123,10 @@ export function accountRoutes(provider: Provider, deps: SigninDeps): Router {
     }
     await saveAppLimits(deps.db, user.id, clientId, chosen.limits);
     await deps.audit.record({
-      type: 'app.limits_changed', userId: user.id, clientId, ip: ctx.ip,
+      type: 'app.limits_changed',
+      userId: user.id,
+      clientId,
+      ip: ctx.ip,
       detail: { daily_spend_limit_micro: chosen.limits.dailyLimit?.toString() ?? null, workspaces: chosen.limits.workspaces },
     });
     seeOther(ctx, `/account?saved=${encodeURIComponent(clientId)}`);

@@ -46,26 +46,32 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
   async function show(ctx: Context, details: InteractionDetails, limits?: LimitsForm): Promise<void> {
     const request = requestOf(details, deps.mcpUrl);
     const [client, user, teams] = await Promise.all([
-      provider.Client.find(request.clientId), userById(db, request.accountId), listTeams(db, request.accountId),
+      provider.Client.find(request.clientId),
+      userById(db, request.accountId),
+      listTeams(db, request.accountId),
     ]);
     if (!client || !user) throw new HttpError(400, 'session_not_found');
-    const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : client.redirectUris?.[0] ?? '';
+    const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : (client.redirectUris?.[0] ?? '');
     const app = appIdentity(client);
-    sendHtml(ctx, consentPage({
-      action: `/interaction/${details.uid}/consent`,
-      csrf: csrf.token(ctx),
-      appName: app.name,
-      verified: app.verified,
-      redirectHost: URL.parse(redirectUri)?.host ?? redirectUri,
-      email: user.email,
-      permissions: request.permissions.map((scope) => ({
-        scope,
-        description: describe(scope),
-        fixed: scope === DEFAULT_SCOPE,
-      })),
-      staysConnected: client.grantTypeAllowed('refresh_token'),
-      limits: limits ?? limitsForm(undefined, DEFAULT_DAILY_LIMIT_MICRO, teams, asksLimit(request.permissions)),
-    }), limits?.error ? 400 : 200);
+    sendHtml(
+      ctx,
+      consentPage({
+        action: `/interaction/${details.uid}/consent`,
+        csrf: csrf.token(ctx),
+        appName: app.name,
+        verified: app.verified,
+        redirectHost: URL.parse(redirectUri)?.host ?? redirectUri,
+        email: user.email,
+        permissions: request.permissions.map((scope) => ({
+          scope,
+          description: describe(scope),
+          fixed: scope === DEFAULT_SCOPE,
+        })),
+        staysConnected: client.grantTypeAllowed('refresh_token'),
+        limits: limits ?? limitsForm(undefined, DEFAULT_DAILY_LIMIT_MICRO, teams, asksLimit(request.permissions)),
+      }),
+      limits?.error ? 400 : 200,
+    );
   }
 
   return {
@@ -80,9 +86,15 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
 
       if (form.get('decision') !== 'allow' || approved.length === 0) {
         await audit.record({ type: 'consent.denied', userId: request.accountId, clientId: request.clientId, ip: ctx.ip });
-        const returnTo = await provider.interactionResult(ctx.req, ctx.res, {
-          error: 'access_denied', error_description: 'The person did not allow this app to connect.',
-        }, { mergeWithLastSubmission: false });
+        const returnTo = await provider.interactionResult(
+          ctx.req,
+          ctx.res,
+          {
+            error: 'access_denied',
+            error_description: 'The person did not allow this app to connect.',
+          },
+          { mergeWithLastSubmission: false },
+        );
         seeOther(ctx, returnTo);
         return;
       }
@@ -114,7 +126,10 @@ export function consentHandlers(deps: { provider: Provider; db: Db; csrf: Csrf; 
       await saveAppLimits(db, request.accountId, request.clientId, chosen.limits);
       const grantId = await grant.save();
       await audit.record({
-        type: 'consent.granted', userId: request.accountId, clientId: request.clientId, ip: ctx.ip,
+        type: 'consent.granted',
+        userId: request.accountId,
+        clientId: request.clientId,
+        ip: ctx.ip,
         detail: { scopes: approved, daily_spend_limit_micro: chosen.limits.dailyLimit?.toString() ?? null, workspaces: chosen.limits.workspaces },
       });
       const returnTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } });

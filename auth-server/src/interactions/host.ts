@@ -37,9 +37,14 @@ export function interactionHost(provider: Provider, db: Db, clock: Clock): FlowH
     },
     async finish(ctx, _uid, userId) {
       await db.updateTable('users').set({ last_login_at: clock.now() }).where('id', '=', userId).execute();
-      const returnTo = await provider.interactionResult(ctx.req, ctx.res, {
-        login: { accountId: userId, amr: ['email'], remember: true },
-      }, { mergeWithLastSubmission: false });
+      const returnTo = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        {
+          login: { accountId: userId, amr: ['email'], remember: true },
+        },
+        { mergeWithLastSubmission: false },
+      );
       seeOther(ctx, returnTo);
     },
     async lookup(uid) {

@@ -88,15 +88,21 @@ export function recordConnections(deps: { db: Db; clock: Clock }): Middleware {
     const grant = entities.Grant;
     if (!grant?.accountId || !grant.clientId) return;
     const now = deps.clock.now();
-    await deps.db.insertInto('auth_connections').values({
-      user_id: grant.accountId,
-      client_id: grant.clientId,
-      client_name: entities.Client?.clientName ?? null,
-      first_authorized_at: now,
-      last_used_at: now,
-    }).onConflict((oc) => oc.columns(['user_id', 'client_id']).doUpdateSet((eb) => ({
-      last_used_at: now,
-      client_name: eb.ref('excluded.client_name'),
-    }))).execute();
+    await deps.db
+      .insertInto('auth_connections')
+      .values({
+        user_id: grant.accountId,
+        client_id: grant.clientId,
+        client_name: entities.Client?.clientName ?? null,
+        first_authorized_at: now,
+        last_used_at: now,
+      })
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'client_id']).doUpdateSet((eb) => ({
+          last_used_at: now,
+          client_name: eb.ref('excluded.client_name'),
+        })),
+      )
+      .execute();
   };
 }

@@ -90,7 +90,11 @@ export function revocableAccessTokens(deps: AccessTokenRevocationDeps): Middlewa
 
 function isAccessTokenJwt(token: string): boolean {
   try {
-    return decodeProtectedHeader(token).typ?.toLowerCase().replace(/^application\//, '') === 'at+jwt';
+    return (
+      decodeProtectedHeader(token)
+        .typ?.toLowerCase()
+        .replace(/^application\//, '') === 'at+jwt'
+    );
   } catch {
     return false;
   }
@@ -100,9 +104,12 @@ async function verifyOwnAccessToken(deps: AccessTokenRevocationDeps, token: stri
   const keys = createLocalJWKSet(await publishedJwks(deps.db, deps.clock.now(), deps.accessTokenTtl));
   try {
     const { payload } = await jwtVerify(token, keys, {
-      issuer: deps.issuer, typ: 'at+jwt', algorithms: [SIGNING_ALG], requiredClaims: ['sub', 'client_id'],
+      issuer: deps.issuer,
+      typ: 'at+jwt',
+      algorithms: [SIGNING_ALG],
+      requiredClaims: ['sub', 'client_id'],
     });
-    return typeof payload.sub === 'string' && typeof payload.client_id === 'string' ? payload as JWTPayload & { sub: string; client_id: string } : undefined;
+    return typeof payload.sub === 'string' && typeof payload.client_id === 'string' ? (payload as JWTPayload & { sub: string; client_id: string }) : undefined;
   } catch {
     return undefined;
   }

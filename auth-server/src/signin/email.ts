@@ -16,7 +16,10 @@ export function isEmail(value: string): boolean {
 export function inboxKey(email: string): string {
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at).toLowerCase();
-  const domain = email.slice(at + 1).toLowerCase().replace(/\.+$/, '');
+  const domain = email
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.+$/, '');
   const plus = local.indexOf('+');
   return `${plus > 0 ? local.slice(0, plus) : local}@${domain}`;
 }

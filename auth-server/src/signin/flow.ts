@@ -88,16 +88,23 @@ export function signinHandlers(host: FlowHost, deps: SigninDeps) {
   }
 
   function purpose(current: FlowContext): string {
-    return current.app
-      ? `connect the app ${appLabel(current.app)} to your Pictor account`
-      : 'the Connected apps page of your Pictor account';
+    return current.app ? `connect the app ${appLabel(current.app)} to your Pictor account` : 'the Connected apps page of your Pictor account';
   }
 
   function showConfirm(ctx: Context, id: string, token: string, seen: { link: links.LinkInfo; flow: FlowContext }, triesLeft?: number) {
-    sendHtml(ctx, views.confirmLink({
-      action: `${host.base(id)}/link`, token, email: seen.link.email, csrf: csrf.token(ctx), purpose: purpose(seen.flow),
-      askCode: !links.askedFrom(seen.link, browserSecret(ctx, id)), triesLeft,
-    }), triesLeft === undefined ? 200 : 400);
+    sendHtml(
+      ctx,
+      views.confirmLink({
+        action: `${host.base(id)}/link`,
+        token,
+        email: seen.link.email,
+        csrf: csrf.token(ctx),
+        purpose: purpose(seen.flow),
+        askCode: !links.askedFrom(seen.link, browserSecret(ctx, id)),
+        triesLeft,
+      }),
+      triesLeft === undefined ? 200 : 400,
+    );
   }
 
   function showForm(ctx: Context, id: string, current: FlowContext, extra: { email?: string; error?: string } = {}, status = 200) {
@@ -106,10 +113,18 @@ export function signinHandlers(host: FlowHost, deps: SigninDeps) {
 
   function showWaiting(ctx: Context, id: string, link: { email: string; code: string }, notYet = false) {
     const base = host.base(id);
-    sendHtml(ctx, views.checkEmail({
-      email: link.email, code: link.code, statusUrl: `${base}/status`, continueAction: `${base}/complete`,
-      restartUrl: `${base}?restart=1`, csrf: csrf.token(ctx), notYet,
-    }));
+    sendHtml(
+      ctx,
+      views.checkEmail({
+        email: link.email,
+        code: link.code,
+        statusUrl: `${base}/status`,
+        continueAction: `${base}/complete`,
+        restartUrl: `${base}?restart=1`,
+        csrf: csrf.token(ctx),
+        notYet,
+      }),
+    );
   }
 
   return {
@@ -237,9 +252,12 @@ export function signinHandlers(host: FlowHost, deps: SigninDeps) {
         return;
       }
       await deps.audit.record({ type: 'signin.confirmed', userId: result.userId, ip: ctx.ip, detail: { flow: host.kind, askedHere } });
-      sendHtml(ctx, views.linkConfirmed({
-        continueHere: askedHere ? { action: `${host.base(id)}/complete`, csrf: csrf.token(ctx) } : undefined,
-      }));
+      sendHtml(
+        ctx,
+        views.linkConfirmed({
+          continueHere: askedHere ? { action: `${host.base(id)}/complete`, csrf: csrf.token(ctx) } : undefined,
+        }),
+      );
     },
   };
 }

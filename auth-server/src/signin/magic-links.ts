@@ -23,29 +23,36 @@ export interface IssuedLink {
 }
 
 /** Stores a new link for the flow. It is not live for older links until `supersede` (after mailing). */
-export async function issueLink(
-  db: Db, clock: Clock, email: string, flow: Flow, browserHash: Buffer, ttlSeconds: number,
-): Promise<IssuedLink> {
+export async function issueLink(db: Db, clock: Clock, email: string, flow: Flow, browserHash: Buffer, ttlSeconds: number): Promise<IssuedLink> {
   const token = randomToken(32);
   const now = clock.now();
-  const row = await db.insertInto('auth_magic_links').values({
-    token_hash: sha256(token),
-    email,
-    flow_kind: flow.kind,
-    flow_id: flow.id,
-    short_code: shortCode(),
-    browser_hash: browserHash,
-    created_at: now,
-    expires_at: new Date(now.getTime() + ttlSeconds * 1000),
-  }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('auth_magic_links')
+    .values({
+      token_hash: sha256(token),
+      email,
+      flow_kind: flow.kind,
+      flow_id: flow.id,
+      short_code: shortCode(),
+      browser_hash: browserHash,
+      created_at: now,
+      expires_at: new Date(now.getTime() + ttlSeconds * 1000),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return { id: row.id, token };
 }
 
 /** The mail went out: older unconfirmed links of the flow stop working (the newest mail wins). */
 export async function supersede(db: Db, clock: Clock, flow: Flow, keepId: string): Promise<void> {
-  await db.updateTable('auth_magic_links').set({ expires_at: clock.now() })
-    .where('flow_kind', '=', flow.kind).where('flow_id', '=', flow.id)
-    .where('id', '!=', keepId).where('confirmed_at', 'is', null).where('expires_at', '>', clock.now())
+  await db
+    .updateTable('auth_magic_links')
+    .set({ expires_at: clock.now() })
+    .where('flow_kind', '=', flow.kind)
+    .where('flow_id', '=', flow.id)
+    .where('id', '!=', keepId)
+    .where('confirmed_at', 'is', null)
+    .where('expires_at', '>', clock.now())
     .execute();
 }
 
@@ -64,9 +71,11 @@ export interface LinkInfo {
 
 /** What a link is, without using it (the GET of the link, which mail scanners also make). */
 export async function inspect(db: Db, clock: Clock, token: string, flow: Flow): Promise<{ link: LinkInfo } | { refused: Refusal }> {
-  const row = await db.selectFrom('auth_magic_links')
+  const row = await db
+    .selectFrom('auth_magic_links')
     .select(['email', 'flow_kind', 'flow_id', 'confirmed_at', 'expires_at', 'browser_hash', 'code_attempts'])
-    .where('token_hash', '=', sha256(token)).executeTakeFirst();
+    .where('token_hash', '=', sha256(token))
+    .executeTakeFirst();
   if (!row) return { refused: 'unknown' };
   if (row.flow_kind !== flow.kind || row.flow_id !== flow.id) return { refused: 'foreign' };
   if (row.confirmed_at) return { refused: 'used' };
@@ -96,15 +105,25 @@ export type Confirmation =
  * runs only once the link is proven; a concurrent second use loses the conditional update.
  */
 export async function confirm(
-  db: Db, clock: Clock, token: string, flow: Flow, proof: Proof, resolveUser: (email: string) => Promise<string>,
+  db: Db,
+  clock: Clock,
+  token: string,
+  flow: Flow,
+  proof: Proof,
+  resolveUser: (email: string) => Promise<string>,
 ): Promise<Confirmation> {
   const seen = await inspect(db, clock, token, flow);
   if ('refused' in seen) return seen;
   if (!('askedHere' in proof)) {
-    const tried = await db.updateTable('auth_magic_links').set((eb) => ({ code_attempts: eb('code_attempts', '+', 1) }))
-      .where('token_hash', '=', sha256(token)).where('confirmed_at', 'is', null).where('expires_at', '>', clock.now())
+    const tried = await db
+      .updateTable('auth_magic_links')
+      .set((eb) => ({ code_attempts: eb('code_attempts', '+', 1) }))
+      .where('token_hash', '=', sha256(token))
+      .where('confirmed_at', 'is', null)
+      .where('expires_at', '>', clock.now())
       .where('code_attempts', '<', CODE_TRIES)
-      .returning(['short_code', 'code_attempts']).executeTakeFirst();
+      .returning(['short_code', 'code_attempts'])
+      .executeTakeFirst();
     if (!tried) return inspect(db, clock, token, flow).then((again) => ('refused' in again ? again : { refused: 'used' }));
     if (!safeEqual(normalizeCode(proof.code), normalizeCode(tried.short_code))) {
       const triesLeft = CODE_TRIES - tried.code_attempts;
@@ -114,16 +133,20 @@ export async function confirm(
   }
   const userId = await resolveUser(seen.link.email);
   const now = clock.now();
-  const row = await db.updateTable('auth_magic_links').set({ confirmed_at: now, user_id: userId })
-    .where('token_hash', '=', sha256(token)).where('confirmed_at', 'is', null).where('expires_at', '>', now)
-    .returning('id').executeTakeFirst();
+  const row = await db
+    .updateTable('auth_magic_links')
+    .set({ confirmed_at: now, user_id: userId })
+    .where('token_hash', '=', sha256(token))
+    .where('confirmed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('id')
+    .executeTakeFirst();
   return row ? { userId } : { refused: 'used' };
 }
 
 /** The link dies now (its last code try was wrong): the asking window shows the email form again. */
 async function expire(db: Db, clock: Clock, token: string): Promise<void> {
-  await db.updateTable('auth_magic_links').set({ expires_at: clock.now() })
-    .where('token_hash', '=', sha256(token)).where('confirmed_at', 'is', null).execute();
+  await db.updateTable('auth_magic_links').set({ expires_at: clock.now() }).where('token_hash', '=', sha256(token)).where('confirmed_at', 'is', null).execute();
 }
 
 /** The code as typed: any case, with or without the dash or spaces. */
@@ -135,23 +158,32 @@ export type FlowStatus = 'pending' | 'confirmed' | 'none';
 
 /** Whether the flow's window may finish: its link was confirmed (anywhere) and not yet claimed. */
 export async function status(db: Db, clock: Clock, flow: Flow): Promise<FlowStatus> {
-  const row = await db.selectFrom('auth_magic_links')
+  const row = await db
+    .selectFrom('auth_magic_links')
     .select([
       sql<boolean>`bool_or(confirmed_at IS NOT NULL AND completed_at IS NULL)`.as('confirmed'),
       sql<boolean>`bool_or(confirmed_at IS NULL AND expires_at > ${clock.now()})`.as('pending'),
     ])
-    .where('flow_kind', '=', flow.kind).where('flow_id', '=', flow.id).executeTakeFirst();
+    .where('flow_kind', '=', flow.kind)
+    .where('flow_id', '=', flow.id)
+    .executeTakeFirst();
   return row?.confirmed ? 'confirmed' : row?.pending ? 'pending' : 'none';
 }
 
 /** The flow's live link asked for by this browser, to show its waiting page again (email and code). */
 export async function pending(db: Db, clock: Clock, flow: Flow, browserSecret: string | undefined): Promise<{ email: string; code: string } | undefined> {
   if (browserSecret === undefined) return undefined;
-  const row = await db.selectFrom('auth_magic_links').select(['email', 'short_code'])
-    .where('flow_kind', '=', flow.kind).where('flow_id', '=', flow.id).where('browser_hash', '=', sha256(browserSecret))
+  const row = await db
+    .selectFrom('auth_magic_links')
+    .select(['email', 'short_code'])
+    .where('flow_kind', '=', flow.kind)
+    .where('flow_id', '=', flow.id)
+    .where('browser_hash', '=', sha256(browserSecret))
     .where('completed_at', 'is', null)
     .where((eb) => eb.or([eb('confirmed_at', 'is not', null), eb('expires_at', '>', clock.now())]))
-    .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row ? { email: row.email, code: row.short_code } : undefined;
 }
 
@@ -161,17 +193,31 @@ export async function pending(db: Db, clock: Clock, flow: Flow, browserSecret: s
  */
 export async function claim(db: Db, clock: Clock, flow: Flow, browserSecret: string | undefined): Promise<{ userId: string } | undefined> {
   if (browserSecret === undefined) return undefined;
-  const row = await db.updateTable('auth_magic_links').set({ completed_at: clock.now() })
-    .where('id', '=', (eb) => eb.selectFrom('auth_magic_links').select('id')
-      .where('flow_kind', '=', flow.kind).where('flow_id', '=', flow.id).where('browser_hash', '=', sha256(browserSecret))
-      .where('confirmed_at', 'is not', null).where('completed_at', 'is', null)
-      .orderBy('confirmed_at', 'desc').limit(1))
+  const row = await db
+    .updateTable('auth_magic_links')
+    .set({ completed_at: clock.now() })
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('auth_magic_links')
+        .select('id')
+        .where('flow_kind', '=', flow.kind)
+        .where('flow_id', '=', flow.id)
+        .where('browser_hash', '=', sha256(browserSecret))
+        .where('confirmed_at', 'is not', null)
+        .where('completed_at', 'is', null)
+        .orderBy('confirmed_at', 'desc')
+        .limit(1),
+    )
     .where('completed_at', 'is', null)
-    .returning('user_id').executeTakeFirst();
+    .returning('user_id')
+    .executeTakeFirst();
   return row?.user_id ? { userId: row.user_id } : undefined;
 }
 
 /** Links are kept a day past expiry (to tell "expired" from "unknown"), then deleted. */
 export async function sweepLinks(db: Db, clock: Clock): Promise<void> {
-  await db.deleteFrom('auth_magic_links').where('expires_at', '<', new Date(clock.now().getTime() - 86_400_000)).execute();
+  await db
+    .deleteFrom('auth_magic_links')
+    .where('expires_at', '<', new Date(clock.now().getTime() - 86_400_000))
+    .execute();
 }

@@ -42,16 +42,22 @@ export interface AppsView {
 }
 
 export function appsPage(v: AppsView): string {
-  return page({ title: 'Connected apps', wide: true }, html`
+  return page(
+    { title: 'Connected apps', wide: true },
+    html`
     <h1>Connected apps</h1>
     <p class="muted small">Signed in as <strong>${v.email}</strong></p>
     ${v.revoked ? html`<p class="notice" role="status">${v.revoked} was disconnected. It can no longer get new access.</p>` : ''}
     ${v.saved ? html`<p class="notice" role="status">Saved: ${v.saved}'s spending limit and workspaces apply from its next call.</p>` : ''}
-    ${v.apps.length === 0 ? html`<p>No apps are connected to your Pictor account.</p>` : html`
+    ${
+      v.apps.length === 0
+        ? html`<p>No apps are connected to your Pictor account.</p>`
+        : html`
     <table class="apps">
       <thead><tr><th>App</th><th>Permissions</th><th>Last used</th><th>Recent activity</th><th></th></tr></thead>
       <tbody>
-        ${v.apps.map((app) => html`
+        ${v.apps.map(
+          (app) => html`
         <tr>
           <td><strong>${app.name}</strong>
             <div class="muted small spent" data-client-id="${app.clientId}">Spent in the last 24 h: ${formatCredits(app.spentLast24h)}${app.dailyLimit === null ? ' credits (no limit)' : ` / ${formatCredits(app.dailyLimit)} credits`}</div></td>
@@ -62,20 +68,25 @@ export function appsPage(v: AppsView): string {
             ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
             <button type="submit" class="danger">Disconnect</button>
           </form></td>
-        </tr>`)}
+        </tr>`,
+        )}
       </tbody>
     </table>
-    ${v.apps.filter(hasLimitFields).map((app, i) => html`
+    ${v.apps.filter(hasLimitFields).map(
+      (app, i) => html`
     <form method="post" action="${v.limitsAction}" class="app-limits" aria-label="Limits of ${app.name}">
       <h2>${app.name}: spending limit and workspaces</h2>
       ${csrfField(v.csrf)}<input type="hidden" name="client_id" value="${app.clientId}">
       ${limitFields(app.limitsForm, `app${i}-`)}
       <button type="submit" class="secondary">Save limits for ${app.name}</button>
-    </form>`)}`}
+    </form>`,
+    )}`
+    }
     ${v.activity ? activitySection(v.activity) : ''}
     <form method="post" action="${v.signOutAction}" class="mt">
       ${csrfField(v.csrf)}<button type="submit" class="link">Sign out</button>
-    </form>`);
+    </form>`,
+  );
 }
 
 const hasLimitFields = (app: ConnectedAppView): boolean => app.limitsForm.askLimit || app.limitsForm.teams.length > 0;

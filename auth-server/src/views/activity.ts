@@ -38,11 +38,15 @@ export function activitySection(v: ActivityView): Html {
   return html`
     <h2 id="activity">${v.appName === undefined ? 'Recent activity' : html`Activity of ${v.appName}`}</h2>
     ${v.appName === undefined ? '' : html`<p class="small"><a href="${v.allHref}">Show every app's activity</a></p>`}
-    ${v.entries.length === 0 ? html`<p class="muted">No activity yet: changes your apps make, and calls refused by a rule, appear here.</p>` : html`
+    ${
+      v.entries.length === 0
+        ? html`<p class="muted">No activity yet: changes your apps make, and calls refused by a rule, appear here.</p>`
+        : html`
     <table class="apps activity">
       <thead><tr><th>When</th><th>App</th><th>What</th><th>Where</th><th>Outcome</th><th>Money</th></tr></thead>
       <tbody>
-        ${v.entries.map((e) => html`
+        ${v.entries.map(
+          (e) => html`
         <tr>
           <td class="muted small nowrap">${when(e.at)}</td>
           <td>${e.appName ?? 'no app'}</td>
@@ -50,8 +54,10 @@ export function activitySection(v: ActivityView): Html {
           <td class="small">${e.teamName === null ? 'Personal' : html`Team ${e.teamName}`}</td>
           <td class="small">${outcome(e)}</td>
           <td class="nowrap">${moved(e.amountMicro)}</td>
-        </tr>`)}
+        </tr>`,
+        )}
       </tbody>
-    </table>`}
+    </table>`
+    }
     ${v.olderHref ? html`<p><a href="${v.olderHref}" rel="next">Older activity →</a></p>` : ''}`;
 }

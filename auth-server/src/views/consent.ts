@@ -36,7 +36,9 @@ export function appLabel(app: AppIdentity): string {
 }
 
 export function consentPage(v: ConsentView): string {
-  return page({ title: `Connect ${v.appName}` }, html`
+  return page(
+    { title: `Connect ${v.appName}` },
+    html`
     <h1>Connect ${v.appName} to Pictor</h1>
     <p class="muted small">Signed in as <strong>${v.email}</strong></p>
     <div class="app">
@@ -50,11 +52,13 @@ export function consentPage(v: ConsentView): string {
       ${csrfField(v.csrf)}
       <p><strong>${v.appName}</strong> is asking to:</p>
       <ul class="permissions">
-        ${v.permissions.map((p) => html`
+        ${v.permissions.map(
+          (p) => html`
         <li><label>
           <input type="checkbox" name="scope" value="${p.scope}" checked${p.fixed ? html` disabled` : ''}>
           <span>${p.description}<span class="scope">${p.scope}</span>${p.fixed ? html`<span class="fixed">Needed to connect</span>` : ''}</span>
-        </label>${p.fixed ? html`<input type="hidden" name="scope" value="${p.scope}">` : ''}</li>`)}
+        </label>${p.fixed ? html`<input type="hidden" name="scope" value="${p.scope}">` : ''}</li>`,
+        )}
       </ul>
       ${limitFields(v.limits)}
       <p class="muted small">${v.staysConnected ? 'It stays connected until you disconnect it under Connected apps. ' : ''}Untick anything you don't want to allow; you can connect again later to change it${v.limits.askLimit || v.limits.teams.length > 0 ? ', and change the limit and workspaces any time under Connected apps' : ''}.</p>
@@ -62,5 +66,6 @@ export function consentPage(v: ConsentView): string {
         <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
         <button type="submit" name="decision" value="allow">Allow</button>
       </div>
-    </form>`);
+    </form>`,
+  );
 }

@@ -42,8 +42,11 @@ const KNOWN: Record<string, { title: string; text: string }> = {
 export function errorPage(error: string, description?: string): string {
   const known = KNOWN[error];
   const title = known?.title ?? 'Something went wrong';
-  return page({ title }, html`
+  return page(
+    { title },
+    html`
     <h1>${title}</h1>
     <p>${known?.text ?? 'The request could not be completed. Try again from the app you were connecting.'}</p>
-    ${description ? html`<p class="muted small">Details: <code>${error}</code> — ${description}</p>` : html`<p class="muted small">Error: <code>${error}</code></p>`}`);
+    ${description ? html`<p class="muted small">Details: <code>${error}</code> — ${description}</p>` : html`<p class="muted small">Error: <code>${error}</code></p>`}`,
+  );
 }

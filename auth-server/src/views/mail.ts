@@ -20,8 +20,8 @@ export function signinMail(m: SigninMail): Mail {
     ? `Someone asked to connect the app ${app} to the Pictor account of this address. Use this link to sign in and connect it:`
     : 'Someone asked to sign in to the Connected apps page of the Pictor account of this address. Use this link to sign in:';
   const ignore = app
-    ? "If you did not just try to connect an app to Pictor, ignore this mail and do not open the link."
-    : "If you did not just try to sign in to Pictor, ignore this mail and do not open the link.";
+    ? 'If you did not just try to connect an app to Pictor, ignore this mail and do not open the link.'
+    : 'If you did not just try to sign in to Pictor, ignore this mail and do not open the link.';
   const rules = `The link works once, for ${m.minutes} minutes. Opened in another browser than the one where you asked, it asks for the code shown there.`;
   const text = [purpose, '', m.link, '', rules, '', ignore].join('\n');
   const body = html`<!doctype html><html><body style="font-family:system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1b1d2a;line-height:1.5">

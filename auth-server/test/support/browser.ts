@@ -46,7 +46,10 @@ export class Browser {
   /** A single request with this browser's cookies, no redirect following. */
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url, this.#origin);
-    const cookie = this.#cookies.filter((c) => target.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const cookie = this.#cookies
+      .filter((c) => target.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
     const headers = new Headers(init.headers);
     for (const [name, value] of Object.entries(this.#headers)) if (!headers.has(name)) headers.set(name, value);
     if (cookie) headers.set('cookie', cookie);
@@ -99,7 +102,12 @@ export class Browser {
 /** The value of a named hidden or text input in a page. */
 export function field(page: Page, name: string): string | undefined {
   const match = new RegExp(`<input[^>]*name="${name}"[^>]*value="([^"]*)"`).exec(page.body);
-  return match?.[1]?.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return match?.[1]
+    ?.replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 /** The action of the first form (or the one whose action contains `contains`). */

@@ -56,7 +56,7 @@ export interface HarnessOptions {
 export async function startHarness(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const sink = await startSmtpSink();
-  const port = options.port ?? await freePort();
+  const port = options.port ?? (await freePort());
   // Where tests reach the server; `env` may name another public issuer (an https proxy's URL).
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadConfig({
@@ -99,7 +99,7 @@ export async function startHarness(t: TestContext, options: HarnessOptions = {})
           ...metadata,
         }),
       });
-      const body = await res.json() as Registered;
+      const body = (await res.json()) as Registered;
       if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(body)}`);
       return body;
     },
@@ -138,7 +138,7 @@ export function authorizeUrl(h: Harness, o: AuthorizeOptions): string {
     state: o.state ?? 'state-123',
     code_challenge: p?.challenge,
     code_challenge_method: p ? 'S256' : undefined,
-    resource: o.resource === null ? undefined : o.resource ?? h.config.mcpUrl,
+    resource: o.resource === null ? undefined : (o.resource ?? h.config.mcpUrl),
     ...o.extra,
   };
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
@@ -168,7 +168,9 @@ export async function confirmLink(linkBrowser: Browser, link: string, code?: str
   const confirmPage = await linkBrowser.get(link);
   if (confirmPage.status !== 200) throw new Error(`link page: ${confirmPage.status}\n${confirmPage.body}`);
   return linkBrowser.post(formAction(confirmPage, '/link'), {
-    token: new URL(link).searchParams.get('token') ?? '', _csrf: csrf(confirmPage), code,
+    token: new URL(link).searchParams.get('token') ?? '',
+    _csrf: csrf(confirmPage),
+    code,
   });
 }
 
@@ -198,17 +200,28 @@ export function limitFieldsAsShown(page: Page): Record<string, string | string[]
  * Approves (or denies) the consent page with the given MCP scopes ticked and the limit fields as
  * shown (or as `limits` overrides them); returns the redirect.
  */
-export async function consent(browser: Browser, consentPage: Page, o: { scopes?: string[]; deny?: boolean; limits?: Record<string, string | string[] | undefined> } = {}): Promise<URL> {
+export async function consent(
+  browser: Browser,
+  consentPage: Page,
+  o: { scopes?: string[]; deny?: boolean; limits?: Record<string, string | string[] | undefined> } = {},
+): Promise<URL> {
   const ticked = o.scopes ?? [...consentPage.body.matchAll(/name="scope" value="([^"]+)"/g)].map((m) => m[1] ?? '');
   const page = await browser.post(formAction(consentPage, '/consent'), {
-    _csrf: csrf(consentPage), scope: ticked, decision: o.deny ? 'deny' : 'allow', ...limitFieldsAsShown(consentPage), ...o.limits,
+    _csrf: csrf(consentPage),
+    scope: ticked,
+    decision: o.deny ? 'deny' : 'allow',
+    ...limitFieldsAsShown(consentPage),
+    ...o.limits,
   });
   if (!page.leftTo) throw new Error(`consent did not redirect to the client: ${page.status}\n${page.body.slice(0, 1500)}`);
   return new URL(page.leftTo);
 }
 
 /** The whole browser part: authorize → sign in → consent → the client's callback URL. */
-export async function connect(h: Harness, o: AuthorizeOptions & { browser?: Browser; email: string; approve?: string[]; limits?: Record<string, string | string[] | undefined> }): Promise<{ callback: URL; browser: Browser; pkce: Pkce }> {
+export async function connect(
+  h: Harness,
+  o: AuthorizeOptions & { browser?: Browser; email: string; approve?: string[]; limits?: Record<string, string | string[] | undefined> },
+): Promise<{ callback: URL; browser: Browser; pkce: Pkce }> {
   const browser = o.browser ?? h.browser();
   const p = o.pkce ?? pkce();
   let page = await browser.get(authorizeUrl(h, { ...o, pkce: p }));
@@ -240,7 +253,7 @@ export async function tokenRequest(h: Harness, client: Registered, params: Recor
     if (client.token_endpoint_auth_method === 'client_secret_post') body.set('client_secret', client.client_secret ?? '');
   }
   const res = await fetch(`${h.issuer}/token`, { method: 'POST', headers, body });
-  return { status: res.status, body: await res.json() as TokenResponse };
+  return { status: res.status, body: (await res.json()) as TokenResponse };
 }
 
 export function exchangeCode(h: Harness, client: Registered, callback: URL, verifier: string, extra: Record<string, string> = {}) {

@@ -54,7 +54,13 @@ export function createApp(config: Config, services: Services, options: AppOption
     router.options(path, metadata);
   }
   const origin = checkOrigin(originPolicy(config.mcpUrl));
-  const bearer = requireBearer({ verifier, resourceMetadata: resourceMetadataUrl, allScopes: tools.scopes, revocations: options.revocations, onRefusal: metrics.tokenRefused });
+  const bearer = requireBearer({
+    verifier,
+    resourceMetadata: resourceMetadataUrl,
+    allScopes: tools.scopes,
+    revocations: options.revocations,
+    onRefusal: metrics.tokenRefused,
+  });
   const mcp = handleMcpPost({ protocol, tools, resourceMetadata: resourceMetadataUrl });
   const mcpPost = (ctx: Context) => origin(ctx, () => bearer(ctx, () => mcp(ctx)));
   router.post(mcpPath, mcpPost);

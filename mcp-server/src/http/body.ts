@@ -1,9 +1,7 @@
 // Reads a JSON request body with a hard size limit, without trusting Content-Length alone.
 import type { IncomingMessage } from 'node:http';
 
-export type BodyResult =
-  | { ok: true; value: unknown }
-  | { ok: false; reason: 'too_large' | 'invalid_json' | 'aborted' };
+export type BodyResult = { ok: true; value: unknown } | { ok: false; reason: 'too_large' | 'invalid_json' | 'aborted' };
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -6,7 +6,9 @@ import { probeRoutes, readinessCheck } from '@pictor/platform/readiness';
 import type { TokenVerifier } from './token.ts';
 
 export function healthProbes(db: Db, verifier: TokenVerifier) {
-  return probeRoutes(readinessCheck(db, {
-    jwks: async () => ((await verifier.keysLoaded()) ? 'ok' : 'unreachable'),
-  }));
+  return probeRoutes(
+    readinessCheck(db, {
+      jwks: async () => ((await verifier.keysLoaded()) ? 'ok' : 'unreachable'),
+    }),
+  );
 }

@@ -14,8 +14,16 @@ export const INFLOW_RETURN_PATH = '/inflow/return';
 
 /** What a delivery came to, as the word the answer's body carries (see pictor/inflow/webhook.ts); a metrics label. */
 export const WEBHOOK_OUTCOMES = [
-  'processed', 'duplicate', 'invalid_signature', 'stale_timestamp', 'invalid_headers', 'invalid_body',
-  'inflow_unavailable', 'webhooks_not_configured', 'body_too_large', 'error',
+  'processed',
+  'duplicate',
+  'invalid_signature',
+  'stale_timestamp',
+  'invalid_headers',
+  'invalid_body',
+  'inflow_unavailable',
+  'webhooks_not_configured',
+  'body_too_large',
+  'error',
 ] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
@@ -54,7 +62,7 @@ export function inflowRoutes(
     ctx.status = result.status;
     ctx.body = result.body;
     const error = result.body.error;
-    if (typeof error === 'string') return (WEBHOOK_OUTCOMES as readonly string[]).includes(error) ? error as WebhookOutcome : 'error';
+    if (typeof error === 'string') return (WEBHOOK_OUTCOMES as readonly string[]).includes(error) ? (error as WebhookOutcome) : 'error';
     return result.body.duplicate === true ? 'duplicate' : 'processed';
   };
   router.post(INFLOW_WEBHOOK_PATH, async (ctx) => {

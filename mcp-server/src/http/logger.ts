@@ -4,10 +4,34 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
 
 export const REDACT_PATHS = [
-  'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-  'token', '*.token', 'access_token', '*.access_token', 'refresh_token', '*.refresh_token', 'id_token', '*.id_token',
-  'private_key', '*.private_key', 'public_key', '*.public_key', 'secret', '*.secret', 'password', '*.password',
-  'link', '*.link', 'magic_link', '*.magic_link', 'url', '*.url',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+  'refresh_token',
+  '*.refresh_token',
+  'id_token',
+  '*.id_token',
+  'private_key',
+  '*.private_key',
+  'public_key',
+  '*.public_key',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'link',
+  '*.link',
+  'magic_link',
+  '*.magic_link',
+  'url',
+  '*.url',
 ];
 
 export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, destination?: pino.DestinationStream): Logger {

@@ -3,9 +3,7 @@
 // Runs after the Origin check and bearer authentication; everything a client can get wrong
 // here is a 4xx with a JSON-RPC error body, never a 5xx.
 import type { Context } from 'koa';
-import {
-  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledTools } from '../tools/public.ts';
 import { bearerChallenge } from './bearer.ts';
 import { MAX_BODY_BYTES, readJsonBody } from './body.ts';
@@ -35,7 +33,12 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     }
     const version = ctx.get('MCP-Protocol-Version');
     if (version && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return rpcError(ctx, 400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+      return rpcError(
+        ctx,
+        400,
+        -32000,
+        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      );
     }
 
     const body = await readJsonBody(ctx.req, MAX_BODY_BYTES);
@@ -71,17 +74,27 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       // A real HTTP 403 (MCP authorization spec, scope challenge), so the client can step up
       // for this one tool while every other call keeps working with the same token.
       const granted = identity.scopes.filter((s) => (tools.scopes as readonly string[]).includes(s));
-      ctx.set('WWW-Authenticate', bearerChallenge({
-        resourceMetadata,
-        error: 'insufficient_scope',
-        scope: [...new Set([...granted, tool.scope])].join(' '),
-        description: `${tool.definition.name} needs the ${tool.scope} scope`,
-      }));
+      ctx.set(
+        'WWW-Authenticate',
+        bearerChallenge({
+          resourceMetadata,
+          error: 'insufficient_scope',
+          scope: [...new Set([...granted, tool.scope])].join(' '),
+          description: `${tool.definition.name} needs the ${tool.scope} scope`,
+        }),
+      );
       return rpcError(ctx, 403, -32003, `Forbidden: ${tool.definition.name} needs the ${tool.scope} permission; reconnect Pictor and approve it`, message.id);
     }
 
     const state = ctx.state;
-    const exchange = { caller: identity, requestId: state.requestId, get log() { return state.log; }, unavailable: false };
+    const exchange = {
+      caller: identity,
+      requestId: state.requestId,
+      get log() {
+        return state.log;
+      },
+      unavailable: false,
+    };
     const response = await protocol.request(message, exchange);
     if (exchange.unavailable) {
       ctx.set('Retry-After', '2');
@@ -90,7 +103,8 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       ctx.status = 200;
     }
     ctx.type = 'application/json';
-    if ('result' in response && response.result === tools.list) return sendWithTail(ctx, `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":`, listBytes, '}');
+    if ('result' in response && response.result === tools.list)
+      return sendWithTail(ctx, `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":`, listBytes, '}');
     ctx.body = JSON.stringify(response);
   };
 }

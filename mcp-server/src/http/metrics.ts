@@ -47,19 +47,35 @@ export function createMcpMetrics(services: { db: Db; clock: Clock }): McpMetrics
   const registry = createRegistry('pictor_mcp_', services.db);
   const registers = [registry];
   const toolCalls = new Counter({
-    name: 'pictor_mcp_tool_calls_total', help: 'MCP tools/call requests by tool and outcome', labelNames: ['tool', 'outcome'], registers,
+    name: 'pictor_mcp_tool_calls_total',
+    help: 'MCP tools/call requests by tool and outcome',
+    labelNames: ['tool', 'outcome'],
+    registers,
   });
   const toolSeconds = new Histogram({
-    name: 'pictor_mcp_tool_call_duration_seconds', help: 'Time to answer a tools/call, by tool', labelNames: ['tool'], buckets: TOOL_BUCKETS, registers,
+    name: 'pictor_mcp_tool_call_duration_seconds',
+    help: 'Time to answer a tools/call, by tool',
+    labelNames: ['tool'],
+    buckets: TOOL_BUCKETS,
+    registers,
   });
   const responses = new Counter({
-    name: 'pictor_mcp_http_responses_total', help: 'HTTP responses by route class and status', labelNames: ['route', 'status'], registers,
+    name: 'pictor_mcp_http_responses_total',
+    help: 'HTTP responses by route class and status',
+    labelNames: ['route', 'status'],
+    registers,
   });
   const refusals = new Counter({
-    name: 'pictor_mcp_token_refusals_total', help: 'Requests to /mcp refused by the bearer token check, by reason', labelNames: ['reason'], registers,
+    name: 'pictor_mcp_token_refusals_total',
+    help: 'Requests to /mcp refused by the bearer token check, by reason',
+    labelNames: ['reason'],
+    registers,
   });
   const webhooks = new Counter({
-    name: 'pictor_mcp_inflow_webhooks_total', help: 'InFlow webhook deliveries by outcome', labelNames: ['outcome'], registers,
+    name: 'pictor_mcp_inflow_webhooks_total',
+    help: 'InFlow webhook deliveries by outcome',
+    labelNames: ['outcome'],
+    registers,
   });
   new Gauge({
     name: 'pictor_mcp_worker_lag_seconds',
@@ -80,10 +96,12 @@ export function createMcpMetrics(services: { db: Db; clock: Clock }): McpMetrics
   return {
     registry,
     tool(name) {
-      const calls = Object.fromEntries(TOOL_OUTCOMES.map((outcome) => {
-        toolCalls.inc({ tool: name, outcome }, 0); // present as 0 before the first call
-        return [outcome, toolCalls.labels(name, outcome)];
-      })) as Record<ToolOutcome, Counter.Internal>;
+      const calls = Object.fromEntries(
+        TOOL_OUTCOMES.map((outcome) => {
+          toolCalls.inc({ tool: name, outcome }, 0); // present as 0 before the first call
+          return [outcome, toolCalls.labels(name, outcome)];
+        }),
+      ) as Record<ToolOutcome, Counter.Internal>;
       return { calls, seconds: toolSeconds.labels(name) };
     },
     response(route, status) {
@@ -106,10 +124,12 @@ export function createMcpMetrics(services: { db: Db; clock: Clock }): McpMetrics
 
 /** One child per value of the counter's one label, each present as 0 from the start. */
 function children<T extends string>(counter: Counter<string>, label: string, values: readonly T[]): Record<T, Counter.Internal> {
-  return Object.fromEntries(values.map((value) => {
-    counter.inc({ [label]: value }, 0);
-    return [value, counter.labels(value)];
-  })) as Record<T, Counter.Internal>;
+  return Object.fromEntries(
+    values.map((value) => {
+      counter.inc({ [label]: value }, 0);
+      return [value, counter.labels(value)];
+    }),
+  ) as Record<T, Counter.Internal>;
 }
 
 /** The route class of a path, for the response counter (a raw path would let anyone add series). */

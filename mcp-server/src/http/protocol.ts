@@ -16,8 +16,15 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  type CallToolRequestSchema, ErrorCode, InitializeRequestSchema, McpError, PingRequestSchema, SetLevelRequestSchema,
-  type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo,
+  type CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  McpError,
+  PingRequestSchema,
+  SetLevelRequestSchema,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
@@ -32,8 +39,8 @@ export const SERVER_INFO = { name: 'pictor', title: 'Pictor GPU Cloud', version:
 
 export const INSTRUCTIONS = [
   'Pictor rents GPU cloud instances, prepaid from the account balance.',
-  'Tools act on the signed-in person\'s own account unless team_id names a team they belong to; there, their role limits what they may do '
-    + '(get-user-balance lists their teams and roles).',
+  "Tools act on the signed-in person's own account unless team_id names a team they belong to; there, their role limits what they may do " +
+    '(get-user-balance lists their teams and roles).',
   'Before create-instance or add-instance-hours, call it with dry_run: true, show the exact cost, and ask the person to confirm.',
   'Ask before anything destructive: stopping or deleting an instance, deleting an SSH key.',
   'Confirm with the person before crediting a top-up (verify-inflow-transaction, sync-pending-inflow-transactions): the amount and the account it goes to.',
@@ -94,8 +101,13 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
     const started = performance.now();
     try {
       const result = await executeTool(tool, params.arguments, {
-        services, caller: exchange.caller, requestId: exchange.requestId, connectedAppsUrl: options.connectedAppsUrl,
-        get log() { return exchange.log; }, // a child logger only if something logs
+        services,
+        caller: exchange.caller,
+        requestId: exchange.requestId,
+        connectedAppsUrl: options.connectedAppsUrl,
+        get log() {
+          return exchange.log;
+        }, // a child logger only if something logs
       });
       meter?.calls[toolOutcome(result)].inc();
       return result;

@@ -34,7 +34,9 @@ export async function watchRevocations(options: RevocationOptions): Promise<Revo
   let reconnectTimer: NodeJS.Timeout | undefined;
 
   const reload = async (userId?: string): Promise<void> => {
-    let query = db.selectFrom('token_revocations').select(['user_id', 'client_id', 'revoked_at'])
+    let query = db
+      .selectFrom('token_revocations')
+      .select(['user_id', 'client_id', 'revoked_at'])
       .where('revoked_at', '>', new Date(Date.now() - windowMs));
     if (userId) query = query.where('user_id', '=', userId);
     const rows = await query.execute();

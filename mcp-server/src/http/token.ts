@@ -13,8 +13,20 @@ export interface Identity {
 
 /** Why a token was refused, as a fixed word (a metrics label; the description is for the client). */
 export const TOKEN_FAILURES = [
-  'not_jwt', 'expired', 'wrong_audience', 'wrong_issuer', 'wrong_type', 'not_yet_valid', 'issued_in_future',
-  'invalid_claim', 'lifetime', 'algorithm', 'unknown_key', 'bad_signature', 'malformed', 'not_a_user',
+  'not_jwt',
+  'expired',
+  'wrong_audience',
+  'wrong_issuer',
+  'wrong_type',
+  'not_yet_valid',
+  'issued_in_future',
+  'invalid_claim',
+  'lifetime',
+  'algorithm',
+  'unknown_key',
+  'bad_signature',
+  'malformed',
+  'not_a_user',
 ] as const;
 export type TokenFailure = (typeof TOKEN_FAILURES)[number];
 
@@ -159,12 +171,18 @@ function describeFailure(error: unknown): VerifyResult {
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return invalid('invalid_claim', `the access token has no ${error.claim} claim`);
     switch (error.claim) {
-      case 'aud': return invalid('wrong_audience', 'the access token was issued for another resource, not this MCP server');
-      case 'iss': return invalid('wrong_issuer', 'the access token was issued by an unknown authorization server');
-      case 'typ': return invalid('wrong_type', 'the token is not an access token (typ must be at+jwt)');
-      case 'nbf': return invalid('not_yet_valid', 'the access token is not valid yet');
-      case 'iat': return invalid('issued_in_future', 'the access token was issued in the future');
-      default: return invalid('invalid_claim', `the access token is missing or has an invalid ${error.claim} claim`);
+      case 'aud':
+        return invalid('wrong_audience', 'the access token was issued for another resource, not this MCP server');
+      case 'iss':
+        return invalid('wrong_issuer', 'the access token was issued by an unknown authorization server');
+      case 'typ':
+        return invalid('wrong_type', 'the token is not an access token (typ must be at+jwt)');
+      case 'nbf':
+        return invalid('not_yet_valid', 'the access token is not valid yet');
+      case 'iat':
+        return invalid('issued_in_future', 'the access token was issued in the future');
+      default:
+        return invalid('invalid_claim', `the access token is missing or has an invalid ${error.claim} claim`);
     }
   }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
@@ -178,5 +196,5 @@ function describeFailure(error: unknown): VerifyResult {
     return invalid('malformed', 'the access token is malformed');
   }
   // JWKS unreachable, timed out or malformed: nothing the client did wrong.
-  return { ok: false, error: 'unavailable', description: 'the authorization server\'s signing keys could not be loaded' };
+  return { ok: false, error: 'unavailable', description: "the authorization server's signing keys could not be loaded" };
 }

@@ -17,7 +17,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function ensureUserAccount(db: Executor, userId: string): Promise<string> {
   return ownAccountId(db, userId, async () => {
-    await db.insertInto('accounts').values({ user_id: userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+    await db
+      .insertInto('accounts')
+      .values({ user_id: userId })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .execute();
     const row = await db.selectFrom('accounts').select('id').where('user_id', '=', userId).executeTakeFirstOrThrow();
     return row.id;
   });
@@ -58,9 +62,10 @@ export async function actInTeam(db: Executor, actor: Actor, teamId: string): Pro
 export async function resolveAccountId(db: Executor, actor: Actor, action: Action): Promise<string> {
   if (actor.teamId === undefined) return ensureUserAccount(db, actor.userId);
   const given = actor.membership;
-  const membership = given && readMemberships.has(given) && given.teamId === actor.teamId && given.userId === actor.userId
-    ? given
-    : await resolveMembership(db, actor.userId, actor.teamId);
+  const membership =
+    given && readMemberships.has(given) && given.teamId === actor.teamId && given.userId === actor.userId
+      ? given
+      : await resolveMembership(db, actor.userId, actor.teamId);
   assertRoleAllows(membership, action);
   return membership.accountId;
 }
@@ -80,8 +85,11 @@ export async function createTeam(db: Db, ownerUserId: string, name: string): Pro
 }
 
 export async function addTeamMember(db: Db, teamId: string, userId: string, role: TeamRole = 'member'): Promise<void> {
-  const result = await db.insertInto('team_members').values({ team_id: teamId, user_id: userId, role })
-    .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing()).executeTakeFirst();
+  const result = await db
+    .insertInto('team_members')
+    .values({ team_id: teamId, user_id: userId, role })
+    .onConflict((oc) => oc.columns(['team_id', 'user_id']).doNothing())
+    .executeTakeFirst();
   if (result.numInsertedOrUpdatedRows === 0n) throw new ConflictError('that user is already a member of the team');
   teamsChanged(db, userId);
 }
@@ -95,15 +103,19 @@ export async function setTeamRole(db: Db, teamId: string, userId: string, role: 
   const changed = await db.transaction().execute(async (trx) => {
     const team = await trx.selectFrom('teams').select('name').where('id', '=', teamId).forUpdate().executeTakeFirst();
     if (!team) throw new NotFoundError('Team', teamId);
-    const member = await trx.selectFrom('team_members').select('role')
-      .where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
+    const member = await trx.selectFrom('team_members').select('role').where('team_id', '=', teamId).where('user_id', '=', userId).executeTakeFirst();
     if (!member) throw new NotFoundError('Team member', userId);
     if (member.role === 'owner' && role !== 'owner') {
-      const { owners } = await trx.selectFrom('team_members').select((eb) => eb.fn.countAll<string>().as('owners'))
-        .where('team_id', '=', teamId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+      const { owners } = await trx
+        .selectFrom('team_members')
+        .select((eb) => eb.fn.countAll<string>().as('owners'))
+        .where('team_id', '=', teamId)
+        .where('role', '=', 'owner')
+        .executeTakeFirstOrThrow();
       if (Number(owners) <= 1) {
         throw new ConflictError(`this person is the only owner of team ${team.name}, and a team always keeps an owner: make another member owner first`, {
-          team_id: teamId, role: member.role,
+          team_id: teamId,
+          role: member.role,
         });
       }
     }
@@ -118,8 +130,11 @@ export async function setTeamRole(db: Db, teamId: string, userId: string, role: 
 
 /** The user with this email (case-insensitive), without creating one. */
 export async function findUser(db: Db, email: string): Promise<{ id: string; email: string } | undefined> {
-  return db.selectFrom('users').select(['id', 'email'])
-    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.trim().toLowerCase())).executeTakeFirst();
+  return db
+    .selectFrom('users')
+    .select(['id', 'email'])
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.trim().toLowerCase()))
+    .executeTakeFirst();
 }
 
 type TeamView = { id: string; name: string; role: TeamRole };

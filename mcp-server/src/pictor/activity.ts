@@ -22,10 +22,20 @@ export interface NewActivity {
 
 /** One insert, one entry: a call is recorded once however its client retries (a retry is a new call). */
 export async function recordActivity(db: Db, clock: Clock, entry: NewActivity): Promise<void> {
-  await db.insertInto('activity').values({
-    at: clock.now(), user_id: entry.userId, client_id: entry.clientId, account_id: entry.accountId, tool: entry.tool,
-    target_id: entry.targetId, amount_micro: entry.amountMicro, outcome: entry.outcome, detail: JSON.stringify(entry.detail),
-  }).execute();
+  await db
+    .insertInto('activity')
+    .values({
+      at: clock.now(),
+      user_id: entry.userId,
+      client_id: entry.clientId,
+      account_id: entry.accountId,
+      tool: entry.tool,
+      target_id: entry.targetId,
+      amount_micro: entry.amountMicro,
+      outcome: entry.outcome,
+      detail: JSON.stringify(entry.detail),
+    })
+    .execute();
 }
 
 export interface ActivityInput {
@@ -42,7 +52,8 @@ export async function listAccountActivity(db: Db, actor: Actor, input: ActivityI
   try {
     return await readActivity(db, { accountId }, input);
   } catch (error) {
-    if (error instanceof BadActivityCursor) throw new InvalidInputError('cursor', 'is not a cursor from a previous get-account-activity page; omit it to start from the first page');
+    if (error instanceof BadActivityCursor)
+      throw new InvalidInputError('cursor', 'is not a cursor from a previous get-account-activity page; omit it to start from the first page');
     throw error;
   }
 }

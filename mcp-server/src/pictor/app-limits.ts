@@ -23,7 +23,15 @@ import type { Trx } from './ledger.ts';
 import { PERSONAL, spentQuery } from '@pictor/platform/app-limits';
 
 // The contract the auth server writes (saveAppLimits) is shared; what follows enforces it.
-export { PERSONAL, DEFAULT_DAILY_LIMIT_MICRO, saveAppLimits, appLimitsOf, appLimitsOfUser, type AppLimits, type AppLimitsView } from '@pictor/platform/app-limits';
+export {
+  PERSONAL,
+  DEFAULT_DAILY_LIMIT_MICRO,
+  saveAppLimits,
+  appLimitsOf,
+  appLimitsOfUser,
+  type AppLimits,
+  type AppLimitsView,
+} from '@pictor/platform/app-limits';
 
 const APP_WORKSPACES: Statement = {
   name: 'pictor_app_workspaces',
@@ -93,8 +101,9 @@ export const appKey = (userId: string, clientId: string): string => `${userId} $
  * accounts) and returns each one's state: null when it has no limit (no row: not connected any more).
  */
 export async function lockLimits(trx: Trx, pairs: Array<{ userId: string; clientId: string }>): Promise<Map<string, LimitState | null>> {
-  const unique = [...new Map(pairs.map((p) => [appKey(p.userId, p.clientId), p])).values()]
-    .sort((a, b) => a.userId.localeCompare(b.userId) || a.clientId.localeCompare(b.clientId));
+  const unique = [...new Map(pairs.map((p) => [appKey(p.userId, p.clientId), p])).values()].sort(
+    (a, b) => a.userId.localeCompare(b.userId) || a.clientId.localeCompare(b.clientId),
+  );
   const states = new Map<string, LimitState | null>(unique.map((p) => [appKey(p.userId, p.clientId), null]));
   if (unique.length === 0) return states;
   const { rows } = await sql<{ user_id: string; client_id: string; daily_spend_limit_micro: bigint | null; spent: bigint }>`

@@ -47,7 +47,8 @@ class Copies {
     if (!entry && entries.size >= this.maxKeys) entries.delete(entries.keys().next().value!);
     const value = load();
     entries.set(key, { at: performance.now(), value });
-    value.catch(() => { // a failed read is retried by the next call
+    value.catch(() => {
+      // a failed read is retried by the next call
       if (entries.get(key)?.value === value) entries.delete(key);
     });
     return value;

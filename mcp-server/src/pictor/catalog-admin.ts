@@ -10,8 +10,17 @@ export type PlanFields = Partial<Omit<GpuPlansTable, 'id' | 'active'> & { active
 
 const INT_FIELDS = ['vram_gb', 'vcpu_per_gpu', 'ram_gb_per_gpu', 'min_storage_gb', 'max_storage_gb'] as const;
 const MONEY_FIELDS = ['price_per_gpu_hour', 'storage_price_per_gb_month'] as const;
-const REQUIRED_FOR_NEW: Array<keyof PlanFields> = ['gpu_model', 'vram_gb', 'vcpu_per_gpu', 'ram_gb_per_gpu', 'price_per_gpu_hour',
-  'allowed_gpu_counts', 'min_storage_gb', 'max_storage_gb', 'storage_price_per_gb_month'];
+const REQUIRED_FOR_NEW: Array<keyof PlanFields> = [
+  'gpu_model',
+  'vram_gb',
+  'vcpu_per_gpu',
+  'ram_gb_per_gpu',
+  'price_per_gpu_hour',
+  'allowed_gpu_counts',
+  'min_storage_gb',
+  'max_storage_gb',
+  'storage_price_per_gb_month',
+];
 export const PLAN_KEYS = ['gpu_model', ...INT_FIELDS, ...MONEY_FIELDS, 'allowed_gpu_counts', 'active'] as const;
 
 function positiveInt(key: string, text: string): number {
@@ -67,7 +76,10 @@ export async function upsertPlan(db: Db, id: string, fields: PlanFields): Promis
     }
     const missing = REQUIRED_FOR_NEW.filter((k) => fields[k] === undefined);
     if (missing.length > 0) throw new InvalidInputError(missing[0]!, `a new plan needs ${missing.join(', ')}`);
-    await trx.insertInto('gpu_plans').values({ id, ...(fields as Required<PlanFields>) }).execute();
+    await trx
+      .insertInto('gpu_plans')
+      .values({ id, ...(fields as Required<PlanFields>) })
+      .execute();
     return { created: true };
   });
   catalogChanged(db);
@@ -92,15 +104,27 @@ export async function setCapacity(db: Db, regionId: string, planId: string, tota
     const plan = await trx.selectFrom('gpu_plans').select('id').where('id', '=', planId).executeTakeFirst();
     if (!plan) throw new NotFoundError('GPU plan', planId);
     // Inserting a zero row first makes the row exist so it can be locked like any other.
-    await trx.insertInto('region_capacity').values({ region_id: regionId, plan_id: planId, total_gpus: 0, free_gpus: 0 })
-      .onConflict((oc) => oc.columns(['region_id', 'plan_id']).doNothing()).execute();
-    const row = await trx.selectFrom('region_capacity').select(['total_gpus', 'free_gpus'])
-      .where('region_id', '=', regionId).where('plan_id', '=', planId).forUpdate().executeTakeFirstOrThrow();
+    await trx
+      .insertInto('region_capacity')
+      .values({ region_id: regionId, plan_id: planId, total_gpus: 0, free_gpus: 0 })
+      .onConflict((oc) => oc.columns(['region_id', 'plan_id']).doNothing())
+      .execute();
+    const row = await trx
+      .selectFrom('region_capacity')
+      .select(['total_gpus', 'free_gpus'])
+      .where('region_id', '=', regionId)
+      .where('plan_id', '=', planId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
     const inUse = row.total_gpus - row.free_gpus;
     if (totalGpus < inUse) throw new ConflictError(`${inUse} GPUs are in use by instances; the total cannot go below ${inUse}`, { in_use: inUse });
     const freeGpus = row.free_gpus + (totalGpus - row.total_gpus);
-    await trx.updateTable('region_capacity').set({ total_gpus: totalGpus, free_gpus: freeGpus })
-      .where('region_id', '=', regionId).where('plan_id', '=', planId).execute();
+    await trx
+      .updateTable('region_capacity')
+      .set({ total_gpus: totalGpus, free_gpus: freeGpus })
+      .where('region_id', '=', regionId)
+      .where('plan_id', '=', planId)
+      .execute();
     return { totalGpus, freeGpus, inUse };
   });
   catalogChanged(db);

@@ -39,7 +39,8 @@ const SEED_TOTALS: Record<string, Record<string, number>> = {
 };
 
 export const SEED_CAPACITY: RegionCapacityTable[] = Object.entries(SEED_TOTALS).flatMap(([region_id, plans]) =>
-  Object.entries(plans).map(([plan_id, total]) => ({ region_id, plan_id, total_gpus: total, free_gpus: total })));
+  Object.entries(plans).map(([plan_id, total]) => ({ region_id, plan_id, total_gpus: total, free_gpus: total })),
+);
 
 /**
  * Fills an empty catalog with the default plans, regions and capacity. Returns whether it did.

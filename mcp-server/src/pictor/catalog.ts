@@ -106,8 +106,11 @@ export async function resolveRegion(db: Reader, regionId: string, field = 'regio
   const wanted = regionId.trim().toLowerCase();
   const region = regions.find((r) => r.id === wanted);
   if (!region) {
-    throw new InvalidInputError(field, `unknown region "${regionId.trim().slice(0, 40)}"; choose one of ${regions.map((r) => `${r.id} (${r.location})`).join(', ')}`,
-      { allowed: regions.map((r) => r.id) });
+    throw new InvalidInputError(
+      field,
+      `unknown region "${regionId.trim().slice(0, 40)}"; choose one of ${regions.map((r) => `${r.id} (${r.location})`).join(', ')}`,
+      { allowed: regions.map((r) => r.id) },
+    );
   }
   return region;
 }
@@ -124,10 +127,13 @@ export async function resolvePlan(db: Reader, planOrModel: string, field = 'plan
   const matches = plans.filter((p) => matchesModel(p, planOrModel));
   if (matches.length === 1) return matches[0]!;
   const choices = (matches.length > 1 ? matches : plans).map((p) => `${p.id} (${p.gpu_model})`).join(', ');
-  throw new InvalidInputError(field, matches.length > 1
-    ? `"${planOrModel.trim().slice(0, 40)}" matches several plans; choose one of ${choices}`
-    : `unknown GPU plan "${planOrModel.trim().slice(0, 40)}"; choose one of ${choices}`,
-  { allowed: (matches.length > 1 ? matches : plans).map((p) => p.id) });
+  throw new InvalidInputError(
+    field,
+    matches.length > 1
+      ? `"${planOrModel.trim().slice(0, 40)}" matches several plans; choose one of ${choices}`
+      : `unknown GPU plan "${planOrModel.trim().slice(0, 40)}"; choose one of ${choices}`,
+    { allowed: (matches.length > 1 ? matches : plans).map((p) => p.id) },
+  );
 }
 
 function toView(plan: GpuPlan, regions: PlanRegion[]): PlanView {
@@ -163,9 +169,7 @@ export async function listPlans(db: Reader, filter: PlanFilter = {}): Promise<Pl
     list.push({ ...where, totalGpus: r.total_gpus, freeGpus: r.free_gpus });
     byPlan.set(r.plan_id, list);
   }
-  return plans
-    .filter((p) => !region || byPlan.has(p.id))
-    .map((p) => toView(p, byPlan.get(p.id) ?? []));
+  return plans.filter((p) => !region || byPlan.has(p.id)).map((p) => toView(p, byPlan.get(p.id) ?? []));
 }
 
 /** Refuses a GPU count the plan does not offer, naming the allowed ones. */
@@ -222,7 +226,7 @@ export async function checkAvailability(db: Reader, query: AvailabilityQuery): P
     .sort((a, b) => b.freeGpus - a.freeGpus || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const asked = region ? regions.find((r) => r.id === region.id) : undefined;
   const available = region ? asked?.available === true : regions.some((r) => r.available);
-  const freeGpus = region ? asked?.freeGpus ?? 0 : Math.max(0, ...regions.map((r) => r.freeGpus));
+  const freeGpus = region ? (asked?.freeGpus ?? 0) : Math.max(0, ...regions.map((r) => r.freeGpus));
   return {
     planId: plan.id,
     gpuModel: plan.gpu_model,

@@ -37,11 +37,14 @@ export class InsufficientBalanceError extends DomainError {
   readonly code = 'insufficient_balance';
   constructor(required: bigint, available: bigint) {
     const shortfall = required - available;
-    super(`insufficient balance: this needs ${formatCredits(required)} credits, the account has ${formatCredits(available)}, short by ${formatCredits(shortfall)}`, {
-      required_micro: required.toString(),
-      available_micro: available.toString(),
-      shortfall_micro: shortfall.toString(),
-    });
+    super(
+      `insufficient balance: this needs ${formatCredits(required)} credits, the account has ${formatCredits(available)}, short by ${formatCredits(shortfall)}`,
+      {
+        required_micro: required.toString(),
+        available_micro: available.toString(),
+        shortfall_micro: shortfall.toString(),
+      },
+    );
   }
 }
 
@@ -81,9 +84,15 @@ export class SpendingLimitError extends DomainError {
   readonly code = 'spending_limit';
   constructor(limit: bigint, spent: bigint, required: bigint) {
     const headroom = limit > spent ? limit - spent : 0n;
-    super(`spending limit: you allowed this app to spend ${formatCredits(limit)} credits per 24 hours; it has spent ${formatCredits(spent)} in the last 24 hours, so ${formatCredits(headroom)} are left and this needs ${formatCredits(required)}. Nothing was charged. You can raise or remove the limit under Connected apps`, {
-      limit_micro: limit.toString(), spent_last_24h_micro: spent.toString(), headroom_micro: headroom.toString(), required_micro: required.toString(),
-    });
+    super(
+      `spending limit: you allowed this app to spend ${formatCredits(limit)} credits per 24 hours; it has spent ${formatCredits(spent)} in the last 24 hours, so ${formatCredits(headroom)} are left and this needs ${formatCredits(required)}. Nothing was charged. You can raise or remove the limit under Connected apps`,
+      {
+        limit_micro: limit.toString(),
+        spent_last_24h_micro: spent.toString(),
+        headroom_micro: headroom.toString(),
+        required_micro: required.toString(),
+      },
+    );
   }
 }
 

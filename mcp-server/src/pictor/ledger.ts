@@ -16,8 +16,7 @@ export interface Funds {
 }
 
 export async function lockAccount(trx: Trx, accountId: string): Promise<Funds> {
-  const row = await trx.selectFrom('accounts').select(['balance', 'credit'])
-    .where('id', '=', accountId).forUpdate().executeTakeFirst();
+  const row = await trx.selectFrom('accounts').select(['balance', 'credit']).where('id', '=', accountId).forUpdate().executeTakeFirst();
   if (!row) throw new NotFoundError('Account', accountId);
   return row;
 }
@@ -52,21 +51,27 @@ export interface CreditEntry extends EntryCommon {
  */
 export async function postCredit(trx: Trx, entry: CreditEntry): Promise<{ entryId: string } | null> {
   if (entry.amount <= 0n) throw new RangeError('a credit entry must be positive');
-  const inserted = await trx.insertInto('ledger_entries').values({
-    account_id: entry.accountId,
-    kind: entry.kind,
-    bucket: entry.bucket,
-    amount: entry.amount,
-    reference: entry.reference ?? null,
-    description: entry.description,
-    instance_id: entry.instanceId ?? null,
-    created_by: entry.createdBy ?? null,
-  }).onConflict((oc) => oc.columns(['kind', 'reference']).where('reference', 'is not', null).doNothing())
-    .returning('id').executeTakeFirst();
+  const inserted = await trx
+    .insertInto('ledger_entries')
+    .values({
+      account_id: entry.accountId,
+      kind: entry.kind,
+      bucket: entry.bucket,
+      amount: entry.amount,
+      reference: entry.reference ?? null,
+      description: entry.description,
+      instance_id: entry.instanceId ?? null,
+      created_by: entry.createdBy ?? null,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'reference']).where('reference', 'is not', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
   if (!inserted) return null;
-  await trx.updateTable('accounts')
+  await trx
+    .updateTable('accounts')
     .set((eb) => ({ [entry.bucket]: eb(entry.bucket, '+', entry.amount) }))
-    .where('id', '=', entry.accountId).execute();
+    .where('id', '=', entry.accountId)
+    .execute();
   return { entryId: inserted.id };
 }
 
@@ -83,16 +88,30 @@ export interface Spent {
 export async function postCharge(trx: Trx, funds: Funds, amount: bigint, entry: EntryCommon): Promise<Spent> {
   if (amount <= 0n) throw new RangeError('a charge must be positive');
   const { fromCredit, fromBalance } = splitCharge(funds, amount);
-  for (const [bucket, part] of [['credit', fromCredit], ['balance', fromBalance]] as const) {
+  for (const [bucket, part] of [
+    ['credit', fromCredit],
+    ['balance', fromBalance],
+  ] as const) {
     if (part === 0n) continue;
-    await trx.insertInto('ledger_entries').values({
-      account_id: entry.accountId, kind: 'charge', bucket, amount: -part, description: entry.description,
-      instance_id: entry.instanceId ?? null, created_by: entry.createdBy ?? null, client_id: entry.clientId ?? null,
-    }).execute();
+    await trx
+      .insertInto('ledger_entries')
+      .values({
+        account_id: entry.accountId,
+        kind: 'charge',
+        bucket,
+        amount: -part,
+        description: entry.description,
+        instance_id: entry.instanceId ?? null,
+        created_by: entry.createdBy ?? null,
+        client_id: entry.clientId ?? null,
+      })
+      .execute();
   }
-  await trx.updateTable('accounts')
+  await trx
+    .updateTable('accounts')
     .set((eb) => ({ credit: eb('credit', '-', fromCredit), balance: eb('balance', '-', fromBalance) }))
-    .where('id', '=', entry.accountId).execute();
+    .where('id', '=', entry.accountId)
+    .execute();
   funds.credit -= fromCredit;
   funds.balance -= fromBalance;
   return { fromCredit, fromBalance };
@@ -114,12 +133,25 @@ export interface BatchCharge extends EntryCommon, Spent {}
  * holds the account locks and has walked each account's funds in order.
  */
 export async function postChargesBatch(trx: Trx, charges: BatchCharge[]): Promise<void> {
-  const rows = charges.flatMap((c) => ([['credit', c.fromCredit], ['balance', c.fromBalance]] as const)
-    .filter(([, part]) => part > 0n)
-    .map(([bucket, part]) => ({
-      account_id: c.accountId, kind: 'charge' as const, bucket, amount: -part, description: c.description,
-      instance_id: c.instanceId ?? null, created_by: c.createdBy ?? null, client_id: c.clientId ?? null,
-    })));
+  const rows = charges.flatMap((c) =>
+    (
+      [
+        ['credit', c.fromCredit],
+        ['balance', c.fromBalance],
+      ] as const
+    )
+      .filter(([, part]) => part > 0n)
+      .map(([bucket, part]) => ({
+        account_id: c.accountId,
+        kind: 'charge' as const,
+        bucket,
+        amount: -part,
+        description: c.description,
+        instance_id: c.instanceId ?? null,
+        created_by: c.createdBy ?? null,
+        client_id: c.clientId ?? null,
+      })),
+  );
   if (rows.length === 0) return;
   await trx.insertInto('ledger_entries').values(rows).execute();
   const perAccount = new Map<string, Spent>();

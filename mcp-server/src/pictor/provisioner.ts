@@ -23,13 +23,9 @@ export interface BootLine {
   message: string;
 }
 
-export type ActionResult =
-  | { status: 'pending'; retryAt: Date }
-  | { status: 'done'; log: BootLine[] };
+export type ActionResult = { status: 'pending'; retryAt: Date } | { status: 'done'; log: BootLine[] };
 
-export type ProvisionResult =
-  | { status: 'pending'; retryAt: Date }
-  | { status: 'done'; sshHost: string; sshPort: number; log: BootLine[] };
+export type ProvisionResult = { status: 'pending'; retryAt: Date } | { status: 'done'; sshHost: string; sshPort: number; log: BootLine[] };
 
 export interface Provisioner {
   provision(machine: Machine, now: Date): Promise<ProvisionResult>;
@@ -125,7 +121,12 @@ export class SimulatedProvisioner implements Provisioner {
   async release(m: Machine, _now: Date): Promise<ActionResult> {
     return {
       status: 'done',
-      log: [{ at: m.requestedAt, message: `Machine released: powered off, ${m.storageGb} GB volume wiped, ${m.gpuCount} × ${m.gpuModel} returned to ${m.regionId}` }],
+      log: [
+        {
+          at: m.requestedAt,
+          message: `Machine released: powered off, ${m.storageGb} GB volume wiped, ${m.gpuCount} × ${m.gpuModel} returned to ${m.regionId}`,
+        },
+      ],
     };
   }
 
@@ -133,7 +134,10 @@ export class SimulatedProvisioner implements Provisioner {
     const lines: Array<[number, string]> = [];
     const at = (fraction: number, message: string) => lines.push([Math.round(span * fraction), message]);
     const name = smiName(m.gpuModel);
-    at(0, `${kernelTime(0)} Linux version 6.8.0-57-generic (buildd@lcy02-amd64-099) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0) #59-Ubuntu SMP PREEMPT_DYNAMIC`);
+    at(
+      0,
+      `${kernelTime(0)} Linux version 6.8.0-57-generic (buildd@lcy02-amd64-099) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0) #59-Ubuntu SMP PREEMPT_DYNAMIC`,
+    );
     at(0.02, `${kernelTime(12)} Command line: BOOT_IMAGE=/vmlinuz-6.8.0-57-generic root=LABEL=cloudimg-rootfs ro console=ttyS0`);
     at(0.05, `${kernelTime(310)} smpboot: Allowing ${m.vcpus} CPUs, 0 hotplug CPUs`);
     at(0.08, `${kernelTime(420)} Memory: ${m.ramGb * 1024 * 1024}K available`);

@@ -14,7 +14,7 @@ export const TEAM_ROLES = ['viewer', 'member', 'admin', 'owner'] as const satisf
  * team's SSH keys and top-ups. `doing` names the action in a refusal.
  */
 export const ACTIONS = {
-  read: { needs: 'viewer', doing: 'reading the team\'s instances, logs, SSH keys, balance and top-ups' },
+  read: { needs: 'viewer', doing: "reading the team's instances, logs, SSH keys, balance and top-ups" },
   'instance:create': { needs: 'member', doing: 'creating instances' },
   'instance:start': { needs: 'member', doing: 'starting instances' },
   'instance:stop': { needs: 'member', doing: 'stopping instances' },
@@ -23,12 +23,12 @@ export const ACTIONS = {
   'instance:rename': { needs: 'member', doing: 'renaming instances' },
   'instance:delete': { needs: 'member', doing: 'deleting instances' },
   'instance:attach-keys': { needs: 'member', doing: 'attaching SSH keys to instances' },
-  'ssh-key:create': { needs: 'admin', doing: 'adding the team\'s SSH keys' },
-  'ssh-key:update': { needs: 'admin', doing: 'changing the team\'s SSH keys' },
-  'ssh-key:delete': { needs: 'admin', doing: 'deleting the team\'s SSH keys' },
-  'billing:checkout': { needs: 'admin', doing: 'topping up the team\'s account' },
-  'billing:verify': { needs: 'admin', doing: 'verifying the team\'s top-ups' },
-  'billing:sync': { needs: 'admin', doing: 'syncing the team\'s top-ups' },
+  'ssh-key:create': { needs: 'admin', doing: "adding the team's SSH keys" },
+  'ssh-key:update': { needs: 'admin', doing: "changing the team's SSH keys" },
+  'ssh-key:delete': { needs: 'admin', doing: "deleting the team's SSH keys" },
+  'billing:checkout': { needs: 'admin', doing: "topping up the team's account" },
+  'billing:verify': { needs: 'admin', doing: "verifying the team's top-ups" },
+  'billing:sync': { needs: 'admin', doing: "syncing the team's top-ups" },
 } as const satisfies Record<string, { needs: TeamRole; doing: string }>;
 
 export type Action = keyof typeof ACTIONS;
@@ -46,6 +46,10 @@ export function assertRoleAllows(team: { teamId: string; teamName: string; role:
   if (roleAllows(team.role, action)) return;
   const { needs, doing } = ACTIONS[action];
   throw new InsufficientRoleError(`your role in team ${team.teamName} is ${team.role}; ${doing} needs ${needs} or above`, {
-    team_id: team.teamId, team: team.teamName, role: team.role, needs, action,
+    team_id: team.teamId,
+    team: team.teamName,
+    role: team.role,
+    needs,
+    action,
   });
 }

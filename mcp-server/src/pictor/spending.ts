@@ -60,12 +60,24 @@ export interface SpendingReport {
 }
 
 interface Rented {
-  id: string; name: string; state: string; gpu_count: number; storage_gb: number; price_per_gpu_hour: bigint;
-  storage_price_per_gb_month: bigint; rental_hours: number; auto_renew: boolean; expires_at: Date; has_key: boolean;
+  id: string;
+  name: string;
+  state: string;
+  gpu_count: number;
+  storage_gb: number;
+  price_per_gpu_hour: bigint;
+  storage_price_per_gb_month: bigint;
+  rental_hours: number;
+  auto_renew: boolean;
+  expires_at: Date;
+  has_key: boolean;
 }
 
 const rate = (r: Rented): RateCard => ({
-  gpuCount: r.gpu_count, pricePerGpuHour: r.price_per_gpu_hour, storageGb: r.storage_gb, storagePricePerGbMonth: r.storage_price_per_gb_month,
+  gpuCount: r.gpu_count,
+  pricePerGpuHour: r.price_per_gpu_hour,
+  storageGb: r.storage_gb,
+  storagePricePerGbMonth: r.storage_price_per_gb_month,
 });
 
 export async function spendingReport(db: Db, actor: Actor, days: number, clock: Clock): Promise<SpendingReport> {
@@ -83,11 +95,31 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
         coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
       FROM ledger_entries l JOIN instances i ON i.id = l.instance_id
       WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end} AND l.kind IN ('charge', 'refund')
-      GROUP BY 1, 2, 3, 4`.execute(db).then((r) => r.rows),
-    db.selectFrom('instances')
-      .select(['id', 'name', 'state', 'gpu_count', 'storage_gb', 'price_per_gpu_hour', 'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at'])
-      .select((eb) => eb.exists(eb.selectFrom('instance_ssh_keys').select('ssh_key_id').whereRef('instance_ssh_keys.instance_id', '=', 'instances.id')).as('has_key'))
-      .where('account_id', '=', accountId).where('state', 'in', [...ACTIVE_STATES]).orderBy('expires_at').orderBy('id').execute() as Promise<Rented[]>,
+      GROUP BY 1, 2, 3, 4`
+      .execute(db)
+      .then((r) => r.rows),
+    db
+      .selectFrom('instances')
+      .select([
+        'id',
+        'name',
+        'state',
+        'gpu_count',
+        'storage_gb',
+        'price_per_gpu_hour',
+        'storage_price_per_gb_month',
+        'rental_hours',
+        'auto_renew',
+        'expires_at',
+      ])
+      .select((eb) =>
+        eb.exists(eb.selectFrom('instance_ssh_keys').select('ssh_key_id').whereRef('instance_ssh_keys.instance_id', '=', 'instances.id')).as('has_key'),
+      )
+      .where('account_id', '=', accountId)
+      .where('state', 'in', [...ACTIVE_STATES])
+      .orderBy('expires_at')
+      .orderBy('id')
+      .execute() as Promise<Rented[]>,
     getFunds(db, accountId),
     activityMoneyByApp(db, accountId, new Date(now.getTime() - DAY_MS)),
     appLimitsOfUser(db, actor.userId),
@@ -99,21 +131,35 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
   const byInstance = new Map<string, SpendingReport['perInstance'][number]>();
   for (const row of ledger) {
     const day = perDay.find((d) => d.day === row.day);
-    if (day) { day.charged += row.charged; day.refunded += row.refunded; }
+    if (day) {
+      day.charged += row.charged;
+      day.refunded += row.refunded;
+    }
     const inst = byInstance.get(row.instance_id) ?? { instanceId: row.instance_id, name: row.name, state: row.state, charged: 0n, refunded: 0n };
     inst.charged += row.charged;
     inst.refunded += row.refunded;
     byInstance.set(row.instance_id, inst);
   }
-  const perInstance = [...byInstance.values()].sort((a, b) => Number(b.charged - b.refunded - (a.charged - a.refunded)) || a.instanceId.localeCompare(b.instanceId));
+  const perInstance = [...byInstance.values()].sort(
+    (a, b) => Number(b.charged - b.refunded - (a.charged - a.refunded)) || a.instanceId.localeCompare(b.instanceId),
+  );
 
   const burnPerHour = rented.reduce((sum, r) => sum + hourlyRates(rate(r)).totalPerHour, 0n);
   const available = funds.balance + funds.credit;
   const runwayHours = burnPerHour > 0n ? Number(available / burnPerHour) : null;
   const team = actor.teamId === undefined ? {} : { team_id: actor.teamId };
   return {
-    teamId: actor.teamId ?? null, from, now, perDay, perInstance, perApp, balance: funds.balance, credit: funds.credit,
-    burnPerHour, runwayHours, leaks: findLeaks(rented, available, now, team),
+    teamId: actor.teamId ?? null,
+    from,
+    now,
+    perDay,
+    perInstance,
+    perApp,
+    balance: funds.balance,
+    credit: funds.credit,
+    burnPerHour,
+    runwayHours,
+    leaks: findLeaks(rented, available, now, team),
   };
 }
 
@@ -125,14 +171,24 @@ function findLeaks(rented: Rented[], available: bigint, now: Date, team: Record<
     if (r.state === 'stopped') {
       const refund = refundFor(rate(r), unusedWholeHours(r.expires_at, now)).total;
       leaks.push({
-        kind: 'stopped_holding_gpus', instanceId: r.id, name: r.name, cost: perHour, amount: refund, at: null,
+        kind: 'stopped_holding_gpus',
+        instanceId: r.id,
+        name: r.name,
+        cost: perHour,
+        amount: refund,
+        at: null,
         message: `"${r.name}" is stopped but still holds ${r.gpu_count} GPUs and ${r.storage_gb} GB, worth ${formatCredits(perHour)} credits an hour of its prepaid time; deleting it now refunds ${formatCredits(refund)} credits (its disk is wiped).`,
         fix: { tool: 'delete-instance', arguments: args, note: 'Confirm with the person first: the disk is wiped. Or start-instance to use it again.' },
       });
     }
     if (r.state === 'running' && !r.has_key) {
       leaks.push({
-        kind: 'running_without_ssh_key', instanceId: r.id, name: r.name, cost: perHour, amount: null, at: null,
+        kind: 'running_without_ssh_key',
+        instanceId: r.id,
+        name: r.name,
+        cost: perHour,
+        amount: null,
+        at: null,
         message: `"${r.name}" is running with no SSH key attached, so nobody can log in; it costs ${formatCredits(perHour)} credits an hour.`,
         fix: { tool: 'add-ssh-keys-to-instance', arguments: args, note: 'Pass ssh_key_ids from list-ssh-keys (create-ssh-key first if there is none).' },
       });
@@ -140,9 +196,18 @@ function findLeaks(rented: Rented[], available: bigint, now: Date, team: Record<
     if (!r.auto_renew && r.expires_at > now && r.expires_at.getTime() - now.getTime() <= 3_600_000) {
       const hour = rentalCost(rate(r), 1).total;
       leaks.push({
-        kind: 'expiring_within_hour', instanceId: r.id, name: r.name, cost: hour, amount: null, at: r.expires_at,
+        kind: 'expiring_within_hour',
+        instanceId: r.id,
+        name: r.name,
+        cost: hour,
+        amount: null,
+        at: r.expires_at,
         message: `"${r.name}" ends at ${r.expires_at.toISOString()} with auto-renew off: its GPUs are released and its disk wiped. One more hour costs ${formatCredits(hour)} credits.`,
-        fix: { tool: 'add-instance-hours', arguments: { ...args, hours: 1, dry_run: true }, note: 'Or enable-instance-auto-renew; or let it end if it is no longer needed.' },
+        fix: {
+          tool: 'add-instance-hours',
+          arguments: { ...args, hours: 1, dry_run: true },
+          note: 'Or enable-instance-auto-renew; or let it end if it is no longer needed.',
+        },
       });
     }
   }
@@ -170,9 +235,18 @@ function underfundedRenewals(rented: Rented[], available: bigint, now: Date, tea
     }
     const short = next.cost - left;
     leaks.push({
-      kind: 'renewal_underfunded', instanceId: next.r.id, name: next.r.name, cost: next.cost, amount: short, at: next.at,
+      kind: 'renewal_underfunded',
+      instanceId: next.r.id,
+      name: next.r.name,
+      cost: next.cost,
+      amount: short,
+      at: next.at,
       message: `"${next.r.name}" auto-renews at ${next.at.toISOString()} for ${formatCredits(next.cost)} credits, but the funds will be short by ${formatCredits(short)}: it would expire and its disk be wiped.`,
-      fix: { tool: 'create-inflow-checkout', arguments: { ...team, amount: topUpFor(short) }, note: 'Top up at least the shortfall (confirm the amount with the person), or disable-instance-auto-renew if it is not needed.' },
+      fix: {
+        tool: 'create-inflow-checkout',
+        arguments: { ...team, amount: topUpFor(short) },
+        note: 'Top up at least the shortfall (confirm the amount with the person), or disable-instance-auto-renew if it is not needed.',
+      },
     });
     due.shift();
   }

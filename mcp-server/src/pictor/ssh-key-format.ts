@@ -8,13 +8,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { InvalidInputError } from './errors.ts';
 
-export const SSH_KEY_TYPES = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'ssh-rsa',
-] as const;
+export const SSH_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
 export type SshKeyType = (typeof SSH_KEY_TYPES)[number];
 
 /** RSA below this is refused (NIST SP 800-131A; OpenSSH itself still allows 1024). */
@@ -41,11 +35,13 @@ export interface ParsedPublicKey {
 
 const FIELD = 'public_key';
 
-const EXPECTED = 'expected an OpenSSH public key on one line, like "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… you@laptop" ' +
+const EXPECTED =
+  'expected an OpenSSH public key on one line, like "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… you@laptop" ' +
   '(the contents of a .pub file such as ~/.ssh/id_ed25519.pub). Supported types: ssh-ed25519 (recommended), ' +
   `ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa (${MIN_RSA_BITS} bits or more)`;
 
-export const PRIVATE_KEY_MESSAGE = 'this looks like a PRIVATE key, so it was refused and nothing was saved. ' +
+export const PRIVATE_KEY_MESSAGE =
+  'this looks like a PRIVATE key, so it was refused and nothing was saved. ' +
   'A private key must never be shared with anyone — not with Pictor and not in a chat. ' +
   'Paste the PUBLIC key instead: the contents of the matching .pub file (for example ~/.ssh/id_ed25519.pub), ' +
   'one line starting with ssh-ed25519, ecdsa-sha2-… or ssh-rsa. ' +
@@ -106,7 +102,9 @@ export function parsePublicKey(text: string): ParsedPublicKey {
   if (trimmed === '') throw invalid(`is empty; ${EXPECTED}`);
   if (trimmed.length > MAX_PUBLIC_KEY_LENGTH) throw invalid(`is too long for a public key; ${EXPECTED}`);
   if (/BEGIN SSH2 PUBLIC KEY/i.test(trimmed)) {
-    throw invalid('this is an RFC 4716 ("---- BEGIN SSH2 PUBLIC KEY ----") public key; convert it to the OpenSSH one-line form with `ssh-keygen -i -f key.pub` and paste that line');
+    throw invalid(
+      'this is an RFC 4716 ("---- BEGIN SSH2 PUBLIC KEY ----") public key; convert it to the OpenSSH one-line form with `ssh-keygen -i -f key.pub` and paste that line',
+    );
   }
   if (/BEGIN (?:RSA |EC )?PUBLIC KEY/i.test(trimmed)) {
     throw invalid('this is a PEM public key; convert it to the OpenSSH one-line form with `ssh-keygen -i -m PKCS8 -f key.pem` and paste that line');
@@ -143,9 +141,11 @@ function isSupportedType(value: string): value is SshKeyType {
 }
 
 function describeBadStart(first: string): string {
-  if (first === 'ssh-dss') return 'DSA (ssh-dss) keys are no longer accepted by OpenSSH or Pictor; make an ssh-ed25519 key with `ssh-keygen -t ed25519` and paste its .pub file';
+  if (first === 'ssh-dss')
+    return 'DSA (ssh-dss) keys are no longer accepted by OpenSSH or Pictor; make an ssh-ed25519 key with `ssh-keygen -t ed25519` and paste its .pub file';
   if (first.startsWith('sk-')) return 'security-key (FIDO, sk-…) SSH keys are not supported yet; use an ssh-ed25519, ECDSA or RSA key';
-  if (first.includes('-cert-v01@openssh.com')) return 'this is an OpenSSH certificate, not a plain public key; paste the key itself (the .pub file without -cert)';
+  if (first.includes('-cert-v01@openssh.com'))
+    return 'this is an OpenSSH certificate, not a plain public key; paste the key itself (the .pub file without -cert)';
   if (first.startsWith('AAAA')) return `is missing the key type before the key data; ${EXPECTED}`;
   if (/^(?:from|command|environment|permitopen|permitlisten|principals|tunnel|expiry-time)=|^(?:no-|restrict|cert-authority)/i.test(first)) {
     return `must not include authorized_keys options before the key type; paste just the key line. ${EXPECTED}`;
@@ -235,8 +235,11 @@ function parseRsa(reader: WireReader): number {
   if (!(n[n.length - 1]! & 1)) throw invalid('the RSA modulus is not valid (it is even)');
   const bits = (n.length - 1) * 8 + (32 - Math.clz32(n[0]!));
   if (bits < MIN_RSA_BITS) {
-    throw invalid(`this is a ${bits}-bit RSA key, which is too weak: Pictor needs RSA keys of at least ${MIN_RSA_BITS} bits. ` +
-      'Make a new key with `ssh-keygen -t ed25519` (recommended) or `ssh-keygen -t rsa -b 4096` and paste its .pub file', 'rsa_too_small');
+    throw invalid(
+      `this is a ${bits}-bit RSA key, which is too weak: Pictor needs RSA keys of at least ${MIN_RSA_BITS} bits. ` +
+        'Make a new key with `ssh-keygen -t ed25519` (recommended) or `ssh-keygen -t rsa -b 4096` and paste its .pub file',
+      'rsa_too_small',
+    );
   }
   if (bits > MAX_RSA_BITS) throw invalid(`this is a ${bits}-bit RSA key; the largest supported is ${MAX_RSA_BITS} bits`);
   importOrThrow({ kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') });

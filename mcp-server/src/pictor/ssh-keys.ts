@@ -105,12 +105,17 @@ export async function listSshKeys(db: Db, actor: Actor, input: ListSshKeysInput 
   }
   const after = input.cursor === undefined ? null : decodeCursor(input.cursor);
   const accountId = await resolveAccountId(db, actor, 'read');
-  let query = db.selectFrom('ssh_keys')
+  let query = db
+    .selectFrom('ssh_keys')
     .select(VIEW_COLUMNS)
     .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('created_key'))
     .where('account_id', '=', accountId);
   if (after) query = query.where(sql<boolean>`(created_at, id) > (${after[0]}::timestamptz, ${after[1]}::uuid)`);
-  const rows = await query.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
@@ -122,8 +127,7 @@ export async function listSshKeys(db: Db, actor: Actor, input: ListSshKeysInput 
 export async function getSshKey(db: Db, actor: Actor, id: string): Promise<SshKeyView> {
   if (!UUID.test(id)) throw notFound();
   const accountId = await resolveAccountId(db, actor, 'read');
-  const row = await db.selectFrom('ssh_keys').select(VIEW_COLUMNS)
-    .where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+  const row = await db.selectFrom('ssh_keys').select(VIEW_COLUMNS).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
   if (!row) throw notFound();
   return toView(row);
 }
@@ -141,14 +145,18 @@ export async function createSshKey(db: Db, actor: Actor, input: CreateSshKeyInpu
   const conflict = await findConflict(db, accountId, { name, fingerprint: key.fingerprint });
   if (conflict) throw conflict;
   try {
-    const row = await db.insertInto('ssh_keys').values({
-      account_id: accountId,
-      name,
-      key_type: key.type,
-      public_key: key.line,
-      fingerprint: key.fingerprint,
-      created_by: actor.userId,
-    }).returning(VIEW_COLUMNS).executeTakeFirstOrThrow();
+    const row = await db
+      .insertInto('ssh_keys')
+      .values({
+        account_id: accountId,
+        name,
+        key_type: key.type,
+        public_key: key.line,
+        fingerprint: key.fingerprint,
+        created_by: actor.userId,
+      })
+      .returning(VIEW_COLUMNS)
+      .executeTakeFirstOrThrow();
     return toView(row);
   } catch (error) {
     // Lost a race with a concurrent create: report it exactly like the checked case.
@@ -177,19 +185,26 @@ export async function updateSshKey(db: Db, actor: Actor, id: string, input: Upda
   const wanted = { name, fingerprint: key?.fingerprint };
   try {
     return await db.transaction().execute(async (trx) => {
-      const current = await trx.selectFrom('ssh_keys').select(['id', 'fingerprint'])
-        .where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();
+      const current = await trx
+        .selectFrom('ssh_keys')
+        .select(['id', 'fingerprint'])
+        .where('id', '=', id)
+        .where('account_id', '=', accountId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!current) throw notFound();
       const conflict = await findConflict(trx, accountId, wanted, id);
       if (conflict) throw conflict;
-      const row = await trx.updateTable('ssh_keys')
+      const row = await trx
+        .updateTable('ssh_keys')
         .set({
           ...(name === undefined ? {} : { name }),
           ...(key === undefined ? {} : { key_type: key.type, public_key: key.line, fingerprint: key.fingerprint }),
           updated_at: sql<Date>`now()`,
         })
         .where('id', '=', id)
-        .returning(VIEW_COLUMNS).executeTakeFirstOrThrow();
+        .returning(VIEW_COLUMNS)
+        .executeTakeFirstOrThrow();
       if (row.fingerprint !== current.fingerprint) {
         await logOnLiveInstances(trx, id, clock, `SSH key "${row.name}" replaced: ${current.fingerprint} → ${row.fingerprint}`);
       }
@@ -215,8 +230,7 @@ export async function deleteSshKey(db: Db, actor: Actor, id: string, clock: Cloc
   if (!UUID.test(id)) throw notFound();
   const accountId = await resolveAccountId(db, actor, 'ssh-key:delete');
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('ssh_keys').select(VIEW_COLUMNS)
-      .where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();
+    const row = await trx.selectFrom('ssh_keys').select(VIEW_COLUMNS).where('id', '=', id).where('account_id', '=', accountId).forUpdate().executeTakeFirst();
     if (!row) throw notFound();
     const live = await logOnLiveInstances(trx, id, clock, `SSH key "${row.name}" (${row.fingerprint}) detached: the key was deleted from the account`);
     await trx.deleteFrom('instance_ssh_keys').where('ssh_key_id', '=', id).execute();
@@ -227,7 +241,8 @@ export async function deleteSshKey(db: Db, actor: Actor, id: string, clock: Cloc
 
 /** Writes one log line on each live instance the key is attached to; returns how many. */
 async function logOnLiveInstances(trx: Db, keyId: string, clock: Clock, message: string): Promise<number> {
-  const live = await trx.selectFrom('instance_ssh_keys')
+  const live = await trx
+    .selectFrom('instance_ssh_keys')
     .innerJoin('instances', 'instances.id', 'instance_ssh_keys.instance_id')
     .select('instances.id')
     .where('instance_ssh_keys.ssh_key_id', '=', keyId)
@@ -235,7 +250,8 @@ async function logOnLiveInstances(trx: Db, keyId: string, clock: Clock, message:
     .execute();
   if (live.length > 0) {
     const at = clock.now();
-    await trx.insertInto('instance_logs')
+    await trx
+      .insertInto('instance_logs')
       .values(live.map((instance) => ({ instance_id: instance.id, at, source: 'lifecycle' as const, message })))
       .execute();
   }
@@ -250,32 +266,46 @@ async function findConflict(
   excludeId?: string,
 ): Promise<ConflictError | null> {
   if (wanted.fingerprint !== undefined) {
-    let query = db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint'])
-      .where('account_id', '=', accountId).where('fingerprint', '=', wanted.fingerprint);
+    let query = db
+      .selectFrom('ssh_keys')
+      .select(['id', 'name', 'fingerprint'])
+      .where('account_id', '=', accountId)
+      .where('fingerprint', '=', wanted.fingerprint);
     if (excludeId !== undefined) query = query.where('id', '<>', excludeId);
     const same = await query.executeTakeFirst();
     if (same) {
-      return new ConflictError(`this public key is already saved as the SSH key "${same.name}" (id ${same.id}, ${same.fingerprint}); use that key instead of adding it again`, {
-        field: 'public_key', existing_key_id: same.id, existing_key_name: same.name, fingerprint: same.fingerprint,
-      });
+      return new ConflictError(
+        `this public key is already saved as the SSH key "${same.name}" (id ${same.id}, ${same.fingerprint}); use that key instead of adding it again`,
+        {
+          field: 'public_key',
+          existing_key_id: same.id,
+          existing_key_name: same.name,
+          fingerprint: same.fingerprint,
+        },
+      );
     }
   }
   if (wanted.name !== undefined) {
-    let query = db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint'])
-      .where('account_id', '=', accountId).where('name', '=', wanted.name);
+    let query = db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint']).where('account_id', '=', accountId).where('name', '=', wanted.name);
     if (excludeId !== undefined) query = query.where('id', '<>', excludeId);
     const same = await query.executeTakeFirst();
     if (same) {
-      return new ConflictError(`an SSH key named "${same.name}" already exists (id ${same.id}, ${same.fingerprint}); choose another name, or update or delete that key`, {
-        field: 'name', existing_key_id: same.id, existing_key_name: same.name, fingerprint: same.fingerprint,
-      });
+      return new ConflictError(
+        `an SSH key named "${same.name}" already exists (id ${same.id}, ${same.fingerprint}); choose another name, or update or delete that key`,
+        {
+          field: 'name',
+          existing_key_id: same.id,
+          existing_key_name: same.name,
+          fingerprint: same.fingerprint,
+        },
+      );
     }
   }
   return null;
 }
 
 function raceConflict(): ConflictError {
-  return new ConflictError('another change to this account\'s SSH keys happened at the same moment; list the keys and try again');
+  return new ConflictError("another change to this account's SSH keys happened at the same moment; list the keys and try again");
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -51,7 +51,10 @@ async function accountOf(services: Services, actor: Actor): Promise<string | nul
   if (actor.teamId === undefined) return ensureUserAccount(services.db, actor.userId);
   if (actor.membership) return actor.membership.accountId;
   // refused before the membership was read: a team the person is not in is recorded without it
-  return resolveMembership(services.db, actor.userId, actor.teamId).then((m) => m.accountId, () => null);
+  return resolveMembership(services.db, actor.userId, actor.teamId).then(
+    (m) => m.accountId,
+    () => null,
+  );
 }
 
 /**
@@ -59,18 +62,27 @@ async function accountOf(services: Services, actor: Actor): Promise<string | nul
  * write is logged, not returned: the change is done and its result must reach the client.
  */
 export async function logActivity(
-  services: Services, log: Logger, tool: ToolDefinition, trace: CallTrace,
+  services: Services,
+  log: Logger,
+  tool: ToolDefinition,
+  trace: CallTrace,
   outcome: { effect: ActivityEffect } | { refusal: ToolErrorInfo; message: string },
 ): Promise<void> {
   const { input, actor } = trace;
   const targetField = tool.activity?.target;
-  const inputTarget = targetField && typeof input[targetField] === 'string' ? safeValue(input[targetField]) as string : null;
+  const inputTarget = targetField && typeof input[targetField] === 'string' ? (safeValue(input[targetField]) as string) : null;
   const detail = safeArguments(tool, input);
   let entry: NewActivity;
   try {
     entry = {
-      userId: actor.userId, clientId: actor.clientId ?? null, accountId: await accountOf(services, actor), tool: tool.name,
-      targetId: inputTarget, amountMicro: 0n, outcome: 'ok', detail,
+      userId: actor.userId,
+      clientId: actor.clientId ?? null,
+      accountId: await accountOf(services, actor),
+      tool: tool.name,
+      targetId: inputTarget,
+      amountMicro: 0n,
+      outcome: 'ok',
+      detail,
     };
     if ('effect' in outcome) {
       entry.targetId = outcome.effect.targetId ?? inputTarget;

@@ -30,8 +30,16 @@ function parseTime(field: string, text: string): Date {
 
 function entryOut(e: ActivityEntry): z.infer<typeof entryOutput> {
   return {
-    id: e.id, at: e.at.toISOString(), tool: e.tool, outcome: e.outcome, target_id: e.targetId, amount: money(e.amountMicro),
-    app: e.appName, person: e.userEmail, team_id: e.teamId, arguments: e.detail,
+    id: e.id,
+    at: e.at.toISOString(),
+    tool: e.tool,
+    outcome: e.outcome,
+    target_id: e.targetId,
+    amount: money(e.amountMicro),
+    app: e.appName,
+    person: e.userEmail,
+    team_id: e.teamId,
+    arguments: e.detail,
   };
 }
 
@@ -44,11 +52,12 @@ function entryText(e: ActivityEntry): string {
 export const getAccountActivityTool = defineTool({
   name: 'get-account-activity',
   title: 'Get account activity',
-  description: 'Shows what was done on the person\'s Pictor account, or a team\'s with team_id: every call that changed something '
-    + '(created, started, stopped, renamed or deleted instances, added hours, SSH key changes, top-ups) and every call refused by a rule '
-    + '(role, spending limit, workspace, balance), with the time, the app, the person, the target id and the money moved. '
-    + 'Use it to answer "what did you do yesterday?" (since/until bound the time). Newest first, paged: when next_cursor is not null, '
-    + 'pass it back as cursor. Read-only and free.',
+  description:
+    "Shows what was done on the person's Pictor account, or a team's with team_id: every call that changed something " +
+    '(created, started, stopped, renamed or deleted instances, added hours, SSH key changes, top-ups) and every call refused by a rule ' +
+    '(role, spending limit, workspace, balance), with the time, the app, the person, the target id and the money moved. ' +
+    'Use it to answer "what did you do yesterday?" (since/until bound the time). Newest first, paged: when next_cursor is not null, ' +
+    'pass it back as cursor. Read-only and free.',
   scope: 'pictor:read',
   workspace: true,
   input: {
@@ -64,13 +73,17 @@ export const getAccountActivityTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(input, ctx) {
     const page = await listAccountActivity(ctx.db, ctx.actor, {
-      cursor: input.cursor, limit: input.limit,
+      cursor: input.cursor,
+      limit: input.limit,
       since: input.since === undefined ? undefined : parseTime('since', input.since),
       until: input.until === undefined ? undefined : parseTime('until', input.until),
     });
-    const text = page.items.length === 0
-      ? (input.cursor === undefined ? 'No activity in this period.' : 'No more activity.')
-      : [...page.items.map((e) => `- ${entryText(e)}`), ...(page.nextCursor ? ['More: call again with next_cursor as cursor.'] : [])].join('\n');
+    const text =
+      page.items.length === 0
+        ? input.cursor === undefined
+          ? 'No activity in this period.'
+          : 'No more activity.'
+        : [...page.items.map((e) => `- ${entryText(e)}`), ...(page.nextCursor ? ['More: call again with next_cursor as cursor.'] : [])].join('\n');
     return { structured: { entries: page.items.map(entryOut), next_cursor: page.nextCursor }, text };
   },
 });

@@ -17,24 +17,35 @@ const planOutput = z.object({
   ram_gb_per_gpu: z.number().int().describe('System memory per GPU, GB.'),
   price_per_gpu_hour: moneyOutput.describe('Price per GPU per hour, in credits.'),
   allowed_gpu_counts: z.array(z.number().int()).describe('GPU counts an instance of this plan can have.'),
-  storage: z.object({
-    min_gb: z.number().int().describe('Smallest disk, GB.'),
-    max_gb: z.number().int().describe('Largest disk, GB.'),
-    price_per_gb_month: moneyOutput.describe(`Disk price per GB per month (${HOURS_PER_MONTH} h), in credits.`),
-  }).describe('Disk options and price.'),
-  regions: z.array(z.object({
-    id: z.string().describe('Region id.'),
-    name: z.string().describe('Region name.'),
-    location: z.string().describe('City and country.'),
-    free_gpus: z.number().int().describe('GPUs free right now.'),
-    total_gpus: z.number().int().describe('GPUs of this plan in the region.'),
-  })).describe('Regions offering the plan, with free GPUs now.'),
+  storage: z
+    .object({
+      min_gb: z.number().int().describe('Smallest disk, GB.'),
+      max_gb: z.number().int().describe('Largest disk, GB.'),
+      price_per_gb_month: moneyOutput.describe(`Disk price per GB per month (${HOURS_PER_MONTH} h), in credits.`),
+    })
+    .describe('Disk options and price.'),
+  regions: z
+    .array(
+      z.object({
+        id: z.string().describe('Region id.'),
+        name: z.string().describe('Region name.'),
+        location: z.string().describe('City and country.'),
+        free_gpus: z.number().int().describe('GPUs free right now.'),
+        total_gpus: z.number().int().describe('GPUs of this plan in the region.'),
+      }),
+    )
+    .describe('Regions offering the plan, with free GPUs now.'),
 });
 
 function planOut(p: PlanView): z.infer<typeof planOutput> {
   return {
-    id: p.id, gpu_model: p.gpuModel, vram_gb: p.vramGb, vcpu_per_gpu: p.vcpuPerGpu, ram_gb_per_gpu: p.ramGbPerGpu,
-    price_per_gpu_hour: money(p.pricePerGpuHour), allowed_gpu_counts: p.allowedGpuCounts,
+    id: p.id,
+    gpu_model: p.gpuModel,
+    vram_gb: p.vramGb,
+    vcpu_per_gpu: p.vcpuPerGpu,
+    ram_gb_per_gpu: p.ramGbPerGpu,
+    price_per_gpu_hour: money(p.pricePerGpuHour),
+    allowed_gpu_counts: p.allowedGpuCounts,
     storage: { min_gb: p.minStorageGb, max_gb: p.maxStorageGb, price_per_gb_month: money(p.storagePricePerGbMonth) },
     regions: p.regions.map((r) => ({ id: r.id, name: r.name, location: r.location, free_gpus: r.freeGpus, total_gpus: r.totalGpus })),
   };
@@ -43,10 +54,11 @@ function planOut(p: PlanView): z.infer<typeof planOutput> {
 export const listGpusTool = defineTool({
   name: 'list-gpus',
   title: 'List GPU plans',
-  description: 'Lists the GPU plans Pictor rents, cheapest first: GPU model, GPU memory, vCPUs and RAM per GPU, price per GPU-hour, allowed GPU counts, '
-    + 'disk limits and price per GB-month, and the free GPUs in each region right now. Filter by region or GPU model. Use it to answer "which GPUs '
-    + 'are there and what do they cost" and to pick the plan, count and region for create-instance. Prices are in credits (1 credit = 1 USD). '
-    + 'Read-only and free.',
+  description:
+    'Lists the GPU plans Pictor rents, cheapest first: GPU model, GPU memory, vCPUs and RAM per GPU, price per GPU-hour, allowed GPU counts, ' +
+    'disk limits and price per GB-month, and the free GPUs in each region right now. Filter by region or GPU model. Use it to answer "which GPUs ' +
+    'are there and what do they cost" and to pick the plan, count and region for create-instance. Prices are in credits (1 credit = 1 USD). ' +
+    'Read-only and free.',
   scope: 'pictor:read',
   workspace: false,
   input: {
@@ -59,10 +71,15 @@ export const listGpusTool = defineTool({
   annotations: READ,
   async handler(input, ctx) {
     const plans = await listPlans(ctx.db, { region: input.region, model: input.gpu });
-    const text = plans.length === 0 ? 'No GPU plans match.' : plans.map((p) => {
-      const free = p.regions.map((r) => `${r.id} ${r.freeGpus} free`).join(', ');
-      return `- ${p.id}: ${p.gpuModel}, ${money(p.pricePerGpuHour)}/GPU-h, counts ${p.allowedGpuCounts.join('/')} (${free || 'not offered now'})`;
-    }).join('\n');
+    const text =
+      plans.length === 0
+        ? 'No GPU plans match.'
+        : plans
+            .map((p) => {
+              const free = p.regions.map((r) => `${r.id} ${r.freeGpus} free`).join(', ');
+              return `- ${p.id}: ${p.gpuModel}, ${money(p.pricePerGpuHour)}/GPU-h, counts ${p.allowedGpuCounts.join('/')} (${free || 'not offered now'})`;
+            })
+            .join('\n');
     return { structured: { plans: plans.map(planOut) }, text };
   },
 });
@@ -76,14 +93,15 @@ const regionAvailability = z.object({
 export const checkGpuAvailabilityTool = defineTool({
   name: 'check-gpu-availability',
   title: 'Check GPU availability',
-  description: 'Checks whether a number of GPUs of a given plan or model is free right now, in one region or anywhere, and what it costs per hour. '
-    + 'When the region asked for is short, alternatives lists other regions that can host it. Use it before create-instance; availability can change '
-    + 'until the instance is created. Read-only and free.',
+  description:
+    'Checks whether a number of GPUs of a given plan or model is free right now, in one region or anywhere, and what it costs per hour. ' +
+    'When the region asked for is short, alternatives lists other regions that can host it. Use it before create-instance; availability can change ' +
+    'until the instance is created. Read-only and free.',
   scope: 'pictor:read',
   workspace: false,
   input: {
     gpu: z.string().max(100).describe('Plan id (e.g. "h100-80gb") or GPU model (e.g. "H100", "RTX 4090").'),
-    gpu_count: z.number().int().min(1).describe('How many GPUs in one instance; must be one of the plan\'s allowed counts (e.g. 1, 2, 4, 8).'),
+    gpu_count: z.number().int().min(1).describe("How many GPUs in one instance; must be one of the plan's allowed counts (e.g. 1, 2, 4, 8)."),
     region: regionField.optional().describe('Region to check, e.g. "us-east". Omit to check every region.'),
   },
   output: {
@@ -109,13 +127,23 @@ export const checkGpuAvailabilityTool = defineTool({
     const others = a.alternatives.map((r) => `${r.id} (${r.freeGpus} free)`).join(', ');
     return {
       structured: {
-        plan_id: a.planId, gpu_model: a.gpuModel, gpu_count: a.gpuCount, region: a.region, available: a.available, free_gpus: a.freeGpus,
-        alternatives: a.alternatives.map(region), regions: a.regions.map(region), price_per_hour: money(a.gpuPricePerHour),
-        price_per_gpu_hour: money(a.pricePerGpuHour), storage_price_per_gb_month: money(a.storagePricePerGbMonth),
-        storage_min_gb: a.minStorageGb, storage_max_gb: a.maxStorageGb,
+        plan_id: a.planId,
+        gpu_model: a.gpuModel,
+        gpu_count: a.gpuCount,
+        region: a.region,
+        available: a.available,
+        free_gpus: a.freeGpus,
+        alternatives: a.alternatives.map(region),
+        regions: a.regions.map(region),
+        price_per_hour: money(a.gpuPricePerHour),
+        price_per_gpu_hour: money(a.pricePerGpuHour),
+        storage_price_per_gb_month: money(a.storagePricePerGbMonth),
+        storage_min_gb: a.minStorageGb,
+        storage_max_gb: a.maxStorageGb,
       },
-      text: `${a.gpuCount} × ${a.gpuModel}${where}: ${a.available ? 'available' : `not available (${a.freeGpus} free)`}, `
-        + `${money(a.gpuPricePerHour)} credits/hour plus storage.${others ? ` ${a.region ? 'Also available in' : 'Available in'}: ${others}.` : ''}`,
+      text:
+        `${a.gpuCount} × ${a.gpuModel}${where}: ${a.available ? 'available' : `not available (${a.freeGpus} free)`}, ` +
+        `${money(a.gpuPricePerHour)} credits/hour plus storage.${others ? ` ${a.region ? 'Also available in' : 'Available in'}: ${others}.` : ''}`,
     };
   },
 });

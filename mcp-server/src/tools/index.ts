@@ -11,7 +11,13 @@ import { spendingTools } from './spending.ts';
 import { sshKeyTools } from './ssh-keys.ts';
 
 export const tools: readonly ToolDefinition[] = [
-  ...catalogTools, ...instanceTools, ...sshKeyTools, ...accountTools, ...inflowTools, ...activityTools, ...spendingTools,
+  ...catalogTools,
+  ...instanceTools,
+  ...sshKeyTools,
+  ...accountTools,
+  ...inflowTools,
+  ...activityTools,
+  ...spendingTools,
 ];
 
 export const scopesSupported: readonly Scope[] = scopesOf(tools);

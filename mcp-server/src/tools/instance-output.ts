@@ -6,26 +6,30 @@ import type { InstanceDetail, InstanceView } from '../pictor/instances/index.ts'
 import { ALL_STATES } from '../pictor/instances/index.ts';
 import { money, moneyOutput } from './common.ts';
 
-export const instanceIdField = z.string().max(100)
-  .describe('The instance id, as returned by list-my-instances or create-instance.');
+export const instanceIdField = z.string().max(100).describe('The instance id, as returned by list-my-instances or create-instance.');
 
-export const costOutput = z.object({
-  hours: z.number().int().describe('Hours this amount covers.'),
-  gpu: moneyOutput.describe('GPU part: gpu_count × price per GPU-hour × hours.'),
-  storage: moneyOutput.describe('Storage part: storage_gb × price per GB-month × hours / 730, rounded up to the micro-credit (down for refunds).'),
-  total: moneyOutput.describe('gpu + storage, in credits.'),
-}).describe('A cost (or refund) broken down, in credits.');
+export const costOutput = z
+  .object({
+    hours: z.number().int().describe('Hours this amount covers.'),
+    gpu: moneyOutput.describe('GPU part: gpu_count × price per GPU-hour × hours.'),
+    storage: moneyOutput.describe('Storage part: storage_gb × price per GB-month × hours / 730, rounded up to the micro-credit (down for refunds).'),
+    total: moneyOutput.describe('gpu + storage, in credits.'),
+  })
+  .describe('A cost (or refund) broken down, in credits.');
 
 export function costOut(cost: CostBreakdown): z.infer<typeof costOutput> {
   return { hours: cost.hours, gpu: money(cost.gpu), storage: money(cost.storage), total: money(cost.total) };
 }
 
-const sshOutput = z.object({
-  host: z.string().describe('SSH host name.'),
-  port: z.number().int().describe('SSH port.'),
-  user: z.string().describe('Login user.'),
-  command: z.string().describe('Ready-to-run ssh command.'),
-}).nullable().describe('Where to SSH in; null until provisioning has finished, and after expiry.');
+const sshOutput = z
+  .object({
+    host: z.string().describe('SSH host name.'),
+    port: z.number().int().describe('SSH port.'),
+    user: z.string().describe('Login user.'),
+    command: z.string().describe('Ready-to-run ssh command.'),
+  })
+  .nullable()
+  .describe('Where to SSH in; null until provisioning has finished, and after expiry.');
 
 export const instanceShape = {
   id: z.string().describe('Instance id: pass it to the other instance tools.'),
@@ -46,14 +50,18 @@ export const instanceShape = {
   expires_at: z.string().describe('End of the prepaid period (ISO 8601, UTC); the instance keeps running until then, stopped or not.'),
   ended_at: z.string().nullable().describe('When the instance expired or was deleted; null while it is live.'),
   end_reason: z.string().nullable().describe('Why it ended (e.g. auto-renew off, insufficient balance); null while it is live.'),
-  pending_action: z.enum(['provision', 'start', 'stop', 'release']).nullable()
+  pending_action: z
+    .enum(['provision', 'start', 'stop', 'release'])
+    .nullable()
     .describe('A power action the hardware is still carrying out, e.g. "start" while booting; null when settled.'),
   ssh: sshOutput,
-  cost_per_hour: z.object({
-    gpu: moneyOutput.describe('GPU cost per hour.'),
-    storage: moneyOutput.describe('Storage cost per hour (rounded up).'),
-    total: moneyOutput.describe('Total per hour.'),
-  }).describe('What the instance costs per hour at the prices fixed when it was created.'),
+  cost_per_hour: z
+    .object({
+      gpu: moneyOutput.describe('GPU cost per hour.'),
+      storage: moneyOutput.describe('Storage cost per hour (rounded up).'),
+      total: moneyOutput.describe('Total per hour.'),
+    })
+    .describe('What the instance costs per hour at the prices fixed when it was created.'),
   storage_per_month: moneyOutput.describe('Storage price per month (730 h) for this disk size.'),
   renewal_cost: moneyOutput.describe('What one auto-renewal (rental_hours) costs.'),
 };
@@ -62,12 +70,16 @@ export const instanceOutput = z.object(instanceShape).describe('A GPU instance.'
 
 export const instanceDetailShape = {
   ...instanceShape,
-  ssh_keys: z.array(z.object({
-    id: z.string().describe('SSH key id.'),
-    name: z.string().describe('SSH key name.'),
-    type: z.string().describe('OpenSSH key type.'),
-    fingerprint: z.string().describe('SHA256 fingerprint.'),
-  })).describe('SSH keys attached to the instance (installed for the login user).'),
+  ssh_keys: z
+    .array(
+      z.object({
+        id: z.string().describe('SSH key id.'),
+        name: z.string().describe('SSH key name.'),
+        type: z.string().describe('OpenSSH key type.'),
+        fingerprint: z.string().describe('SHA256 fingerprint.'),
+      }),
+    )
+    .describe('SSH keys attached to the instance (installed for the login user).'),
   ssh_hint: z.string().nullable().describe('What to do to reach the machine over SSH when something is missing (e.g. no key attached); null when ready.'),
 };
 
@@ -77,13 +89,29 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function instanceOut(v: InstanceView): z.infer<typeof instanceOutput> {
   return {
-    id: v.id, name: v.name, state: v.state, plan_id: v.planId, gpu_model: v.gpuModel, gpu_count: v.gpuCount,
-    vram_gb_per_gpu: v.vramGb, vcpus: v.vcpus, ram_gb: v.ramGb, region: v.regionId, region_location: v.regionLocation,
-    storage_gb: v.storageGb, rental_hours: v.rentalHours, auto_renew: v.autoRenew,
-    created_at: v.createdAt.toISOString(), expires_at: v.expiresAt.toISOString(), ended_at: iso(v.endedAt), end_reason: v.endReason,
-    pending_action: v.pendingAction, ssh: v.ssh,
+    id: v.id,
+    name: v.name,
+    state: v.state,
+    plan_id: v.planId,
+    gpu_model: v.gpuModel,
+    gpu_count: v.gpuCount,
+    vram_gb_per_gpu: v.vramGb,
+    vcpus: v.vcpus,
+    ram_gb: v.ramGb,
+    region: v.regionId,
+    region_location: v.regionLocation,
+    storage_gb: v.storageGb,
+    rental_hours: v.rentalHours,
+    auto_renew: v.autoRenew,
+    created_at: v.createdAt.toISOString(),
+    expires_at: v.expiresAt.toISOString(),
+    ended_at: iso(v.endedAt),
+    end_reason: v.endReason,
+    pending_action: v.pendingAction,
+    ssh: v.ssh,
     cost_per_hour: { gpu: money(v.rates.gpuPerHour), storage: money(v.rates.storagePerHour), total: money(v.rates.totalPerHour) },
-    storage_per_month: money(v.rates.storagePerMonth), renewal_cost: money(v.renewalCost.total),
+    storage_per_month: money(v.rates.storagePerMonth),
+    renewal_cost: money(v.renewalCost.total),
   };
 }
 
@@ -97,9 +125,11 @@ export function instanceDetailOut(d: InstanceDetail): z.infer<typeof instanceDet
 
 /** One line a person can read: name, what it is, where, state and expiry. */
 export function describeInstance(v: InstanceView): string {
-  return `"${v.name}" (${v.id}): ${v.gpuCount} × ${v.gpuModel} in ${v.regionId}, ${v.state}, `
-    + `${v.state === 'expired' ? 'ended' : 'prepaid until'} ${(v.state === 'expired' && v.endedAt ? v.endedAt : v.expiresAt).toISOString()}`
-    + `${v.autoRenew ? ', auto-renew on' : ''}`;
+  return (
+    `"${v.name}" (${v.id}): ${v.gpuCount} × ${v.gpuModel} in ${v.regionId}, ${v.state}, ` +
+    `${v.state === 'expired' ? 'ended' : 'prepaid until'} ${(v.state === 'expired' && v.endedAt ? v.endedAt : v.expiresAt).toISOString()}` +
+    `${v.autoRenew ? ', auto-renew on' : ''}`
+  );
 }
 
 export function detailText(d: InstanceDetail): string {

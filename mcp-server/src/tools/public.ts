@@ -60,9 +60,10 @@ function tidy(node: unknown): unknown {
 
 /** The input field every workspace tool publishes, added here and nowhere else. */
 export const TEAM_ID_FIELD = 'team_id';
-const teamIdField = z.uuid({ error: 'team_id must be a team id (a UUID) from your Pictor teams' })
+const teamIdField = z
+  .uuid({ error: 'team_id must be a team id (a UUID) from your Pictor teams' })
   .optional()
-  .describe('Act on this team\'s resources instead of your own. Omit for your personal account. You must be a member of the team.');
+  .describe("Act on this team's resources instead of your own. Omit for your personal account. You must be a member of the team.");
 
 export function compileTool(definition: ToolDefinition): CompiledTool {
   if (Object.hasOwn(definition.input, TEAM_ID_FIELD)) {

@@ -18,7 +18,7 @@ export async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): P
     WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now}
     GROUP BY account_id`.execute(trx);
   const order = due.rows.map((r) => ({ ...r, key: Math.random() })).sort((a, b) => a.key - b.key);
-  for (let start = 0; start < order.length;) {
+  for (let start = 0; start < order.length; ) {
     const chunk: string[] = [];
     for (let sum = 0; start < order.length && sum < batchSize; start++) {
       chunk.push(order[start]!.account_id);
@@ -38,11 +38,24 @@ export async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): P
  */
 export async function claimPowerActions(db: Db, now: Date, batchSize: number, leaseMs: number): Promise<InstanceRecord[]> {
   return db.transaction().execute(async (trx) => {
-    const rows = await selectRecord(trx).where('instances.pending_action', 'is not', null).where('instances.action_due_at', '<=', now)
-      .orderBy('instances.action_due_at').limit(batchSize).forUpdate('instances').skipLocked().execute();
+    const rows = await selectRecord(trx)
+      .where('instances.pending_action', 'is not', null)
+      .where('instances.action_due_at', '<=', now)
+      .orderBy('instances.action_due_at')
+      .limit(batchSize)
+      .forUpdate('instances')
+      .skipLocked()
+      .execute();
     if (rows.length > 0) {
-      await trx.updateTable('instances').set({ action_due_at: new Date(now.getTime() + leaseMs) })
-        .where('id', 'in', rows.map((r) => r.id)).execute();
+      await trx
+        .updateTable('instances')
+        .set({ action_due_at: new Date(now.getTime() + leaseMs) })
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
     }
     return rows;
   });

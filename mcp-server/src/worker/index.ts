@@ -36,14 +36,16 @@ export function startWorker(options: WorkerOptions): Loop {
       if (report.renewed + report.expired + report.actions > 0) log.info(report, 'lifecycle run');
     },
   });
-  const payments = inflow && startLoop(
-    async () => {
-      const summary = await syncAllPendingPayments({ db, inflow, clock, log });
-      if (summary.checked > 0) log.info(summary, 'payment sync run');
-    },
-    options.paymentSyncIntervalMs ?? 5000,
-    (err) => log.error({ err }, 'payment sync error'),
-  );
+  const payments =
+    inflow &&
+    startLoop(
+      async () => {
+        const summary = await syncAllPendingPayments({ db, inflow, clock, log });
+        if (summary.checked > 0) log.info(summary, 'payment sync run');
+      },
+      options.paymentSyncIntervalMs ?? 5000,
+      (err) => log.error({ err }, 'payment sync error'),
+    );
   return {
     stop: async () => {
       await Promise.all([lifecycle.stop(), payments?.stop()]);

@@ -7,8 +7,17 @@ import { z } from 'zod';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 
 export const INFLOW_STATUSES = [
-  'INITIATION', 'CHECKOUT_PENDING', 'CHECKOUT_SUCCESS', 'PAYMENT_RECEIVED', 'PAYMENT_SUCCESS',
-  'PAYMENT_FAILED', 'CANCELED', 'REFUND_PENDING', 'PARTIAL_REFUNDED', 'FULLY_REFUNDED', 'REFUND_FAILED',
+  'INITIATION',
+  'CHECKOUT_PENDING',
+  'CHECKOUT_SUCCESS',
+  'PAYMENT_RECEIVED',
+  'PAYMENT_SUCCESS',
+  'PAYMENT_FAILED',
+  'CANCELED',
+  'REFUND_PENDING',
+  'PARTIAL_REFUNDED',
+  'FULLY_REFUNDED',
+  'REFUND_FAILED',
 ] as const;
 export type InflowStatus = (typeof INFLOW_STATUSES)[number];
 
@@ -123,7 +132,9 @@ export class InflowClient {
         this.#log?.warn({ method, path, attempt: attempt + 1, of: retries + 1, reason: lastReason }, 'inflow request failed');
       }
     }
-    throw new UnavailableError(`InFlow, the payment network, could not be reached (${lastReason}). Nothing was changed; try again in a minute.`, { dependency: 'inflow' });
+    throw new UnavailableError(`InFlow, the payment network, could not be reached (${lastReason}). Nothing was changed; try again in a minute.`, {
+      dependency: 'inflow',
+    });
   }
 
   async #once(method: string, path: string, body: unknown, timeoutMs: number, paymentId?: string): Promise<unknown> {
@@ -159,11 +170,14 @@ export class InflowClient {
     if (response.ok) return json;
     const parsed = errorSchema.safeParse(json);
     const raw = parsed.success ? parsed.data.message : undefined;
-    const message = Array.isArray(raw) ? raw.join('; ') : raw ?? `HTTP ${response.status}`;
+    const message = Array.isArray(raw) ? raw.join('; ') : (raw ?? `HTTP ${response.status}`);
     if (response.status === 404) throw new NotFoundError('InFlow payment', paymentId);
     if (response.status === 401 || response.status === 403) {
       this.#log?.error({ method, path, status: response.status }, 'inflow refused the API key');
-      throw new UnavailableError('InFlow refused Pictor\'s API credentials (a configuration problem on Pictor\'s side); top-ups are unavailable until it is fixed.', { dependency: 'inflow' });
+      throw new UnavailableError(
+        "InFlow refused Pictor's API credentials (a configuration problem on Pictor's side); top-ups are unavailable until it is fixed.",
+        { dependency: 'inflow' },
+      );
     }
     if (response.status === 409) throw new ConflictError(`InFlow: ${message}`);
     if (response.status === 400 || response.status === 422) throw new InvalidInputError('payment', `InFlow refused the request: ${message}`);
@@ -178,7 +192,8 @@ export class InflowClient {
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const result = schema.safeParse(body);
-  if (!result.success) throw new Error(`InFlow's answer to ${what} has an unexpected shape: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!result.success)
+    throw new Error(`InFlow's answer to ${what} has an unexpected shape: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return result.data;
 }
 

@@ -72,8 +72,12 @@ export function parseTopUpAmount(text: string): bigint {
   const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(text.trim());
   if (!match) throw new InvalidInputError('amount', 'must be a number of credits with at most 2 decimals, e.g. "25" or "25.50"');
   const minor = BigInt(match[1]!) * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
-  if (minor < BigInt(MIN_TOP_UP_CREDITS) * 100n) throw new InvalidInputError('amount', `the smallest top-up is ${MIN_TOP_UP_CREDITS} credits`, { minimum: String(MIN_TOP_UP_CREDITS) });
-  if (minor > BigInt(MAX_TOP_UP_CREDITS) * 100n) throw new InvalidInputError('amount', `the largest top-up through Claude is ${MAX_TOP_UP_CREDITS} credits; contact Pictor support for more`, { maximum: String(MAX_TOP_UP_CREDITS) });
+  if (minor < BigInt(MIN_TOP_UP_CREDITS) * 100n)
+    throw new InvalidInputError('amount', `the smallest top-up is ${MIN_TOP_UP_CREDITS} credits`, { minimum: String(MIN_TOP_UP_CREDITS) });
+  if (minor > BigInt(MAX_TOP_UP_CREDITS) * 100n)
+    throw new InvalidInputError('amount', `the largest top-up through Claude is ${MAX_TOP_UP_CREDITS} credits; contact Pictor support for more`, {
+      maximum: String(MAX_TOP_UP_CREDITS),
+    });
   return minor;
 }
 
@@ -96,17 +100,22 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
   const now = deps.clock.now();
 
   const outcome = await deps.db.transaction().execute(async (trx) => {
-    const inserted = await trx.insertInto('inflow_transactions').values({
-      id: randomUUID(),
-      account_id: accountId,
-      created_by: actor.userId,
-      idempotency_key: key,
-      amount_minor: amountMinor,
-      currency: input.currency,
-      status: 'INITIATION',
-      created_at: now,
-      updated_at: now,
-    }).onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing()).returning('id').executeTakeFirst();
+    const inserted = await trx
+      .insertInto('inflow_transactions')
+      .values({
+        id: randomUUID(),
+        account_id: accountId,
+        created_by: actor.userId,
+        idempotency_key: key,
+        amount_minor: amountMinor,
+        currency: input.currency,
+        status: 'INITIATION',
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
     if (!inserted) return { id: null };
 
     const credits = formatCredits(amountMinor * MICRO_PER_MINOR);
@@ -117,9 +126,11 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
       ...(deps.inflow.successUrl ? { successUrl: deps.inflow.successUrl } : {}),
       metadatas: { pictorTransactionId: inserted.id, pictorAccountId: accountId },
     });
-    await trx.updateTable('inflow_transactions')
+    await trx
+      .updateTable('inflow_transactions')
       .set({ payment_id: payment.paymentId, purchase_url: payment.purchaseUrl })
-      .where('id', '=', inserted.id).execute();
+      .where('id', '=', inserted.id)
+      .execute();
     return { id: inserted.id };
   });
 
@@ -129,9 +140,12 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
   }
   const existing = await findRows(deps.db, accountId).where('t.idempotency_key', '=', key).executeTakeFirstOrThrow();
   if (existing.amount_minor !== amountMinor || existing.currency !== input.currency) {
-    throw new ConflictError(`idempotency_key was already used for a checkout of ${formatCredits(existing.amount_minor * MICRO_PER_MINOR)} ${existing.currency}; use a new key for a different top-up`, {
-      transaction_id: existing.id,
-    });
+    throw new ConflictError(
+      `idempotency_key was already used for a checkout of ${formatCredits(existing.amount_minor * MICRO_PER_MINOR)} ${existing.currency}; use a new key for a different top-up`,
+      {
+        transaction_id: existing.id,
+      },
+    );
   }
   return { transaction: toView(existing), created: false };
 }
@@ -155,11 +169,15 @@ export async function verifyTransaction(deps: InflowDeps, actor: Actor, id: stri
 export async function syncPending(deps: InflowDeps, actor: Actor, limit = 50): Promise<{ results: VerifyResult[]; unreachable: number }> {
   const accountId = await resolveAccountId(deps.db, actor, 'billing:sync');
   const rows = await findRows(deps.db, accountId)
-    .where((eb) => eb.or([
-      eb('t.status', 'in', PENDING_STATUSES),
-      eb.and([eb('t.status', '=', 'PAYMENT_SUCCESS'), eb('t.credited_entry_id', 'is', null), eb('t.review_reason', 'is', null)]),
-    ]))
-    .orderBy('t.created_at', 'desc').limit(limit).execute();
+    .where((eb) =>
+      eb.or([
+        eb('t.status', 'in', PENDING_STATUSES),
+        eb.and([eb('t.status', '=', 'PAYMENT_SUCCESS'), eb('t.credited_entry_id', 'is', null), eb('t.review_reason', 'is', null)]),
+      ]),
+    )
+    .orderBy('t.created_at', 'desc')
+    .limit(limit)
+    .execute();
   const results: VerifyResult[] = [];
   let unreachable = 0;
   for (const row of rows) {
@@ -171,7 +189,10 @@ export async function syncPending(deps: InflowDeps, actor: Actor, limit = 50): P
     }
   }
   if (rows.length > 0 && unreachable === rows.length) {
-    throw new UnavailableError(`InFlow, the payment network, could not be reached, so none of the ${rows.length} pending top-ups could be checked. Nothing was changed and nothing is lost; try again in a minute.`, { dependency: 'inflow' });
+    throw new UnavailableError(
+      `InFlow, the payment network, could not be reached, so none of the ${rows.length} pending top-ups could be checked. Nothing was changed and nothing is lost; try again in a minute.`,
+      { dependency: 'inflow' },
+    );
   }
   return { results, unreachable };
 }
@@ -220,7 +241,8 @@ export async function syncAllPendingPayments(deps: InflowDeps, options: SyncAllO
       FOR UPDATE SKIP LOCKED)
     RETURNING id, payment_id`.execute(deps.db);
 
-  const pruned = await deps.db.deleteFrom('inflow_webhook_deliveries')
+  const pruned = await deps.db
+    .deleteFrom('inflow_webhook_deliveries')
     .where('received_at', '<', new Date(now.getTime() - (options.deliveryRetentionMs ?? 14 * 24 * 3600 * 1000)))
     .executeTakeFirst();
   const summary: SyncAllSummary = { checked: 0, credited: 0, failed: 0, pruned: Number(pruned.numDeletedRows) };
@@ -255,9 +277,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type Row = InflowTransaction & { team_id: string | null };
 
 function findRows(db: Db, accountId: string) {
-  return db.selectFrom('inflow_transactions as t')
+  return db
+    .selectFrom('inflow_transactions as t')
     .innerJoin('accounts as a', 'a.id', 't.account_id')
-    .selectAll('t').select('a.team_id')
+    .selectAll('t')
+    .select('a.team_id')
     .where('t.account_id', '=', accountId)
     .where('t.payment_id', 'is not', null);
 }
@@ -274,7 +298,10 @@ async function check(deps: InflowDeps, row: Row): Promise<VerifyResult> {
     applied = await applyPaymentSnapshot(deps.db, row.id, payment, deps.clock.now(), deps.log);
   } catch (error) {
     if (error instanceof UnavailableError) {
-      throw new UnavailableError(`Could not reach InFlow to check payment ${paymentId}: ${error.message} If the person has paid, the money is not lost: it is credited by a later check or by the background sync.`, error.details);
+      throw new UnavailableError(
+        `Could not reach InFlow to check payment ${paymentId}: ${error.message} If the person has paid, the money is not lost: it is credited by a later check or by the background sync.`,
+        error.details,
+      );
     }
     throw error;
   }
@@ -296,7 +323,8 @@ function summarize(t: InflowTransactionView, applied: ApplyResult): string {
   if (applied.creditedNow) parts.unshift(`Credited ${amount} just now.`);
   else if (t.credited && t.status === 'PAYMENT_SUCCESS') parts.unshift(`Already credited (${amount}); nothing more to add.`);
   if (applied.reversedNowMicro > 0n) parts.push(`Took back ${formatCredits(applied.reversedNowMicro)} refunded credits from the balance.`);
-  if (t.uncoveredMicro > 0n) parts.push(`${formatCredits(t.uncoveredMicro)} refunded credits had already been spent and could not be taken back; Pictor support will follow up.`);
+  if (t.uncoveredMicro > 0n)
+    parts.push(`${formatCredits(t.uncoveredMicro)} refunded credits had already been spent and could not be taken back; Pictor support will follow up.`);
   if (t.reviewReason && t.uncoveredMicro === 0n) parts.push('This payment is flagged for Pictor support to review.');
   return parts.join(' ');
 }

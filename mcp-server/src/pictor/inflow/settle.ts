@@ -28,15 +28,18 @@ export async function applyPaymentSnapshot(db: Db, transactionId: string, paymen
     const row = await trx.selectFrom('inflow_transactions').selectAll().where('id', '=', transactionId).forUpdate().executeTakeFirstOrThrow();
     if (row.payment_id !== payment.id) throw new Error(`InFlow payment ${payment.id} does not belong to transaction ${transactionId}`);
 
-    const plan = planSettlement({
-      status: row.status,
-      inflowUpdatedAt: row.inflow_updated_at,
-      credited: row.credited_entry_id !== null,
-      amountMinor: row.amount_minor,
-      currency: row.currency,
-      refundedMinor: row.refunded_minor,
-      accountedMinor: (row.reversed_micro + row.uncovered_micro) / MICRO_PER_MINOR,
-    }, payment);
+    const plan = planSettlement(
+      {
+        status: row.status,
+        inflowUpdatedAt: row.inflow_updated_at,
+        credited: row.credited_entry_id !== null,
+        amountMinor: row.amount_minor,
+        currency: row.currency,
+        refundedMinor: row.refunded_minor,
+        accountedMinor: (row.reversed_micro + row.uncovered_micro) / MICRO_PER_MINOR,
+      },
+      payment,
+    );
 
     const changes: Updateable<InflowTransactionsTable> = { last_checked_at: now, updated_at: now };
     const result = { creditedNow: false, reversedNowMicro: 0n, uncoveredNowMicro: 0n, stale: !plan.apply };
@@ -92,8 +95,7 @@ export async function applyPaymentSnapshot(db: Db, transactionId: string, paymen
 }
 
 async function paymentEntryId(trx: Trx, paymentId: string): Promise<string> {
-  const entry = await trx.selectFrom('ledger_entries').select('id')
-    .where('kind', '=', 'payment').where('reference', '=', paymentId).executeTakeFirstOrThrow();
+  const entry = await trx.selectFrom('ledger_entries').select('id').where('kind', '=', 'payment').where('reference', '=', paymentId).executeTakeFirstOrThrow();
   return String(entry.id);
 }
 
@@ -116,17 +118,25 @@ export async function reverseRefund(trx: Trx, reversal: Reversal): Promise<{ tak
   const funds = await lockAccount(trx, reversal.accountId);
   const taken = reversal.amount < funds.balance ? reversal.amount : funds.balance;
   if (taken === 0n) return { taken: 0n, uncovered: reversal.amount };
-  const inserted = await trx.insertInto('ledger_entries').values({
-    account_id: reversal.accountId,
-    kind: 'refund',
-    bucket: 'balance',
-    amount: -taken,
-    reference: reversal.reference,
-    description: reversal.description,
-    created_by: reversal.createdBy,
-  }).onConflict((oc) => oc.columns(['kind', 'reference']).where('reference', 'is not', null).doNothing())
-    .returning('id').executeTakeFirst();
+  const inserted = await trx
+    .insertInto('ledger_entries')
+    .values({
+      account_id: reversal.accountId,
+      kind: 'refund',
+      bucket: 'balance',
+      amount: -taken,
+      reference: reversal.reference,
+      description: reversal.description,
+      created_by: reversal.createdBy,
+    })
+    .onConflict((oc) => oc.columns(['kind', 'reference']).where('reference', 'is not', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
   if (!inserted) return { taken: 0n, uncovered: 0n }; // this exact reversal was already applied
-  await trx.updateTable('accounts').set((eb) => ({ balance: eb('balance', '-', taken) })).where('id', '=', reversal.accountId).execute();
+  await trx
+    .updateTable('accounts')
+    .set((eb) => ({ balance: eb('balance', '-', taken) }))
+    .where('id', '=', reversal.accountId)
+    .execute();
   return { taken, uncovered: reversal.amount - taken };
 }

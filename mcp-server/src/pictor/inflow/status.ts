@@ -71,7 +71,8 @@ export function planSettlement(stored: StoredState, payment: InflowPayment): Pla
   if (isInflowStatus(stored.status) && RANK[seen] < RANK[stored.status]) return keep;
 
   const amountMatches = BigInt(payment.amountInCents) === stored.amountMinor && payment.currency === stored.currency;
-  let review: string | null = amountMatches ? null
+  let review: string | null = amountMatches
+    ? null
     : `InFlow reports ${payment.amountInCents} ${payment.currency} (minor units) for a checkout of ${stored.amountMinor} ${stored.currency}; not credited`;
 
   // A refund state means the payment got at least as far as CHECKOUT_SUCCESS; it was settled
@@ -107,11 +108,15 @@ export function describeStatus(status: string, credited: boolean): string {
     case 'CHECKOUT_SUCCESS':
       return 'The payment is authorized but not settled yet. Credit is added once InFlow reports PAYMENT_SUCCESS; check again later.';
     case 'PAYMENT_RECEIVED':
-      return 'InFlow has received the money but it has not reached Pictor\'s account yet. Credit is added once it settles (PAYMENT_SUCCESS); check again later.';
+      return "InFlow has received the money but it has not reached Pictor's account yet. Credit is added once it settles (PAYMENT_SUCCESS); check again later.";
     case 'PAYMENT_SUCCESS':
-      return credited ? 'The payment settled and the credit has been added to the account.' : 'The payment settled but could not be credited automatically; Pictor support will reconcile it.';
+      return credited
+        ? 'The payment settled and the credit has been added to the account.'
+        : 'The payment settled but could not be credited automatically; Pictor support will reconcile it.';
     case 'PAYMENT_FAILED':
-      return credited ? 'InFlow reports the payment failed after it was credited; Pictor support will reconcile it.' : 'The payment failed. No credit was added and the person was not charged.';
+      return credited
+        ? 'InFlow reports the payment failed after it was credited; Pictor support will reconcile it.'
+        : 'The payment failed. No credit was added and the person was not charged.';
     case 'CANCELED':
       return 'The checkout was canceled. No credit was added and the person was not charged.';
     case 'REFUND_PENDING':
@@ -121,7 +126,9 @@ export function describeStatus(status: string, credited: boolean): string {
     case 'PARTIAL_REFUNDED':
       return 'Part of this payment was refunded to the person; that part was taken back from the account.';
     case 'FULLY_REFUNDED':
-      return credited ? 'This payment was refunded to the person in full; its credit was taken back from the account.' : 'This payment was refunded in full before it was credited; no credit was added.';
+      return credited
+        ? 'This payment was refunded to the person in full; its credit was taken back from the account.'
+        : 'This payment was refunded in full before it was credited; no credit was added.';
     default:
       return `InFlow reports the status ${status}.`;
   }

@@ -36,10 +36,14 @@ export interface WebhookResponse {
 }
 
 const deliverySchema = z.object({
-  data: z.array(z.object({
-    eventType: z.string(),
-    payload: z.object({ id: z.string().min(1) }).loose(),
-  })).min(1),
+  data: z
+    .array(
+      z.object({
+        eventType: z.string(),
+        payload: z.object({ id: z.string().min(1) }).loose(),
+      }),
+    )
+    .min(1),
 });
 
 /** Svix expects an answer within 15 s; InFlow is asked with a budget well inside it. */
@@ -50,12 +54,16 @@ export async function handleInflowWebhook(request: WebhookRequest, deps: Webhook
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
-  const check = verifyWebhookSignature({
-    id: header('svix-id'),
-    timestamp: header('svix-timestamp'),
-    signature: header('svix-signature'),
-    rawBody: request.rawBody,
-  }, webhookKey(deps.webhookSecret), deps.clock.now());
+  const check = verifyWebhookSignature(
+    {
+      id: header('svix-id'),
+      timestamp: header('svix-timestamp'),
+      signature: header('svix-signature'),
+      rawBody: request.rawBody,
+    },
+    webhookKey(deps.webhookSecret),
+    deps.clock.now(),
+  );
   if (!check.ok) {
     deps.log?.warn({ reason: check.reason, svixId: header('svix-id')?.slice(0, 64) }, 'inflow webhook refused');
     return check.reason === 'bad_signature'
@@ -90,11 +98,15 @@ export async function handleInflowWebhook(request: WebhookRequest, deps: Webhook
     }
   }
 
-  await deps.db.insertInto('inflow_webhook_deliveries').values({
-    svix_id: check.id,
-    event_types: parsed.data.map((event) => event.eventType),
-    payment_ids: paymentIds,
-    received_at: deps.clock.now(),
-  }).onConflict((oc) => oc.column('svix_id').doNothing()).execute();
+  await deps.db
+    .insertInto('inflow_webhook_deliveries')
+    .values({
+      svix_id: check.id,
+      event_types: parsed.data.map((event) => event.eventType),
+      payment_ids: paymentIds,
+      received_at: deps.clock.now(),
+    })
+    .onConflict((oc) => oc.column('svix_id').doNothing())
+    .execute();
   return { status: 200, body: { ok: true, applied } };
 }

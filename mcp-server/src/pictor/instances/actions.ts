@@ -20,7 +20,10 @@ export interface ChangeResult extends InstanceDetail {
 
 type ChangeOperation = Extract<Operation, 'start' | 'stop' | 'auto_renew' | 'rename'>;
 const ACTION_OF: Record<ChangeOperation, Action> = {
-  start: 'instance:start', stop: 'instance:stop', auto_renew: 'instance:auto-renew', rename: 'instance:rename',
+  start: 'instance:start',
+  stop: 'instance:stop',
+  auto_renew: 'instance:auto-renew',
+  rename: 'instance:rename',
 };
 
 type Change = (row: InstanceRecord, now: Date) => { set: InstanceUpdate; log: Omit<LogLine, 'instanceId' | 'at'>[] } | null;
@@ -34,28 +37,45 @@ async function change(db: Db, actor: Actor, instanceId: string, clock: Clock, op
     const now = clock.now();
     const planned = fn(row, now);
     if (!planned) return { ...(await detailFor(trx, row)), changed: false };
-    const updated = await trx.updateTable('instances').set({ ...planned.set, updated_at: now }).where('id', '=', row.id)
-      .returningAll().executeTakeFirstOrThrow();
-    await writeLogs(trx, planned.log.map((l) => ({ ...l, instanceId: row.id, at: now })));
+    const updated = await trx
+      .updateTable('instances')
+      .set({ ...planned.set, updated_at: now })
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeLogs(
+      trx,
+      planned.log.map((l) => ({ ...l, instanceId: row.id, at: now })),
+    );
     return { ...(await detailFor(trx, { ...row, ...updated })), changed: true };
   });
 }
 
 export async function startInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {
-  return change(db, actor, instanceId, clock, 'start', (row, now) => row.state === 'running' ? null : {
-    set: { state: 'running', ...powerAction('start', row, now) },
-    log: [{ source: 'lifecycle', message: 'Start requested: powering on' }],
-  });
+  return change(db, actor, instanceId, clock, 'start', (row, now) =>
+    row.state === 'running'
+      ? null
+      : {
+          set: { state: 'running', ...powerAction('start', row, now) },
+          log: [{ source: 'lifecycle', message: 'Start requested: powering on' }],
+        },
+  );
 }
 
 export async function stopInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {
-  return change(db, actor, instanceId, clock, 'stop', (row, now) => row.state === 'stopped' ? null : {
-    set: { state: 'stopped', ...powerAction('stop', row, now) },
-    log: [{
-      source: 'lifecycle',
-      message: `Stop requested: powering off. The prepaid period keeps running until ${row.expires_at.toISOString()}; the GPUs stay reserved and storage is kept`,
-    }],
-  });
+  return change(db, actor, instanceId, clock, 'stop', (row, now) =>
+    row.state === 'stopped'
+      ? null
+      : {
+          set: { state: 'stopped', ...powerAction('stop', row, now) },
+          log: [
+            {
+              source: 'lifecycle',
+              message: `Stop requested: powering off. The prepaid period keeps running until ${row.expires_at.toISOString()}; the GPUs stay reserved and storage is kept`,
+            },
+          ],
+        },
+  );
 }
 
 export async function setAutoRenew(db: Db, actor: Actor, instanceId: string, enabled: boolean, clock: Clock): Promise<ChangeResult> {
@@ -72,8 +92,12 @@ export async function setAutoRenew(db: Db, actor: Actor, instanceId: string, ena
 
 export async function renameInstance(db: Db, actor: Actor, instanceId: string, name: string, clock: Clock): Promise<ChangeResult> {
   const newName = validateName(name);
-  return change(db, actor, instanceId, clock, 'rename', (row) => row.name === newName ? null : {
-    set: { name: newName },
-    log: [{ source: 'lifecycle', message: `Renamed from "${row.name}" to "${newName}"` }],
-  });
+  return change(db, actor, instanceId, clock, 'rename', (row) =>
+    row.name === newName
+      ? null
+      : {
+          set: { name: newName },
+          log: [{ source: 'lifecycle', message: `Renamed from "${row.name}" to "${newName}"` }],
+        },
+  );
 }

@@ -53,44 +53,67 @@ async function validateCreate(db: Reader, accountId: string, input: CreateInstan
   const plan = await resolvePlan(db, input.plan, 'plan');
   assertGpuCount(plan, input.gpuCount);
   if (!Number.isInteger(input.storageGb) || input.storageGb < plan.min_storage_gb || input.storageGb > plan.max_storage_gb) {
-    throw new InvalidInputError('storage_gb', `${plan.id} takes ${plan.min_storage_gb}–${plan.max_storage_gb} GB of storage`,
-      { min: plan.min_storage_gb, max: plan.max_storage_gb });
+    throw new InvalidInputError('storage_gb', `${plan.id} takes ${plan.min_storage_gb}–${plan.max_storage_gb} GB of storage`, {
+      min: plan.min_storage_gb,
+      max: plan.max_storage_gb,
+    });
   }
   const region = await resolveRegion(db, input.region);
   const keys = await resolveSshKeys(db, accountId, input.sshKeyIds ?? []);
   const rate: RateCard = {
-    gpuCount: input.gpuCount, pricePerGpuHour: plan.price_per_gpu_hour,
-    storageGb: input.storageGb, storagePricePerGbMonth: plan.storage_price_per_gb_month,
+    gpuCount: input.gpuCount,
+    pricePerGpuHour: plan.price_per_gpu_hour,
+    storageGb: input.storageGb,
+    storagePricePerGbMonth: plan.storage_price_per_gb_month,
   };
   return {
-    name, plan, region, gpuCount: input.gpuCount, storageGb: input.storageGb, rentalHours,
-    autoRenew: input.autoRenew ?? false, keys, rate, cost: rentalCost(rate, rentalHours),
+    name,
+    plan,
+    region,
+    gpuCount: input.gpuCount,
+    storageGb: input.storageGb,
+    rentalHours,
+    autoRenew: input.autoRenew ?? false,
+    keys,
+    rate,
+    cost: rentalCost(rate, rentalHours),
   };
 }
 
 async function capacityRow(db: Reader, v: ValidCreate, lock: boolean): Promise<{ free_gpus: number }> {
-  let query = db.selectFrom('region_capacity').select('free_gpus')
-    .where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id);
+  let query = db.selectFrom('region_capacity').select('free_gpus').where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id);
   if (lock) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   if (row) return row;
   const offered = await db.selectFrom('region_capacity').select('region_id').where('plan_id', '=', v.plan.id).orderBy('region_id').execute();
-  throw new InvalidInputError('region', `${v.plan.gpu_model} is not offered in ${v.region.id}; it is offered in ${offered.map((r) => r.region_id).join(', ') || 'no region right now'}`,
-    { offered_in: offered.map((r) => r.region_id) });
+  throw new InvalidInputError(
+    'region',
+    `${v.plan.gpu_model} is not offered in ${v.region.id}; it is offered in ${offered.map((r) => r.region_id).join(', ') || 'no region right now'}`,
+    { offered_in: offered.map((r) => r.region_id) },
+  );
 }
 
 async function capacityError(db: Reader, v: ValidCreate, free: number): Promise<CapacityUnavailableError> {
-  const others = await db.selectFrom('region_capacity').innerJoin('regions', 'regions.id', 'region_capacity.region_id')
+  const others = await db
+    .selectFrom('region_capacity')
+    .innerJoin('regions', 'regions.id', 'region_capacity.region_id')
     .select(['regions.id', 'regions.location', 'region_capacity.free_gpus'])
-    .where('region_capacity.plan_id', '=', v.plan.id).where('region_capacity.region_id', '!=', v.region.id)
-    .where('region_capacity.free_gpus', '>=', v.gpuCount).orderBy('region_capacity.free_gpus', 'desc').execute();
-  const where = others.length > 0
-    ? ` Available now in: ${others.map((o) => `${o.id} (${o.location}, ${o.free_gpus} free)`).join(', ')}.`
-    : ' No other region has that many free right now; try fewer GPUs or check again later.';
-  return new CapacityUnavailableError(
-    `not enough ${v.plan.gpu_model} capacity in ${v.region.id}: ${v.gpuCount} GPUs requested, ${free} free.${where}`,
-    { region: v.region.id, plan: v.plan.id, requested: v.gpuCount, free_gpus: free, alternatives: others.map((o) => ({ region: o.id, free_gpus: o.free_gpus })) },
-  );
+    .where('region_capacity.plan_id', '=', v.plan.id)
+    .where('region_capacity.region_id', '!=', v.region.id)
+    .where('region_capacity.free_gpus', '>=', v.gpuCount)
+    .orderBy('region_capacity.free_gpus', 'desc')
+    .execute();
+  const where =
+    others.length > 0
+      ? ` Available now in: ${others.map((o) => `${o.id} (${o.location}, ${o.free_gpus} free)`).join(', ')}.`
+      : ' No other region has that many free right now; try fewer GPUs or check again later.';
+  return new CapacityUnavailableError(`not enough ${v.plan.gpu_model} capacity in ${v.region.id}: ${v.gpuCount} GPUs requested, ${free} free.${where}`, {
+    region: v.region.id,
+    plan: v.plan.id,
+    requested: v.gpuCount,
+    free_gpus: free,
+    alternatives: others.map((o) => ({ region: o.id, free_gpus: o.free_gpus })),
+  });
 }
 
 /** The refusal a create would meet with these funds and this much free capacity, or null. */
@@ -129,13 +152,23 @@ export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateIns
   const funds = await getFunds(db, accountId);
   const { free_gpus: free } = await capacityRow(db, v, false);
   const limit = await limitState(db, actor.userId, actor.clientId);
-  const refusal = limitRefusal(limit, v.cost.total) ?? await evaluate(db, v, funds, free);
+  const refusal = limitRefusal(limit, v.cost.total) ?? (await evaluate(db, v, funds, free));
   const available = funds.balance + funds.credit;
   return {
-    planId: v.plan.id, gpuModel: v.plan.gpu_model, gpuCount: v.gpuCount, regionId: v.region.id, storageGb: v.storageGb,
-    rentalHours: v.rentalHours, cost: v.cost, rates: hourlyRates(v.rate), available,
-    balanceAfter: refusal ? null : available - v.cost.total, freeGpus: free,
-    wouldSucceed: refusal === null, reason: refusal?.message ?? null, reasonCode: refusal?.code ?? null,
+    planId: v.plan.id,
+    gpuModel: v.plan.gpu_model,
+    gpuCount: v.gpuCount,
+    regionId: v.region.id,
+    storageGb: v.storageGb,
+    rentalHours: v.rentalHours,
+    cost: v.cost,
+    rates: hourlyRates(v.rate),
+    available,
+    balanceAfter: refusal ? null : available - v.cost.total,
+    freeGpus: free,
+    wouldSucceed: refusal === null,
+    reason: refusal?.message ?? null,
+    reasonCode: refusal?.code ?? null,
     limit: limitQuote(limit, v.cost.total),
   };
 }
@@ -158,26 +191,63 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
 
     const now = clock.now();
     const expiresAt = addHours(now, v.rentalHours);
-    const { id } = await trx.insertInto('instances').values({
-      account_id: accountId, created_by: actor.userId, name: v.name, plan_id: v.plan.id, region_id: v.region.id,
-      gpu_count: v.gpuCount, storage_gb: v.storageGb,
-      price_per_gpu_hour: v.plan.price_per_gpu_hour, storage_price_per_gb_month: v.plan.storage_price_per_gb_month,
-      rental_hours: v.rentalHours, auto_renew: v.autoRenew, ...(v.autoRenew ? autoRenewBy(actor) : {}), state: 'provisioning',
-      pending_action: 'provision', action_seq: 1, action_requested_at: now, action_due_at: now,
-      expires_at: expiresAt, created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
-    await trx.updateTable('region_capacity').set((eb) => ({ free_gpus: eb('free_gpus', '-', v.gpuCount) }))
-      .where('region_id', '=', v.region.id).where('plan_id', '=', v.plan.id).execute();
+    const { id } = await trx
+      .insertInto('instances')
+      .values({
+        account_id: accountId,
+        created_by: actor.userId,
+        name: v.name,
+        plan_id: v.plan.id,
+        region_id: v.region.id,
+        gpu_count: v.gpuCount,
+        storage_gb: v.storageGb,
+        price_per_gpu_hour: v.plan.price_per_gpu_hour,
+        storage_price_per_gb_month: v.plan.storage_price_per_gb_month,
+        rental_hours: v.rentalHours,
+        auto_renew: v.autoRenew,
+        ...(v.autoRenew ? autoRenewBy(actor) : {}),
+        state: 'provisioning',
+        pending_action: 'provision',
+        action_seq: 1,
+        action_requested_at: now,
+        action_due_at: now,
+        expires_at: expiresAt,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable('region_capacity')
+      .set((eb) => ({ free_gpus: eb('free_gpus', '-', v.gpuCount) }))
+      .where('region_id', '=', v.region.id)
+      .where('plan_id', '=', v.plan.id)
+      .execute();
     await postCharge(trx, funds, v.cost.total, {
-      accountId, instanceId: id, ...chargedBy(actor),
+      accountId,
+      instanceId: id,
+      ...chargedBy(actor),
       description: `Instance "${v.name}": ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id}, ${v.storageGb} GB, ${v.rentalHours} h`,
     });
     if (v.keys.length > 0) {
-      await trx.insertInto('instance_ssh_keys').values(v.keys.map((k) => ({ instance_id: id, ssh_key_id: k.id, attached_at: now }))).execute();
+      await trx
+        .insertInto('instance_ssh_keys')
+        .values(v.keys.map((k) => ({ instance_id: id, ssh_key_id: k.id, attached_at: now })))
+        .execute();
     }
     await writeLogs(trx, [
-      { instanceId: id, at: now, source: 'lifecycle', message: `Created: ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id} (${v.region.location}), ${v.storageGb} GB storage, auto-renew ${v.autoRenew ? 'on' : 'off'}` },
-      { instanceId: id, at: now, source: 'billing', message: `Charged ${formatCredits(v.cost.total)} credits for ${v.rentalHours} h (GPU ${formatCredits(v.cost.gpu)}, storage ${formatCredits(v.cost.storage)}); prepaid until ${expiresAt.toISOString()}` },
+      {
+        instanceId: id,
+        at: now,
+        source: 'lifecycle',
+        message: `Created: ${v.gpuCount} × ${v.plan.gpu_model} in ${v.region.id} (${v.region.location}), ${v.storageGb} GB storage, auto-renew ${v.autoRenew ? 'on' : 'off'}`,
+      },
+      {
+        instanceId: id,
+        at: now,
+        source: 'billing',
+        message: `Charged ${formatCredits(v.cost.total)} credits for ${v.rentalHours} h (GPU ${formatCredits(v.cost.gpu)}, storage ${formatCredits(v.cost.storage)}); prepaid until ${expiresAt.toISOString()}`,
+      },
       ...v.keys.map((k) => ({ instanceId: id, at: now, source: 'lifecycle' as const, message: `SSH key "${k.name}" (${k.fingerprint}) attached` })),
       { instanceId: id, at: now, source: 'lifecycle', message: 'Provisioning started' },
     ]);

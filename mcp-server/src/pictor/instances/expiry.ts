@@ -63,7 +63,9 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
     if (available < cost.total) {
       const short = formatCredits(cost.total - available);
       return {
-        kind: 'expire', instance, reason: `insufficient balance for renewal (short by ${short} credits)`,
+        kind: 'expire',
+        instance,
+        reason: `insufficient balance for renewal (short by ${short} credits)`,
         log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the account has ${formatCredits(available)} (short by ${short}); ${released}`,
       };
     }
@@ -72,7 +74,9 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
     if (limit && limit.spent + cost.total > limit.limit) {
       const room = limit.limit > limit.spent ? limit.limit - limit.spent : 0n;
       return {
-        kind: 'expire', instance, reason: `the spending limit of the app that turned auto-renew on (${formatCredits(limit.spent)} of ${formatCredits(limit.limit)} credits spent in the last 24 h)`,
+        kind: 'expire',
+        instance,
+        reason: `the spending limit of the app that turned auto-renew on (${formatCredits(limit.spent)} of ${formatCredits(limit.limit)} credits spent in the last 24 h)`,
         log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the app that turned auto-renew on may spend only ${formatCredits(room)} more (its limit is ${formatCredits(limit.limit)} credits per 24 h, ${formatCredits(limit.spent)} spent); the limit can be raised under Connected apps; ${released}`,
       };
     }
@@ -84,14 +88,29 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
   });
 }
 
-const DUE_COLUMNS = ['id', 'account_id', 'name', 'region_id', 'plan_id', 'gpu_count', 'storage_gb', 'price_per_gpu_hour',
-  'storage_price_per_gb_month', 'rental_hours', 'auto_renew', 'expires_at', 'auto_renew_client_id', 'auto_renew_user_id'] as const;
+const DUE_COLUMNS = [
+  'id',
+  'account_id',
+  'name',
+  'region_id',
+  'plan_id',
+  'gpu_count',
+  'storage_gb',
+  'price_per_gpu_hour',
+  'storage_price_per_gb_month',
+  'rental_hours',
+  'auto_renew',
+  'expires_at',
+  'auto_renew_client_id',
+  'auto_renew_user_id',
+] as const;
 
 const pairKey = (i: Pick<DueInstance, 'region_id' | 'plan_id'>): string => `${i.region_id}\u0000${i.plan_id}`;
 
 async function lockCapacity(trx: Trx, decisions: Decision[]): Promise<Set<string>> {
-  const pairs = [...new Map(decisions.filter((d) => d.kind === 'expire').map((d) => [pairKey(d.instance), d.instance])).values()]
-    .sort((a, b) => a.region_id.localeCompare(b.region_id) || a.plan_id.localeCompare(b.plan_id));
+  const pairs = [...new Map(decisions.filter((d) => d.kind === 'expire').map((d) => [pairKey(d.instance), d.instance])).values()].sort(
+    (a, b) => a.region_id.localeCompare(b.region_id) || a.plan_id.localeCompare(b.plan_id),
+  );
   if (pairs.length === 0) return new Set();
   const regions = pairs.map((p) => p.region_id);
   const plans = pairs.map((p) => p.plan_id);
@@ -129,17 +148,31 @@ export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pic
     const accounts = await pick(trx, now, batchSize);
     if (accounts.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
     const funds = new Map(accounts.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
-    const dueQuery = (ids: string[]) => trx.selectFrom('instances').select(DUE_COLUMNS)
-      .where('id', 'in', ids).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now);
+    const dueQuery = (ids: string[]) =>
+      trx.selectFrom('instances').select(DUE_COLUMNS).where('id', 'in', ids).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now);
 
-    const candidates = await trx.selectFrom('instances').select(DUE_COLUMNS)
-      .where('account_id', 'in', [...funds.keys()]).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now)
-      .orderBy('expires_at').orderBy('id').limit(batchSize).execute();
+    const candidates = await trx
+      .selectFrom('instances')
+      .select(DUE_COLUMNS)
+      .where('account_id', 'in', [...funds.keys()])
+      .where('state', 'in', ACTIVE_STATES)
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .orderBy('id')
+      .limit(batchSize)
+      .execute();
     if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.length };
-    const limits = await lockLimits(trx, candidates.flatMap((c) => (c.auto_renew && renewalApp(c) !== null
-      ? [{ userId: c.auto_renew_user_id!, clientId: c.auto_renew_client_id! }] : [])));
+    const limits = await lockLimits(
+      trx,
+      candidates.flatMap((c) => (c.auto_renew && renewalApp(c) !== null ? [{ userId: c.auto_renew_user_id!, clientId: c.auto_renew_client_id! }] : [])),
+    );
     const held = await lockCapacity(trx, planDue(funds, candidates, limits));
-    const locked = (await dueQuery(candidates.map((c) => c.id)).orderBy('id').forUpdate().execute())
+    const locked = (
+      await dueQuery(candidates.map((c) => c.id))
+        .orderBy('id')
+        .forUpdate()
+        .execute()
+    )
       // auto-renew turned on by another app meanwhile: its limit is not held, so next pass
       .filter((i) => !i.auto_renew || renewalApp(i) === null || limits.has(renewalApp(i)!));
     locked.sort((a, b) => a.expires_at.getTime() - b.expires_at.getTime() || a.id.localeCompare(b.id));
@@ -163,11 +196,17 @@ async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> 
   const logs: LogLine[] = [];
 
   if (renewals.length > 0) {
-    await postChargesBatch(trx, renewals.map((r) => ({
-      accountId: r.instance.account_id, instanceId: r.instance.id, ...r.spent,
-      createdBy: r.instance.auto_renew_user_id, clientId: r.instance.auto_renew_client_id,
-      description: `Instance "${r.instance.name}": auto-renewed for ${r.instance.rental_hours} h`,
-    })));
+    await postChargesBatch(
+      trx,
+      renewals.map((r) => ({
+        accountId: r.instance.account_id,
+        instanceId: r.instance.id,
+        ...r.spent,
+        createdBy: r.instance.auto_renew_user_id,
+        clientId: r.instance.auto_renew_client_id,
+        description: `Instance "${r.instance.name}": auto-renewed for ${r.instance.rental_hours} h`,
+      })),
+    );
     await sql`
       UPDATE instances i SET expires_at = v.expires_at, updated_at = ${now}
       FROM unnest(${renewals.map((r) => r.instance.id)}::uuid[], ${renewals.map((r) => r.expiresAt.toISOString())}::timestamptz[])
@@ -175,7 +214,9 @@ async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> 
       WHERE i.id = v.id`.execute(trx);
     for (const r of renewals) {
       logs.push({
-        instanceId: r.instance.id, at: now, source: 'billing',
+        instanceId: r.instance.id,
+        at: now,
+        source: 'billing',
         message: `Renewed for ${r.instance.rental_hours} h, charged ${formatCredits(r.cost.total)} credits (GPU ${formatCredits(r.cost.gpu)}, storage ${formatCredits(r.cost.storage)}); now expires at ${r.expiresAt.toISOString()}`,
       });
     }

@@ -27,8 +27,7 @@ export async function resolveSshKeys(db: Reader, accountId: string, ids: string[
   if (unique.length === 0) return [];
   const missing = unique.find((id) => !isUuid(id));
   if (missing !== undefined) throw new NotFoundError('SSH key', missing.slice(0, 40));
-  const rows = await db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint'])
-    .where('account_id', '=', accountId).where('id', 'in', unique).execute();
+  const rows = await db.selectFrom('ssh_keys').select(['id', 'name', 'fingerprint']).where('account_id', '=', accountId).where('id', 'in', unique).execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
   const absent = unique.find((id) => !byId.has(id));
   if (absent !== undefined) throw new NotFoundError('SSH key', absent);
@@ -49,16 +48,24 @@ export async function attachSshKeys(db: Db, actor: Actor, instanceId: string, ss
     const keys = await resolveSshKeys(trx, accountId, sshKeyIds);
     assertAllowed('attach_ssh_keys', row.state);
     const now = clock.now();
-    const inserted = await trx.insertInto('instance_ssh_keys')
+    const inserted = await trx
+      .insertInto('instance_ssh_keys')
       .values(keys.map((k) => ({ instance_id: row.id, ssh_key_id: k.id, attached_at: now })))
       .onConflict((oc) => oc.columns(['instance_id', 'ssh_key_id']).doNothing())
-      .returning('ssh_key_id').execute();
+      .returning('ssh_key_id')
+      .execute();
     const fresh = new Set(inserted.map((r) => r.ssh_key_id));
     const attached = keys.filter((k) => fresh.has(k.id));
     const installed = row.state === 'running' ? '; installed in authorized_keys on the machine' : '; installed at next boot';
-    await writeLogs(trx, attached.map((k) => ({
-      instanceId: row.id, at: now, source: 'lifecycle' as const, message: `SSH key "${k.name}" (${k.fingerprint}) attached${installed}`,
-    })));
+    await writeLogs(
+      trx,
+      attached.map((k) => ({
+        instanceId: row.id,
+        at: now,
+        source: 'lifecycle' as const,
+        message: `SSH key "${k.name}" (${k.fingerprint}) attached${installed}`,
+      })),
+    );
     if (attached.length > 0) await trx.updateTable('instances').set({ updated_at: now }).where('id', '=', row.id).execute();
     return { ...(await detailFor(trx, row)), attached };
   });

@@ -38,9 +38,15 @@ function quoteFor(row: InstanceRecord, hours: number, funds: Funds, limit: Limit
   const available = funds.balance + funds.credit;
   const refusal = limitRefusal(limit, cost.total) ?? (available < cost.total ? new InsufficientBalanceError(cost.total, available) : null);
   return {
-    hours, cost, available, balanceAfter: refusal ? null : available - cost.total,
-    expiresAt: row.expires_at, expiresAfter: addHours(row.expires_at, hours),
-    wouldSucceed: refusal === null, reason: refusal?.message ?? null, limit: limitQuote(limit, cost.total),
+    hours,
+    cost,
+    available,
+    balanceAfter: refusal ? null : available - cost.total,
+    expiresAt: row.expires_at,
+    expiresAfter: addHours(row.expires_at, hours),
+    wouldSucceed: refusal === null,
+    reason: refusal?.message ?? null,
+    limit: limitQuote(limit, cost.total),
   };
 }
 
@@ -70,14 +76,25 @@ export async function addInstanceHours(db: Db, actor: Actor, instanceId: string,
     await enforceSpendingLimit(trx, actor, quote.cost.total);
     const now = clock.now();
     await postCharge(trx, funds, quote.cost.total, {
-      accountId, instanceId: row.id, ...chargedBy(actor), description: `Instance "${row.name}": ${hours} h added`,
+      accountId,
+      instanceId: row.id,
+      ...chargedBy(actor),
+      description: `Instance "${row.name}": ${hours} h added`,
     });
-    const updated = await trx.updateTable('instances').set({ expires_at: quote.expiresAfter, updated_at: now })
-      .where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
-    await writeLogs(trx, [{
-      instanceId: row.id, at: now, source: 'billing',
-      message: `Added ${hours} h, charged ${formatCredits(quote.cost.total)} credits (GPU ${formatCredits(quote.cost.gpu)}, storage ${formatCredits(quote.cost.storage)}); now expires at ${quote.expiresAfter.toISOString()}`,
-    }]);
+    const updated = await trx
+      .updateTable('instances')
+      .set({ expires_at: quote.expiresAfter, updated_at: now })
+      .where('id', '=', row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeLogs(trx, [
+      {
+        instanceId: row.id,
+        at: now,
+        source: 'billing',
+        message: `Added ${hours} h, charged ${formatCredits(quote.cost.total)} credits (GPU ${formatCredits(quote.cost.gpu)}, storage ${formatCredits(quote.cost.storage)}); now expires at ${quote.expiresAfter.toISOString()}`,
+      },
+    ]);
     return { ...(await detailFor(trx, { ...row, ...updated })), charged: quote.cost, fundsAfter: { ...funds } };
   });
 }
@@ -94,9 +111,12 @@ export interface Deleted {
 
 /** What this instance paid from balance, net of refunds already made to balance. */
 async function refundableToBalance(trx: Trx, instanceId: string): Promise<bigint> {
-  const row = await trx.selectFrom('ledger_entries')
+  const row = await trx
+    .selectFrom('ledger_entries')
     .select(sql<bigint>`coalesce(sum(amount), 0)::bigint`.as('net'))
-    .where('instance_id', '=', instanceId).where('bucket', '=', 'balance').where('kind', 'in', ['charge', 'refund'])
+    .where('instance_id', '=', instanceId)
+    .where('bucket', '=', 'balance')
+    .where('kind', 'in', ['charge', 'refund'])
     .executeTakeFirstOrThrow();
   return -row.net;
 }
@@ -113,8 +133,13 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
   const deleted = await db.transaction().execute(async (trx) => {
     await lockAccount(trx, accountId);
     if (isActive(peek.state)) {
-      await trx.selectFrom('region_capacity').select('free_gpus')
-        .where('region_id', '=', peek.region_id).where('plan_id', '=', peek.plan_id).forUpdate().execute();
+      await trx
+        .selectFrom('region_capacity')
+        .select('free_gpus')
+        .where('region_id', '=', peek.region_id)
+        .where('plan_id', '=', peek.plan_id)
+        .forUpdate()
+        .execute();
     }
     const row = await lockInstance(trx, accountId, instanceId);
     assertAllowed('delete', row.state);
@@ -122,30 +147,59 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
     const active = isActive(row.state);
     const refund = refundFor(rateCard(row), active ? unusedWholeHours(row.expires_at, now) : 0);
     const split = splitRefund(refund.total, refund.total > 0n ? await refundableToBalance(trx, row.id) : 0n);
-    for (const [bucket, amount] of [['balance', split.toBalance], ['credit', split.toCredit]] as const) {
+    for (const [bucket, amount] of [
+      ['balance', split.toBalance],
+      ['credit', split.toCredit],
+    ] as const) {
       if (amount === 0n) continue;
       await postCredit(trx, {
-        accountId, kind: 'refund', bucket, amount, instanceId: row.id, createdBy: actor.userId,
+        accountId,
+        kind: 'refund',
+        bucket,
+        amount,
+        instanceId: row.id,
+        createdBy: actor.userId,
         description: `Instance "${row.name}" deleted: ${refund.hours} unused h refunded`,
       });
     }
     if (active) {
-      await trx.updateTable('region_capacity').set((eb) => ({ free_gpus: eb('free_gpus', '+', row.gpu_count) }))
-        .where('region_id', '=', row.region_id).where('plan_id', '=', row.plan_id).execute();
+      await trx
+        .updateTable('region_capacity')
+        .set((eb) => ({ free_gpus: eb('free_gpus', '+', row.gpu_count) }))
+        .where('region_id', '=', row.region_id)
+        .where('plan_id', '=', row.plan_id)
+        .execute();
     }
-    await trx.updateTable('instances').set({
-      state: 'deleted', ended_at: row.ended_at ?? now, end_reason: row.end_reason ?? 'deleted', updated_at: now,
-      ...(active ? powerAction('release', row, now) : {}),
-    }).where('id', '=', row.id).execute();
+    await trx
+      .updateTable('instances')
+      .set({
+        state: 'deleted',
+        ended_at: row.ended_at ?? now,
+        end_reason: row.end_reason ?? 'deleted',
+        updated_at: now,
+        ...(active ? powerAction('release', row, now) : {}),
+      })
+      .where('id', '=', row.id)
+      .execute();
     await writeLogs(trx, [
       { instanceId: row.id, at: now, source: 'lifecycle', message: active ? `Deleted: ${row.gpu_count} GPUs released` : 'Deleted' },
-      ...(refund.total > 0n ? [{
-        instanceId: row.id, at: now, source: 'billing' as const,
-        message: `Refunded ${formatCredits(refund.total)} credits for ${refund.hours} unused whole hours (${formatCredits(split.toBalance)} to balance, ${formatCredits(split.toCredit)} to credit)`,
-      }] : []),
+      ...(refund.total > 0n
+        ? [
+            {
+              instanceId: row.id,
+              at: now,
+              source: 'billing' as const,
+              message: `Refunded ${formatCredits(refund.total)} credits for ${refund.hours} unused whole hours (${formatCredits(split.toBalance)} to balance, ${formatCredits(split.toCredit)} to credit)`,
+            },
+          ]
+        : []),
     ]);
     return {
-      id: row.id, name: row.name, refund, refundedToBalance: split.toBalance, refundedToCredit: split.toCredit,
+      id: row.id,
+      name: row.name,
+      refund,
+      refundedToBalance: split.toBalance,
+      refundedToCredit: split.toCredit,
       gpusReleased: active ? row.gpu_count : 0,
     };
   });

@@ -23,9 +23,16 @@ type Outcome =
 
 function machine(row: InstanceRecord): Machine {
   return {
-    instanceId: row.id, regionId: row.region_id, planId: row.plan_id, gpuModel: row.gpu_model, vramGb: row.vram_gb,
-    gpuCount: row.gpu_count, vcpus: row.vcpu_per_gpu * row.gpu_count, ramGb: row.ram_gb_per_gpu * row.gpu_count,
-    storageGb: row.storage_gb, requestedAt: row.action_requested_at ?? row.updated_at,
+    instanceId: row.id,
+    regionId: row.region_id,
+    planId: row.plan_id,
+    gpuModel: row.gpu_model,
+    vramGb: row.vram_gb,
+    gpuCount: row.gpu_count,
+    vcpus: row.vcpu_per_gpu * row.gpu_count,
+    ramGb: row.ram_gb_per_gpu * row.gpu_count,
+    storageGb: row.storage_gb,
+    requestedAt: row.action_requested_at ?? row.updated_at,
   };
 }
 
@@ -40,7 +47,9 @@ async function perform(provisioner: Provisioner, row: InstanceRecord, now: Date)
         const r = await provisioner.provision(m, now);
         if (r.status === 'pending') return { row, kind: 'pending', retryAt: r.retryAt };
         return {
-          row, kind: 'done', ssh: { host: r.sshHost, port: r.sshPort },
+          row,
+          kind: 'done',
+          ssh: { host: r.sshHost, port: r.sshPort },
           log: [...boot(row, r.log), { instanceId: row.id, at: now, source: 'lifecycle', message: `Running: SSH at ${r.sshHost} port ${r.sshPort}` }],
         };
       }
@@ -80,8 +89,7 @@ export async function carryOutPowerActions(db: Db, provisioner: Provisioner, cla
     for (const o of outcomes) {
       ids.push(o.row.id);
       seqs.push(o.row.action_seq);
-      const retry = o.kind === 'pending' ? Math.max(o.retryAt.getTime(), now.getTime() + options.minPollMs)
-        : now.getTime() + options.retryMs;
+      const retry = o.kind === 'pending' ? Math.max(o.retryAt.getTime(), now.getTime() + options.minPollMs) : now.getTime() + options.retryMs;
       dueAt.push(new Date(retry).toISOString());
       clear.push(o.kind === 'done');
       const provisioned = o.kind === 'done' && o.row.pending_action === 'provision';
@@ -109,7 +117,12 @@ export async function carryOutPowerActions(db: Db, provisioner: Provisioner, cla
       if (!live.has(o.row.id)) continue;
       if (o.kind === 'done') logs.push(...o.log);
       if (o.kind === 'failed') {
-        logs.push({ instanceId: o.row.id, at: now, source: 'lifecycle', message: `The hardware did not answer the ${o.row.pending_action} request; retrying shortly` });
+        logs.push({
+          instanceId: o.row.id,
+          at: now,
+          source: 'lifecycle',
+          message: `The hardware did not answer the ${o.row.pending_action} request; retrying shortly`,
+        });
       }
     }
     await writeLogs(trx, logs);

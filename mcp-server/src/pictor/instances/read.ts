@@ -52,20 +52,21 @@ export async function listInstances(db: Db, actor: Actor, input: ListInstancesIn
   const accountId = await resolveAccountId(db, actor, 'read');
   const limit = pageSize(input.limit);
   let query = selectRecord(db).where('instances.account_id', '=', accountId);
-  query = input.state === undefined
-    ? query.where('instances.state', '!=', 'deleted')
-    : query.where('instances.state', '=', input.state);
+  query = input.state === undefined ? query.where('instances.state', '!=', 'deleted') : query.where('instances.state', '=', input.state);
   if (input.cursor !== undefined) {
     // The cursor names the last instance seen; its (created_at, id) is read back from the row, so
     // the order is exact whatever the timestamp precision. Instance rows are never removed.
     const [afterId] = decodeCursor(input.cursor, 1) as [string];
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(afterId)) throw badCursor();
-    const anchor = await db.selectFrom('instances').select('id').where('id', '=', afterId)
-      .where('account_id', '=', accountId).executeTakeFirst();
+    const anchor = await db.selectFrom('instances').select('id').where('id', '=', afterId).where('account_id', '=', accountId).executeTakeFirst();
     if (!anchor) throw badCursor();
     query = query.where(sql<boolean>`(instances.created_at, instances.id) < (SELECT a.created_at, a.id FROM instances a WHERE a.id = ${anchor.id}::uuid)`);
   }
-  const rows = await query.orderBy('instances.created_at', 'desc').orderBy('instances.id', 'desc').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('instances.created_at', 'desc')
+    .orderBy('instances.id', 'desc')
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {
@@ -88,17 +89,23 @@ export interface InstanceDetail extends InstanceView {
 }
 
 export async function attachedKeys(db: Reader, instanceId: string): Promise<AttachedKey[]> {
-  return db.selectFrom('instance_ssh_keys').innerJoin('ssh_keys', 'ssh_keys.id', 'instance_ssh_keys.ssh_key_id')
+  return db
+    .selectFrom('instance_ssh_keys')
+    .innerJoin('ssh_keys', 'ssh_keys.id', 'instance_ssh_keys.ssh_key_id')
     .select(['ssh_keys.id', 'ssh_keys.name', 'ssh_keys.key_type as keyType', 'ssh_keys.fingerprint'])
     .where('instance_ssh_keys.instance_id', '=', instanceId)
-    .orderBy('instance_ssh_keys.attached_at').orderBy('ssh_keys.name').execute();
+    .orderBy('instance_ssh_keys.attached_at')
+    .orderBy('ssh_keys.name')
+    .execute();
 }
 
 function sshHint(view: InstanceView, keys: AttachedKey[]): string | null {
   if (view.state === 'expired') return 'The instance has expired and its machine was released; SSH is no longer possible.';
   if (keys.length === 0) {
-    return 'No SSH key is attached, so nobody can log in. Add a public key with create-ssh-key (or pick one from list-ssh-keys), '
-      + 'then attach it with add-ssh-keys-to-instance.';
+    return (
+      'No SSH key is attached, so nobody can log in. Add a public key with create-ssh-key (or pick one from list-ssh-keys), ' +
+      'then attach it with add-ssh-keys-to-instance.'
+    );
   }
   if (view.state === 'provisioning') return 'SSH becomes available when provisioning finishes, usually within seconds.';
   if (view.state === 'stopped') return 'The instance is stopped; start it with start-instance to connect over SSH.';
@@ -139,7 +146,10 @@ export async function getInstanceLogs(db: Db, actor: Actor, instanceId: string, 
     if (!/^\d{1,18}$/.test(afterId)) throw badCursor();
     query = query.where('id', '>', afterId);
   }
-  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  const rows = await query
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {

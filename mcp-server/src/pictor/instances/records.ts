@@ -27,19 +27,29 @@ export interface InstanceRecord extends Instance {
 
 /** Instance rows joined with their plan and region, for building views. */
 export function selectRecord(db: Reader) {
-  return db.selectFrom('instances')
+  return db
+    .selectFrom('instances')
     .innerJoin('gpu_plans', 'gpu_plans.id', 'instances.plan_id')
     .innerJoin('regions', 'regions.id', 'instances.region_id')
     .selectAll('instances')
-    .select(['gpu_plans.gpu_model', 'gpu_plans.vram_gb', 'gpu_plans.vcpu_per_gpu', 'gpu_plans.ram_gb_per_gpu',
-      'regions.name as region_name', 'regions.location as region_location']);
+    .select([
+      'gpu_plans.gpu_model',
+      'gpu_plans.vram_gb',
+      'gpu_plans.vcpu_per_gpu',
+      'gpu_plans.ram_gb_per_gpu',
+      'regions.name as region_name',
+      'regions.location as region_location',
+    ]);
 }
 
 /** The account's instance, not deleted; otherwise NotFoundError('Instance'). */
 export async function findInstance(db: Reader, accountId: string, id: string): Promise<InstanceRecord> {
   if (!isUuid(id)) throw instanceNotFound();
-  const row = await selectRecord(db).where('instances.id', '=', id).where('instances.account_id', '=', accountId)
-    .where('instances.state', '!=', 'deleted').executeTakeFirst();
+  const row = await selectRecord(db)
+    .where('instances.id', '=', id)
+    .where('instances.account_id', '=', accountId)
+    .where('instances.state', '!=', 'deleted')
+    .executeTakeFirst();
   if (!row) throw instanceNotFound();
   return row;
 }
@@ -50,8 +60,12 @@ export async function findInstance(db: Reader, accountId: string, id: string): P
  */
 export async function lockInstance(trx: Trx, accountId: string, id: string): Promise<InstanceRecord> {
   if (!isUuid(id)) throw instanceNotFound();
-  const row = await selectRecord(trx).where('instances.id', '=', id).where('instances.account_id', '=', accountId)
-    .where('instances.state', '!=', 'deleted').forUpdate('instances').executeTakeFirst();
+  const row = await selectRecord(trx)
+    .where('instances.id', '=', id)
+    .where('instances.account_id', '=', accountId)
+    .where('instances.state', '!=', 'deleted')
+    .forUpdate('instances')
+    .executeTakeFirst();
   if (!row) throw instanceNotFound();
   return row;
 }
@@ -75,7 +89,8 @@ export interface LogLine {
 /** Appends log lines in one statement; order within the call is kept. */
 export async function writeLogs(db: Reader, lines: LogLine[]): Promise<void> {
   if (lines.length === 0) return;
-  await db.insertInto('instance_logs')
+  await db
+    .insertInto('instance_logs')
     .values(lines.map((l) => ({ instance_id: l.instanceId, at: l.at, source: l.source, message: l.message })))
     .execute();
 }
@@ -112,9 +127,10 @@ export const SSH_USER = 'root';
 
 export function toView(row: InstanceRecord): InstanceView {
   const rate = rateCard(row);
-  const ssh = row.ssh_host !== null && row.ssh_port !== null && row.state !== 'expired'
-    ? { host: row.ssh_host, port: row.ssh_port, user: SSH_USER, command: `ssh -p ${row.ssh_port} ${SSH_USER}@${row.ssh_host}` }
-    : null;
+  const ssh =
+    row.ssh_host !== null && row.ssh_port !== null && row.state !== 'expired'
+      ? { host: row.ssh_host, port: row.ssh_port, user: SSH_USER, command: `ssh -p ${row.ssh_port} ${SSH_USER}@${row.ssh_host}` }
+      : null;
   return {
     id: row.id,
     name: row.name,
