@@ -12,6 +12,7 @@
 //   Prepaid rentals are charged up front, so this is the rate of renting, not a meter;
 // - runway: whole hours that balance + credit would pay at that burn (null when nothing is rented).
 import { sql } from 'kysely';
+import type { Instance } from '@pictor/migrations/schema';
 import { activityMoneyByApp, type AppMoney } from '@pictor/platform/activity';
 import { appLimitsOfUser } from '@pictor/platform/app-limits';
 import type { Db } from '@pictor/platform/db';
@@ -59,19 +60,10 @@ export interface SpendingReport {
   leaks: Leak[];
 }
 
-interface Rented {
-  id: string;
-  name: string;
-  state: string;
-  gpu_count: number;
-  storage_gb: number;
-  price_per_gpu_hour: bigint;
-  storage_price_per_gb_month: bigint;
-  rental_hours: number;
-  auto_renew: boolean;
-  expires_at: Date;
-  has_key: boolean;
-}
+type Rented = Pick<
+  Instance,
+  'id' | 'name' | 'state' | 'gpu_count' | 'storage_gb' | 'price_per_gpu_hour' | 'storage_price_per_gb_month' | 'rental_hours' | 'auto_renew' | 'expires_at'
+> & { has_key: boolean };
 
 const rate = (r: Rented): RateCard => ({
   gpuCount: r.gpu_count,
