@@ -21,6 +21,7 @@ import {
   startInstance,
   stopInstance,
   type ChangeResult,
+  type CreateQuote,
   type LimitQuote,
 } from '../pictor/instances/index.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput } from './common.ts';
@@ -143,6 +144,19 @@ function limitOut(limit: LimitQuote | null) {
   );
 }
 
+/** The fields every dry-run quote shares (create-instance, add-instance-hours). */
+function quoteOut(q: Pick<CreateQuote, 'wouldSucceed' | 'reason' | 'cost' | 'available' | 'balanceAfter' | 'limit'>) {
+  return {
+    dry_run: true as const,
+    would_succeed: q.wouldSucceed,
+    reason: q.reason,
+    cost: costOut(q.cost),
+    available: money(q.available),
+    balance_after: q.balanceAfter === null ? null : money(q.balanceAfter),
+    spending_limit: limitOut(q.limit),
+  };
+}
+
 /** What a dry run's text says of the app's limit, when it has one. */
 function limitText(limit: LimitQuote | null): string {
   return limit && limit.headroomAfter !== null
@@ -193,13 +207,7 @@ export const createInstanceTool = defineTool({
       const what = `${q.gpuCount} × ${q.gpuModel} in ${q.regionId}, ${q.storageGb} GB, ${q.rentalHours} h`;
       return {
         structured: {
-          dry_run: true,
-          would_succeed: q.wouldSucceed,
-          reason: q.reason,
-          cost: costOut(q.cost),
-          available: money(q.available),
-          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter),
-          spending_limit: limitOut(q.limit),
+          ...quoteOut(q),
           instance: null,
         },
         text: q.wouldSucceed
@@ -334,13 +342,7 @@ export const addInstanceHoursTool = defineTool({
       const q = await quoteAddInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours);
       return {
         structured: {
-          dry_run: true,
-          would_succeed: q.wouldSucceed,
-          reason: q.reason,
-          cost: costOut(q.cost),
-          available: money(q.available),
-          balance_after: q.balanceAfter === null ? null : money(q.balanceAfter),
-          spending_limit: limitOut(q.limit),
+          ...quoteOut(q),
           expires_at: q.expiresAt.toISOString(),
           expires_after: q.expiresAfter.toISOString(),
           instance: null,
