@@ -27,6 +27,38 @@ export interface CallContext {
   log: Logger;
   /** The connected-apps page (`<AUTH_ISSUER>/account`), named in refusals by an app's limits. */
   connectedAppsUrl?: string | undefined;
+  /** What this one request lets the server do with the person beyond a plain result (see Interaction). */
+  interaction?: Interaction | undefined;
+}
+
+/**
+ * Per request, set by the protocol layer (http/protocol.ts) from that request alone — never from
+ * an earlier request (MCP 2026-07-28 is stateless: each request carries its client capabilities).
+ */
+export interface Interaction {
+  /**
+   * The request's client capabilities include form elicitation and the revision carries
+   * multi-round-trip requests (2026-07-28), so a tool may answer InputRequired instead of acting.
+   */
+  canElicit: boolean;
+  /** On a retry of an InputRequired result: the client's answers, keyed as we asked. */
+  inputResponses?: Record<string, unknown> | undefined;
+  /** On a retry: the opaque requestState we minted, echoed back verbatim (unverified here). */
+  requestState?: string | undefined;
+  /**
+   * Present when the request carried a progressToken and the response can stream
+   * (text/event-stream): each call sends one notifications/progress on that request's stream.
+   */
+  progress?: ProgressSink | undefined;
+}
+
+export type ProgressSink = (update: { progress: number; total?: number; message?: string }) => void;
+
+/** MCP 2026-07-28 multi-round-trip: ask the person, then the client retries the same call. */
+export interface InputRequired {
+  resultType: 'input_required';
+  inputRequests: Record<string, unknown>;
+  requestState: string;
 }
 
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
