@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 
 export type RpcId = string | number | null;
 
-export function rpcError(ctx: Context, status: number, code: number, message: string, id: RpcId = null): void {
+export function rpcError(ctx: Context, status: number, code: number, message: string, id: RpcId = null, data?: unknown): void {
   ctx.status = status;
   ctx.type = 'application/json';
-  ctx.body = { jsonrpc: '2.0', error: { code, message }, id };
+  ctx.body = { jsonrpc: '2.0', error: data === undefined ? { code, message } : { code, message, data }, id };
 }

@@ -1,14 +1,18 @@
-// POST /mcp, Streamable HTTP in stateless JSON mode: one JSON-RPC message in, one JSON response
-// out (202 for notifications). No Mcp-Session-Id: any replica answers any request.
-// Runs after the Origin check and bearer authentication; everything a client can get wrong
-// here is a 4xx with a JSON-RPC error body, never a 5xx.
+// POST /mcp, Streamable HTTP without sessions, both protocol eras (protocol.ts): one JSON-RPC
+// message in; one JSON response out (202 for notifications), or, when the request asked for
+// progress (a progressToken) and takes text/event-stream, an SSE stream of that request's
+// notifications/progress ending with its response. No Mcp-Session-Id: any replica answers any
+// request. Runs after the Origin check and bearer authentication; everything a client can get
+// wrong here is a 4xx with a JSON-RPC error body, never a 5xx.
 import type { Context } from 'koa';
-import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, isJSONRPCRequest, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/server';
 import type { CompiledTools } from '../tools/public.ts';
 import { bearerChallenge } from './bearer.ts';
 import { MAX_BODY_BYTES, readJsonBody } from './body.ts';
-import { rpcError, type RpcId } from './jsonrpc.ts';
-import type { McpProtocol } from './protocol.ts';
+import { rpcError } from './jsonrpc.ts';
+import type { Exchange, McpProtocol } from './protocol.ts';
+import { idOf, routeMessage } from './routing.ts';
 
 export interface McpRouteOptions {
   protocol: McpProtocol;
@@ -17,9 +21,10 @@ export interface McpRouteOptions {
 }
 
 export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOptions) {
-  // tools/list answers the same ~100 kB every time: encoded once, and written as is after a
-  // small per-request head (building and encoding the string each time took ~0.5 ms a call).
-  const listBytes = Buffer.from(JSON.stringify(tools.list));
+  // tools/list answers the same ~100 kB tool array every time: encoded once, and written as is
+  // between a small per-request head and tail (building and encoding it took ~0.5 ms a call).
+  const listTools = tools.list.tools;
+  const listBytes = Buffer.from(JSON.stringify(listTools));
 
   return async function mcpPost(ctx: Context): Promise<void> {
     const identity = ctx.state.identity!;
@@ -27,18 +32,10 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     if (!isJsonMediaType(ctx.get('Content-Type'))) {
       return rpcError(ctx, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     }
-    // We always answer JSON; a client that cannot take it (Accept without json or */*) gets 406.
-    if (!acceptsJson(ctx.get('Accept'))) {
+    // We answer JSON (SSE only on top of it); a client that cannot take JSON gets 406.
+    const accept = ctx.get('Accept');
+    if (!acceptsMedia(accept, 'application/json')) {
       return rpcError(ctx, 406, -32000, 'Not Acceptable: this endpoint answers with application/json');
-    }
-    const version = ctx.get('MCP-Protocol-Version');
-    if (version && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      return rpcError(
-        ctx,
-        400,
-        -32000,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-      );
     }
 
     const body = await readJsonBody(ctx.req, MAX_BODY_BYTES);
@@ -54,25 +51,31 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     if (Array.isArray(body.value)) {
       return rpcError(ctx, 400, -32600, 'Invalid Request: batches are not supported; send one JSON-RPC message per request');
     }
-    const parsed = JSONRPCMessageSchema.safeParse(body.value);
-    if (!parsed.success) {
+    if (!JSONRPCMessageSchema.safeParse(body.value).success) {
       return rpcError(ctx, 400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 message', idOf(body.value));
     }
-    const message = parsed.data;
-    if (!isJSONRPCRequest(message)) {
+    const route = routeMessage(body.value, {
+      protocolVersion: header(ctx, 'mcp-protocol-version'),
+      method: header(ctx, 'mcp-method'),
+      name: header(ctx, 'mcp-name'),
+    });
+    if (route.kind === 'reject') return rpcError(ctx, route.status, route.code, route.message, idOf(body.value), route.data);
+    if (route.kind === 'accepted') {
       // Notifications (initialized, cancelled…) and responses need no answer in stateless mode.
-      ctx.state.rpc = { method: 'method' in message ? message.method : 'response' };
+      ctx.state.rpc = { method: route.method };
       ctx.status = 202;
       ctx.respond = false; // Koa would fill an empty 202 with "Accepted"
       ctx.res.end();
       return;
     }
+    const message = route.message;
 
     const tool = toolCalled(message, tools);
     ctx.state.rpc = { method: message.method, tool: tool?.definition.name };
     if (tool && !identity.scopes.includes(tool.scope)) {
       // A real HTTP 403 (MCP authorization spec, scope challenge), so the client can step up
-      // for this one tool while every other call keeps working with the same token.
+      // for this one tool while every other call keeps working with the same token. Same in
+      // both eras: it is the HTTP layer's answer, before any protocol work.
       const granted = identity.scopes.filter((s) => (tools.scopes as readonly string[]).includes(s));
       ctx.set(
         'WWW-Authenticate',
@@ -87,7 +90,7 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     }
 
     const state = ctx.state;
-    const exchange = {
+    const exchange: Exchange = {
       caller: identity,
       requestId: state.requestId,
       get log() {
@@ -95,7 +98,11 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       },
       unavailable: false,
     };
-    const response = await protocol.request(message, exchange);
+    const stream = wantsProgress(message, accept) ? new EventStream(ctx) : undefined;
+    if (stream) exchange.stream = (notification) => stream.write(notification);
+    const response = await protocol.request(message, exchange, route.era);
+    if (stream?.open) return stream.end(response);
+
     if (exchange.unavailable) {
       ctx.set('Retry-After', '2');
       ctx.status = 503;
@@ -103,20 +110,57 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       ctx.status = 200;
     }
     ctx.type = 'application/json';
-    if ('result' in response && response.result === tools.list)
-      return sendWithTail(ctx, `{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":`, listBytes, '}');
+    const result = 'result' in response ? (response.result as { tools?: unknown }) : undefined;
+    if (result?.tools === listTools) return sendList(ctx, response, listBytes);
     ctx.body = JSON.stringify(response);
   };
 }
 
-/** Writes head + shared bytes + tail in one corked write, without copying the shared bytes. */
-function sendWithTail(ctx: Context, head: string, shared: Buffer, tail: string): void {
-  const first = Buffer.from(head);
-  ctx.length = first.length + shared.length + Buffer.byteLength(tail);
+/**
+ * The SSE answer to one POST: opened by the first related notification (until then the answer
+ * may still be plain JSON), then one `message` event per notification, the response last.
+ */
+class EventStream {
+  open = false;
+  readonly ctx: Context;
+  constructor(ctx: Context) {
+    this.ctx = ctx;
+  }
+
+  write(message: JSONRPCMessage): void {
+    const res = this.ctx.res;
+    if (!this.open) {
+      if (res.writableEnded) return;
+      this.open = true;
+      this.ctx.status = 200; // for the access log and metrics; the head is written here
+      this.ctx.respond = false;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-cache, no-transform',
+        'X-Accel-Buffering': 'no',
+        'X-Request-Id': this.ctx.state.requestId,
+      });
+    }
+    if (!res.writableEnded) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  end(response: JSONRPCResponse): void {
+    this.write(response);
+    this.ctx.res.end();
+  }
+}
+
+/** Writes the tools/list response around the shared encoded tool array, in one corked write. */
+function sendList(ctx: Context, response: JSONRPCResponse, shared: Buffer): void {
+  const { tools: _, ...rest } = (response as { result: Record<string, unknown> }).result;
+  const fields = JSON.stringify(rest).slice(1, -1);
+  const head = Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(response.id)},"result":{${fields}${fields ? ',' : ''}"tools":`);
+  const tail = '}}';
+  ctx.length = head.length + shared.length + tail.length;
   ctx.respond = false; // headers and status are already on ctx.res
   const res = ctx.res;
   res.cork();
-  res.write(first);
+  res.write(head);
   res.write(shared);
   res.end(tail);
 }
@@ -127,9 +171,15 @@ function toolCalled(message: JSONRPCRequest, tools: CompiledTools) {
   return typeof name === 'string' ? tools.byName.get(name) : undefined;
 }
 
-function idOf(value: unknown): RpcId {
-  const id = (value as { id?: unknown } | null)?.id;
-  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+/** Progress streams only for a request that asked (a progressToken) from a client that takes SSE. */
+function wantsProgress(message: JSONRPCRequest, accept: string): boolean {
+  const meta = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
+  return meta?.progressToken !== undefined && acceptsMedia(accept, 'text/event-stream');
+}
+
+function header(ctx: Context, name: string): string | undefined {
+  const value = ctx.req.headers[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function isJsonMediaType(header: string): boolean {
@@ -137,10 +187,12 @@ function isJsonMediaType(header: string): boolean {
   return type === 'application/json';
 }
 
-function acceptsJson(header: string): boolean {
+/** Whether an Accept header admits `type` (no header admits everything). */
+function acceptsMedia(header: string, type: string): boolean {
   if (!header) return true;
+  const family = `${type.split('/', 1)[0]}/*`;
   return header.split(',').some((part) => {
-    const type = part.split(';', 1)[0]!.trim().toLowerCase();
-    return type === 'application/json' || type === 'application/*' || type === '*/*';
+    const range = part.split(';', 1)[0]!.trim().toLowerCase();
+    return range === type || range === family || range === '*/*';
   });
 }

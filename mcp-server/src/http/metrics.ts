@@ -3,21 +3,26 @@
 // account or an app. The children a request touches are made up front (per tool, per reason) or
 // once per (route, status), so counting costs prom-client's own increment and nothing of ours.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Db } from '@pictor/platform/db';
 import { createRegistry } from '@pictor/platform/metrics';
 import type { Clock } from '@pictor/platform/clock';
 import { ERROR_META_KEY } from '../tools/errors.ts';
+import { isInputRequired, type InputRequired } from '../tools/execute.ts';
 import { workerLagSeconds } from '../worker/lag.ts';
 import { REFUSAL_REASONS, type RefusalReason } from './bearer.ts';
 import { INFLOW_RETURN_PATH, INFLOW_WEBHOOK_PATH, WEBHOOK_OUTCOMES, type WebhookOutcome } from './inflow-webhook.ts';
 
-/** ok; refused: a rule said no (not found, insufficient balance…); error: our bug; unavailable: database down (503). */
-export const TOOL_OUTCOMES = ['ok', 'refused', 'invalid_arguments', 'error', 'unavailable'] as const;
+/**
+ * ok; refused: a rule said no (not found, insufficient balance…); error: our bug; unavailable:
+ * database down (503); input_required: the call asked the person first (MRTR, 2026-07-28).
+ */
+export const TOOL_OUTCOMES = ['ok', 'refused', 'invalid_arguments', 'error', 'unavailable', 'input_required'] as const;
 export type ToolOutcome = (typeof TOOL_OUTCOMES)[number];
 
 /** The outcome of a tools/call that returned a result (a thrown one is `error` or `unavailable`). */
-export function toolOutcome(result: CallToolResult): ToolOutcome {
+export function toolOutcome(result: CallToolResult | InputRequired): ToolOutcome {
+  if (isInputRequired(result)) return 'input_required';
   if (!result.isError) return 'ok';
   const code = (result._meta?.[ERROR_META_KEY] as { code?: unknown } | undefined)?.code;
   return code === 'internal' ? 'error' : code === 'invalid_arguments' ? 'invalid_arguments' : 'refused';

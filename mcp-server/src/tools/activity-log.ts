@@ -2,7 +2,7 @@
 // something (a tool with `activity`, unless its result says it changed nothing by design, as a
 // dry run) and a call refused by a rule (the codes below, from any tool) each write one entry
 // after the fact. Only the arguments the tool declares safe are kept; never tokens.
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { ensureUserAccount, resolveMembership } from '../pictor/accounts.ts';
 import { recordActivity, type NewActivity } from '../pictor/activity.ts';

@@ -3,7 +3,7 @@
 // viewer; creating instances needs member or above", with the team, role and needed role in
 // details); bad arguments name each field and what was expected; anything
 // else is logged with the request id and answered generically, so internals never reach a client.
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { DomainError } from '../pictor/errors.ts';

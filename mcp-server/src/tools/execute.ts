@@ -2,7 +2,7 @@
 // identity (and, for a workspace tool, the team it names), run the handler, validate its output
 // against the declared schema, map failures; then record a change or a rule refusal in the
 // activity log (activity-log.ts). A read-only call that succeeds writes nothing.
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { actInTeam } from '../pictor/accounts.ts';
 import type { Actor } from '../pictor/actor.ts';
@@ -61,9 +61,15 @@ export interface InputRequired {
   requestState: string;
 }
 
-export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult> {
+export function isInputRequired(result: CallToolResult | InputRequired): result is InputRequired {
+  return (result as { resultType?: unknown }).resultType === 'input_required';
+}
+
+/** A plain result, or (only when `call.interaction.canElicit`) an InputRequired the protocol layer answers as such. */
+export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult | InputRequired> {
   const trace: Partial<CallTrace> = {};
   const result = await runTool(tool, args, call, trace);
+  if (isInputRequired(result)) return result;
   // Refusals are recorded from the tool error's code, wherever in the call they were made.
   const refusal = trace.actor && trace.input ? ruleRefusal(result) : undefined;
   if (refusal) {
@@ -73,7 +79,7 @@ export async function executeTool(tool: CompiledTool, args: unknown, call: CallC
   return result;
 }
 
-async function runTool(tool: CompiledTool, args: unknown, call: CallContext, trace: Partial<CallTrace>): Promise<CallToolResult> {
+async function runTool(tool: CompiledTool, args: unknown, call: CallContext, trace: Partial<CallTrace>): Promise<CallToolResult | InputRequired> {
   const name = tool.definition.name;
   // The HTTP layer answers a missing scope with 403 before we get here; this is the backstop.
   if (!call.caller.scopes.includes(tool.scope)) {
