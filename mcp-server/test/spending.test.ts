@@ -11,11 +11,7 @@ import { postCredit } from '../src/pictor/ledger.ts';
 import { formatCredits, MICRO_PER_CREDIT } from '@pictor/platform/money';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { spendingReport } from '../src/pictor/spending.ts';
-import { executeTool as executeAny } from '../src/tools/execute.ts';
-import type { CallToolResult } from '@modelcontextprotocol/server';
-
-// These calls carry no interaction, so a tool never answers InputRequired here.
-const executeTool = async (...args: Parameters<typeof executeAny>) => (await executeAny(...args)) as CallToolResult;
+import { executeTool } from '../src/tools/execute.ts';
 import { compileTool } from '../src/tools/public.ts';
 import { createInstanceTool } from '../src/tools/instances.ts';
 import { getSpendingReportTool } from '../src/tools/spending.ts';

@@ -14,7 +14,7 @@ import { handleMcpPost } from './mcp.ts';
 import { metadataPaths, metadataUrl, resourceMetadata, serveMetadata } from './metadata.ts';
 import { createMcpMetrics, routeClassifier, type McpMetrics } from './metrics.ts';
 import { checkOrigin, originPolicy } from './origin.ts';
-import { createMcpProtocol } from './protocol.ts';
+import { createMcpProtocol, type ProtocolOptions } from './protocol.ts';
 import { requestContext } from './request-context.ts';
 import type { RevocationList } from './revocations.ts';
 import { createTokenVerifier, type TokenVerifier } from './token.ts';
@@ -26,6 +26,8 @@ export interface AppOptions {
   metrics?: McpMetrics;
   /** TEST ONLY: extra tools appended to the registry, for tests that need a tool the registry lacks. */
   testOnlyTools?: readonly ToolDefinition[];
+  /** TEST ONLY: runs each tools/call instead of executeTool (protocol.ts). */
+  testOnlyExecute?: ProtocolOptions['execute'];
 }
 
 export function createApp(config: Config, services: Services, options: AppOptions = {}): Koa {
@@ -40,7 +42,7 @@ export function createApp(config: Config, services: Services, options: AppOption
   });
   const metrics = options.metrics ?? createMcpMetrics(services);
   // Refusals by an app's limits say where the person changes them: the connected-apps page.
-  const protocol = createMcpProtocol(tools, services, metrics, { connectedAppsUrl: `${config.authIssuer}/account` });
+  const protocol = createMcpProtocol(tools, services, metrics, { connectedAppsUrl: `${config.authIssuer}/account`, execute: options.testOnlyExecute });
   const mcpPath = new URL(config.mcpUrl).pathname;
   const wellKnown = metadataPaths(config.mcpUrl);
   const metadata = serveMetadata(resourceMetadata(config.mcpUrl, config.authIssuer, tools.scopes));

@@ -8,7 +8,7 @@ import type { Db } from '@pictor/platform/db';
 import { createRegistry } from '@pictor/platform/metrics';
 import type { Clock } from '@pictor/platform/clock';
 import { ERROR_META_KEY } from '../tools/errors.ts';
-import { isInputRequired, type InputRequired } from '../tools/execute.ts';
+import type { InputRequired } from '../tools/execute.ts';
 import { workerLagSeconds } from '../worker/lag.ts';
 import { REFUSAL_REASONS, type RefusalReason } from './bearer.ts';
 import { INFLOW_RETURN_PATH, INFLOW_WEBHOOK_PATH, WEBHOOK_OUTCOMES, type WebhookOutcome } from './inflow-webhook.ts';
@@ -22,7 +22,7 @@ export type ToolOutcome = (typeof TOOL_OUTCOMES)[number];
 
 /** The outcome of a tools/call that returned a result (a thrown one is `error` or `unavailable`). */
 export function toolOutcome(result: CallToolResult | InputRequired): ToolOutcome {
-  if (isInputRequired(result)) return 'input_required';
+  if ('resultType' in result) return 'input_required';
   if (!result.isError) return 'ok';
   const code = (result._meta?.[ERROR_META_KEY] as { code?: unknown } | undefined)?.code;
   return code === 'internal' ? 'error' : code === 'invalid_arguments' ? 'invalid_arguments' : 'refused';

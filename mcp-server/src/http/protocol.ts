@@ -99,6 +99,8 @@ export interface McpProtocol {
 export interface ProtocolOptions {
   /** The connected-apps page, named in refusals by an app's limits (tools/errors.ts). */
   connectedAppsUrl?: string;
+  /** TEST ONLY: runs each tools/call instead of executeTool (to see the interaction a call gets). */
+  execute?: typeof executeTool;
 }
 
 export function createMcpProtocol(tools: CompiledTools, services: Services, metrics?: McpMetrics, options: ProtocolOptions = {}): McpProtocol {
@@ -107,6 +109,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
   // from the list is one Claude would say does not exist, so a read-only grant could never grow.
   const listResult = tools.list;
   const meters = metrics && new Map([...tools.byName.values()].map((tool) => [tool, metrics.tool(tool.definition.name)]));
+  const execute = options.execute ?? executeTool;
 
   function serve(era: ServedEra) {
     const modern = era.era === 'modern';
@@ -129,7 +132,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
       const meter = meters?.get(tool);
       const started = performance.now();
       try {
-        const result = await executeTool(tool, params.arguments, {
+        const result = await execute(tool, params.arguments, {
           services,
           caller: exchange.caller,
           requestId: exchange.requestId,
