@@ -93,7 +93,11 @@ function modernClient(capabilities: Record<string, unknown> = {}) {
 }
 
 /** A raw 2026-07-28 request with its envelope and routing headers. */
-function modernPost(method: string, params: Record<string, unknown> = {}, init: { headers?: Record<string, string>; capabilities?: object; version?: string } = {}) {
+function modernPost(
+  method: string,
+  params: Record<string, unknown> = {},
+  init: { headers?: Record<string, string>; capabilities?: object; version?: string } = {},
+) {
   const version = init.version ?? MODERN;
   const body = {
     jsonrpc: '2.0',
@@ -225,7 +229,11 @@ describe('2026-07-28 with the SDK v2 client', () => {
     } finally {
       await client.close();
     }
-    const jsonOnly = await modernPost('tools/call', { name: 'test-progress', arguments: {}, _meta: { progressToken: 'p1' } }, { headers: { Accept: 'application/json' } });
+    const jsonOnly = await modernPost(
+      'tools/call',
+      { name: 'test-progress', arguments: {}, _meta: { progressToken: 'p1' } },
+      { headers: { Accept: 'application/json' } },
+    );
     assert.equal(jsonOnly.headers.get('content-type'), 'application/json; charset=utf-8');
     const streamed = await modernPost('tools/call', { name: 'test-progress', arguments: {}, _meta: { progressToken: 'p1' } });
     assert.equal(streamed.headers.get('content-type'), 'text/event-stream');
@@ -288,14 +296,23 @@ describe('2026-07-28 on the wire', () => {
       assert.equal(response.status, 400, what);
       assert.equal(((await response.json()) as { error: { code: number } }).error.code, -32020, what);
     }
-    const encoded = await modernPost('tools/call', { name: 'list-gpus', arguments: {} }, { headers: { 'Mcp-Name': `=?base64?${Buffer.from('list-gpus').toString('base64')}?=` } });
+    const encoded = await modernPost(
+      'tools/call',
+      { name: 'list-gpus', arguments: {} },
+      { headers: { 'Mcp-Name': `=?base64?${Buffer.from('list-gpus').toString('base64')}?=` } },
+    );
     assert.equal(encoded.status, 200, 'a Base64-wrapped Mcp-Name is decoded');
   });
 
   test('401 and 403 are the same in both eras', async () => {
     const unauthenticated = await fetch(server.url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'server/discover' },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': MODERN,
+        'Mcp-Method': 'server/discover',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } }),
     });
     assert.equal(unauthenticated.status, 401);

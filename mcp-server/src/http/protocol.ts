@@ -169,7 +169,11 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
     async request(message, exchange, era = { era: 'legacy' }) {
       const strict = PREVALIDATED[message.method]?.safeParse(message);
       if (strict && !strict.success) {
-        return { jsonrpc: '2.0', id: message.id, error: { code: ProtocolErrorCode.InvalidParams, message: `Invalid params: ${describeIssues(strict.error.issues)}` } };
+        return {
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: ProtocolErrorCode.InvalidParams, message: `Invalid params: ${describeIssues(strict.error.issues)}` },
+        };
       }
       const side = era.era === 'modern' ? modern : legacy;
       await side.connected;
@@ -184,7 +188,8 @@ function interactionOf(ctx: BaseContext, modern: boolean, exchange: Exchange): I
   const progressToken = ctx.mcpReq._meta?.progressToken;
   const interaction: Interaction = {
     // Only this request's own `_meta` capabilities count, never an earlier request's.
-    canElicit: modern && formElicitation((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined),
+    canElicit:
+      modern && formElicitation((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined),
     inputResponses: ctx.mcpReq.inputResponses,
     requestState: typeof requestState === 'string' ? requestState : undefined,
   };

@@ -70,20 +70,32 @@ const NAME_SOURCE: Record<string, string> = { 'tools/call': 'name', 'prompts/get
 function headerProblem(message: JSONRPCRequest, headers: RoutingHeaders): { text: string; data: { header: string; body: string } } | undefined {
   // Mismatches of the version and method headers with the body are the classifier's; presence is ours.
   if (headers.protocolVersion === undefined) {
-    return { text: `the body carries a ${MODERN_REVISION} request but the required MCP-Protocol-Version header is absent`, data: { header: '(missing)', body: MODERN_REVISION } };
+    return {
+      text: `the body carries a ${MODERN_REVISION} request but the required MCP-Protocol-Version header is absent`,
+      data: { header: '(missing)', body: MODERN_REVISION },
+    };
   }
   if (headers.method === undefined) {
-    return { text: `the body names method ${message.method} but the required Mcp-Method header is absent`, data: { header: '(missing)', body: message.method } };
+    return {
+      text: `the body names method ${message.method} but the required Mcp-Method header is absent`,
+      data: { header: '(missing)', body: message.method },
+    };
   }
   const field = NAME_SOURCE[message.method];
   const value = field ? (message.params as Record<string, unknown> | undefined)?.[field] : undefined;
   if (typeof value !== 'string') return undefined;
   if (headers.name === undefined) {
-    return { text: `the body carries params.${field}=${JSON.stringify(value)} but the required Mcp-Name header is absent`, data: { header: '(missing)', body: value } };
+    return {
+      text: `the body carries params.${field}=${JSON.stringify(value)} but the required Mcp-Name header is absent`,
+      data: { header: '(missing)', body: value },
+    };
   }
   const decoded = decodeHeaderValue(headers.name.trim());
   if (decoded !== value) {
-    return { text: `the body carries params.${field}=${JSON.stringify(value)} but the Mcp-Name header does not name it`, data: { header: headers.name.slice(0, 200), body: value } };
+    return {
+      text: `the body carries params.${field}=${JSON.stringify(value)} but the Mcp-Name header does not name it`,
+      data: { header: headers.name.slice(0, 200), body: value },
+    };
   }
   return undefined;
 }
