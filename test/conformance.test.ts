@@ -1,9 +1,9 @@
-// MCP conformance (@modelcontextprotocol/conformance, server scenarios of the active suite) against
-// the real MCP server. The suite does not do OAuth, so it talks to a small reverse proxy on loopback
+// MCP conformance (@modelcontextprotocol/conformance, pinned) against the real MCP server, both
+// eras: the 2025-11-25 server scenarios and the scenarios the 2026-07-28 revision requires. The suite does not do OAuth, so it talks to a small reverse proxy on loopback
 // that adds a valid bearer token and passes everything else (Host and Origin included) through,
 // as a TLS-terminating proxy in front of the server would. The server's public URL (MCP_URL, the
 // token audience and the Host it answers to) is the proxy's. Expected failures, each with its
-// reason, are in conformance-baseline.yml; everything else must pass.
+// reason, are in conformance-baseline.yml and conformance-baseline-2026.yml; everything else must pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { tools } from '../mcp-server/src/tools/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const BASELINE = path.join(import.meta.dirname, 'conformance-baseline.yml');
+const BASELINE_2026 = path.join(import.meta.dirname, 'conformance-baseline-2026.yml');
 
 /**
  * A reverse proxy on a loopback port that sets `Authorization: Bearer <token>` on every request.
@@ -89,7 +90,8 @@ async function readResults(dir: string): Promise<Map<string, Check[]>> {
   return results;
 }
 
-test("MCP conformance: every server scenario of the active suite passes, except the baseline's fixture and server-to-client ones", async (t) => {
+/** Starts the server behind the bearer proxy, runs `conformance server` with `args`, checks the result against `baseline`. */
+async function serverSuite(t: { after(fn: () => Promise<void>): void }, args: string[], baselinePath: string) {
   let token = '';
   const proxy = await bearerProxy(() => token);
   const mcpUrl = `${proxy.origin}/mcp`;
@@ -99,7 +101,7 @@ test("MCP conformance: every server scenario of the active suite passes, except 
   t.after(async () => {
     await proxy.close();
     await server.close();
-    await rm(out, { recursive: true, force: true });
+    if (!process.env.KEEP_CONFORMANCE_OUTPUT) await rm(out, { recursive: true, force: true });
   });
   const user = await server.createUser();
   token = await server.issueToken({ userId: user.id, email: user.email, aud: mcpUrl });
@@ -113,9 +115,9 @@ test("MCP conformance: every server scenario of the active suite passes, except 
   });
   assert.equal(ping.status, 200);
 
-  const run = await conformance(['server', '--url', mcpUrl, '--expected-failures', BASELINE, '-o', out]);
+  const run = await conformance(['server', '--url', mcpUrl, ...args, '--expected-failures', baselinePath, '-o', out]);
   const results = await readResults(out);
-  const baseline = new Set([...(await readFile(BASELINE, 'utf8')).matchAll(/^\s+- ([a-z0-9-]+)/gm)].map((m) => m[1]!));
+  const baseline = new Set([...(await readFile(baselinePath, 'utf8')).matchAll(/^\s+- ([a-z0-9-]+)/gm)].map((m) => m[1]!));
   const unexpected = [...results]
     .filter(([scenario, checks]) => !baseline.has(scenario) && checks.some((c) => c.status === 'FAILURE'))
     .map(
@@ -127,9 +129,12 @@ test("MCP conformance: every server scenario of the active suite passes, except 
     );
   assert.deepEqual(unexpected, [], 'scenarios outside the baseline failed');
   assert.equal(run.code, 0, `conformance exited ${run.code} (an unexpected failure, or a baseline entry that now passes):\n${run.output.slice(-6000)}`);
+  return results;
+}
 
-  // The scenarios Pictor must pass did run and pass (not silently skipped by a suite change).
-  for (const scenario of ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection']) {
+/** The scenarios Pictor must pass did run and pass (not silently skipped by a suite change). */
+function assertPassed(results: Map<string, Check[]>, scenarios: string[], atLeast: number) {
+  for (const scenario of scenarios) {
     const checks = results.get(scenario);
     assert.ok(checks && checks.length > 0, `${scenario} ran`);
     assert.ok(
@@ -137,7 +142,35 @@ test("MCP conformance: every server scenario of the active suite passes, except 
       `${scenario} passed`,
     );
   }
-  assert.ok(results.size >= 25, `the active suite ran (${results.size} scenarios)`);
+  assert.ok(results.size >= atLeast, `the suite ran (${results.size} scenarios)`);
+}
+
+test("MCP conformance, 2025-11-25: every server scenario of the active suite passes, except the baseline's fixture and server-to-client ones", async (t) => {
+  const results = await serverSuite(t, ['--spec-version', '2025-11-25'], BASELINE);
+  assertPassed(results, ['server-initialize', 'ping', 'tools-list', 'logging-set-level', 'dns-rebinding-protection'], 25);
+});
+
+test("MCP conformance, 2026-07-28: every scenario the revision requires passes, except the baseline's fixture ones", async (t) => {
+  const results = await serverSuite(t, ['--requirements', '2026-07-28'], BASELINE_2026);
+  assertPassed(
+    results,
+    ['tools-list', 'http-header-validation', 'dns-rebinding-protection', 'input-required-result-unsupported-methods', 'input-required-result-validate-input'],
+    20,
+  );
+  // Baselined for their fixture parts only: what they check of Pictor itself must pass.
+  const checks = (scenario: string) => results.get(scenario) ?? [];
+  const failed = (scenario: string, pattern: RegExp) =>
+    checks(scenario)
+      .filter((c) => pattern.test(c.id) && c.status === 'FAILURE')
+      .map((c) => `${c.id}: ${c.errorMessage ?? ''}`);
+  assert.ok(checks('server-stateless').some((c) => /method-not-found-404/.test(c.id) && c.status === 'SUCCESS'));
+  assert.deepEqual(failed('server-stateless', /method-not-found|discover|envelope|version|stateless/), []);
+  const fixtureOnly = checks('caching').filter((c) => c.status === 'FAILURE' && !/prompts|resources/.test(c.id));
+  assert.deepEqual(fixtureOnly, [], 'caching fails only on fixture prompts and resources');
+  assert.ok(
+    checks('caching').some((c) => /tools-list/.test(c.id) && c.status === 'SUCCESS'),
+    'the tools/list cache hints were checked',
+  );
 });
 
 test('logging/setLevel: the logging capability is declared, a valid level answers {}, an unknown one is -32602', async (t) => {

@@ -106,6 +106,8 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     if (exchange.unavailable) {
       ctx.set('Retry-After', '2');
       ctx.status = 503;
+    } else if (exchange.refusedWith) {
+      ctx.status = exchange.refusedWith;
     } else {
       ctx.status = 200;
     }

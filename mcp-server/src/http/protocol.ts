@@ -84,6 +84,12 @@ export interface Exchange {
   /** Set when the database could not be reached, so the HTTP layer answers 503. */
   unavailable?: boolean;
   /**
+   * 2026-07-28: set when the Server refused the request before any handler ran (method not
+   * found: 404; a missing client capability: 400), the HTTP status the revision asks for. A
+   * handler's own errors stay in-band (200), as do all errors in 2025.
+   */
+  refusedWith?: number;
+  /**
    * Set by the HTTP layer when the request carried a progressToken and the client takes
    * text/event-stream: receives each notification related to this request, in order, before
    * the response (the HTTP layer turns the answer into an SSE stream on the first one).
@@ -167,7 +173,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
 
   return {
     async request(message, exchange, era = { era: 'legacy' }) {
-      const strict = PREVALIDATED[message.method]?.safeParse(message);
+      const strict = (era.era === 'legacy' || message.method === 'tools/list' ? PREVALIDATED[message.method] : undefined)?.safeParse(message);
       if (strict && !strict.success) {
         return {
           jsonrpc: '2.0',
@@ -211,8 +217,18 @@ function formElicitation(capabilities: ClientCapabilities | undefined): boolean 
 interface Pending {
   id: JSONRPCRequest['id'];
   exchange: Exchange;
+  modern: boolean;
   settle(message: JSONRPCResponse): void;
 }
+
+// The statuses of the 2026-07-28 HTTP binding for errors the Server answers before any handler
+// runs (its era gate, method registry and envelope checks answer synchronously on delivery).
+const REFUSAL_STATUS: Record<number, number> = {
+  [ProtocolErrorCode.MethodNotFound]: 404,
+  [ProtocolErrorCode.InvalidRequest]: 400,
+  [ProtocolErrorCode.UnsupportedProtocolVersion]: 400,
+  [ProtocolErrorCode.MissingRequiredClientCapability]: 400,
+};
 
 /**
  * Carries each request in under a process-unique id and its response out under the client's own
@@ -223,6 +239,7 @@ interface Pending {
  */
 class MultiplexTransport extends PerRequestHTTPServerTransport {
   #next = 0;
+  #delivering: number | undefined;
   readonly #pending = new Map<number, Pending>();
 
   constructor(classification: MessageClassification) {
@@ -241,6 +258,11 @@ class MultiplexTransport extends PerRequestHTTPServerTransport {
       const pending = this.#pending.get(message.id);
       if (!pending) return;
       this.#pending.delete(message.id);
+      if (pending.modern && 'error' in message) {
+        const code = message.error.code;
+        // -32021 is a 400 even from a handler (an input request the client cannot answer)
+        if (this.#delivering === message.id || code === ProtocolErrorCode.MissingRequiredClientCapability) pending.exchange.refusedWith = REFUSAL_STATUS[code];
+      }
       pending.settle({ ...message, id: pending.id } as JSONRPCResponse);
       return;
     }
@@ -258,8 +280,13 @@ class MultiplexTransport extends PerRequestHTTPServerTransport {
     return new Promise((resolve) => {
       this.#next = this.#next >= Number.MAX_SAFE_INTEGER ? 1 : this.#next + 1;
       const internalId = this.#next;
-      this.#pending.set(internalId, { id: message.id, exchange, settle: resolve });
-      this.onmessage?.({ ...message, id: internalId }, classification ? { classification } : undefined);
+      this.#pending.set(internalId, { id: message.id, exchange, modern: classification !== undefined, settle: resolve });
+      this.#delivering = internalId;
+      try {
+        this.onmessage?.({ ...message, id: internalId }, classification ? { classification } : undefined);
+      } finally {
+        this.#delivering = undefined;
+      }
     });
   }
 }
