@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { freePort } from '@pictor/platform/local-postgres';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { chartHtml, renderPng } from './lib/chart.ts';
-import { load, MCP_HEADERS, probe, rpc, toolCall, type LoadResult } from './lib/load.ts';
+import { load, MCP_HEADERS, modern, probe, rpc, toolCall, type LoadResult } from './lib/load.ts';
 import { renewalBench } from './lib/renewal.ts';
 import { ROOT, sampleRss, startService } from './lib/services.ts';
 import { startStack } from './lib/stack.ts';
@@ -48,6 +48,14 @@ const baseline = startService('baseline', 'bench/baseline.ts', {
 });
 const baselineUrl = `http://127.0.0.1:${baselinePort}/mcp`;
 await baseline.ready(`http://127.0.0.1:${baselinePort}/healthz`);
+const baselineV2Port = await freePort();
+const baselineV2 = startService('baseline-v2', 'bench/baseline-v2.ts', {
+  logDir: stack.dir,
+  cpuProfDir: profileDir,
+  env: { NODE_ENV: 'production', BASELINE_PORT: String(baselineV2Port) },
+});
+const baselineV2Url = `http://127.0.0.1:${baselineV2Port}/mcp`;
+await baselineV2.ready(`http://127.0.0.1:${baselineV2Port}/healthz`);
 
 try {
   log('Signing in through the real flow (DCR, magic link, consent, code + PKCE)…');
@@ -64,8 +72,22 @@ try {
     body: unknown;
     baseline: boolean;
     pid: number;
+    /** The baseline scenario its ratio is taken against (the bare v2 SDK of the same era). */
+    against?: string;
   }
+  const v2Modern = modern('tools/call', { name: 'get-balance', arguments: {} });
+  const oursModern = (method: string, params?: Record<string, unknown>) => modern(method, params, ours);
   const scenarios: Scenario[] = [
+    {
+      key: 'baseline_v2_2025',
+      label: 'bare SDK v2, 2025-11-25 tools/call',
+      url: baselineV2Url,
+      headers: MCP_HEADERS,
+      body: toolCall('get-balance', {}),
+      baseline: true,
+      pid: baselineV2.pid,
+    },
+    { key: 'baseline_v2_2026', label: 'bare SDK v2, 2026-07-28 tools/call', url: baselineV2Url, ...v2Modern, baseline: true, pid: baselineV2.pid },
     {
       key: 'baseline_tools_call',
       label: 'baseline tools/call',
@@ -83,9 +105,55 @@ try {
       body: toolCall('get-user-balance'),
       baseline: false,
       pid: stack.mcp.pid,
+      against: 'baseline_v2_2025',
     },
-    { key: 'list_gpus', label: 'tools/call list-gpus', url: stack.mcpUrl, headers: ours, body: toolCall('list-gpus'), baseline: false, pid: stack.mcp.pid },
-    { key: 'tools_list', label: 'tools/list', url: stack.mcpUrl, headers: ours, body: rpc('tools/list'), baseline: false, pid: stack.mcp.pid },
+    {
+      key: 'list_gpus',
+      label: 'tools/call list-gpus',
+      url: stack.mcpUrl,
+      headers: ours,
+      body: toolCall('list-gpus'),
+      baseline: false,
+      pid: stack.mcp.pid,
+      against: 'baseline_v2_2025',
+    },
+    {
+      key: 'tools_list',
+      label: 'tools/list',
+      url: stack.mcpUrl,
+      headers: ours,
+      body: rpc('tools/list'),
+      baseline: false,
+      pid: stack.mcp.pid,
+      against: 'baseline_v2_2025',
+    },
+    {
+      key: 'get_user_balance_2026',
+      label: '2026-07-28 tools/call get-user-balance',
+      url: stack.mcpUrl,
+      ...oursModern('tools/call', { name: 'get-user-balance', arguments: {} }),
+      baseline: false,
+      pid: stack.mcp.pid,
+      against: 'baseline_v2_2026',
+    },
+    {
+      key: 'list_gpus_2026',
+      label: '2026-07-28 tools/call list-gpus',
+      url: stack.mcpUrl,
+      ...oursModern('tools/call', { name: 'list-gpus', arguments: {} }),
+      baseline: false,
+      pid: stack.mcp.pid,
+      against: 'baseline_v2_2026',
+    },
+    {
+      key: 'tools_list_2026',
+      label: '2026-07-28 tools/list',
+      url: stack.mcpUrl,
+      ...oursModern('tools/list'),
+      baseline: false,
+      pid: stack.mcp.pid,
+      against: 'baseline_v2_2026',
+    },
   ].filter((s) => s.baseline || !ONLY || ONLY.includes(s.key));
 
   // Each scenario must answer what it claims before it is measured.
@@ -93,11 +161,11 @@ try {
   for (const s of scenarios) {
     const { status, json } = await probe(s.url, s.body, s.headers);
     if (status !== 200 || json?.error || json?.result?.isError) throw new Error(`${s.label}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
-    if (s.key === 'tools_list') toolCount = json.result.tools.length;
+    if (s.key === 'tools_list' || s.key === 'tools_list_2026') toolCount = json.result.tools.length;
   }
   log(`tools/list lists ${toolCount} tools`);
 
-  const rss = sampleRss([stack.mcp, stack.auth, baseline]);
+  const rss = sampleRss([stack.mcp, stack.auth, baseline, baselineV2]);
   log(`Warm-up: ${WARMUP} s each`);
   for (const s of scenarios) await load({ url: s.url, headers: s.headers, body: s.body, connections: CONNECTIONS, durationSeconds: WARMUP });
 
@@ -188,23 +256,28 @@ try {
       ];
     }),
   );
-  const baseRuns = runs.baseline_tools_call!;
+  // Each era against the bare v2 SDK serving that era; the 2025-era ones also against the v1
+  // baseline (the figure earlier releases reported).
+  const v1Runs = runs.baseline_tools_call!;
   const ratios = Object.fromEntries(
     scenarios
       .filter((s) => !s.baseline)
       .map((s) => {
         const rs = runs[s.key]!;
+        const baseRuns = runs[s.against ?? 'baseline_tools_call']!;
         return [
           s.key,
           {
+            against: s.against ?? 'baseline_tools_call',
             reqPerSec: round2(median(rs.map((r, i) => r.reqPerSec / baseRuns[i]!.reqPerSec))),
             p99: round2(median(rs.map((r, i) => r.p99 / baseRuns[i]!.p99))),
             perRound: rs.map((r, i) => round2(r.reqPerSec / baseRuns[i]!.reqPerSec)),
+            ...(s.key.endsWith('_2026') ? {} : { reqPerSecVsV1: round2(median(rs.map((r, i) => r.reqPerSec / v1Runs[i]!.reqPerSec))) }),
           },
         ];
       }),
   );
-  const dbCalls = ['get_user_balance', 'list_gpus'].filter((k) => ratios[k]);
+  const dbCalls = ['get_user_balance', 'list_gpus', 'get_user_balance_2026', 'list_gpus_2026'].filter((k) => ratios[k]);
   const report = {
     generatedAt: new Date().toISOString(),
     commit: (() => {
@@ -291,5 +364,6 @@ try {
   if (profileDir) log(`CPU profiles in ${path.relative(ROOT, profileDir)} after the services stop`);
 } finally {
   await baseline.stop();
+  await baselineV2.stop();
   await stack.stop();
 }

@@ -1,6 +1,7 @@
 // MCP conformance (@modelcontextprotocol/conformance, pinned) against the real MCP server, both
-// eras: the 2025-11-25 server scenarios and the scenarios the 2026-07-28 revision requires. The suite does not do OAuth, so it talks to a small reverse proxy on loopback
-// that adds a valid bearer token and passes everything else (Host and Origin included) through,
+// eras: the 2025-11-25 server scenarios and the scenarios the 2026-07-28 revision requires; and
+// its authorization-server scenarios against the real auth server. The server suite does not do
+// OAuth, so it talks to a small reverse proxy on loopback that adds a valid bearer token and passes everything else (Host and Origin included) through,
 // as a TLS-terminating proxy in front of the server would. The server's public URL (MCP_URL, the
 // token audience and the Host it answers to) is the proxy's. Expected failures, each with its
 // reason, are in conformance-baseline.yml and conformance-baseline-2026.yml; everything else must pass.
@@ -12,6 +13,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@pictor/platform/local-postgres';
+import { consent, randomEmail, signIn, startHarness } from '../auth-server/test/support/harness.ts';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { startTestServer } from '../mcp-server/test/harness.ts';
 import { tools } from '../mcp-server/src/tools/index.ts';
@@ -228,4 +231,47 @@ test('concurrent POSTs (what server-sse-multiple-streams checks after its sessio
     answers.map((a) => a.result.structuredContent.total),
     people.map((p) => p.expected),
   );
+});
+
+test("MCP conformance, authorization: the suite's authorization-server scenarios against Pictor's auth server, sign-in and consent done as a person would", async (t) => {
+  const h = await startHarness(t);
+  const port = await freePort();
+  const client = await h.register({ client_name: 'Conformance', redirect_uris: [`http://127.0.0.1:${port}/callback`] });
+  const out = await mkdtemp(path.join(tmpdir(), 'pictor-conformance-auth-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+
+  const bin = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+  const args = ['authorization', '--url', h.issuer, '--client-id', client.client_id, '--resource', h.config.mcpUrl, '--port', String(port), '-o', out];
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  // The grant scenario prints the authorization URL and waits for its callback: open it in a
+  // browser, sign in by email link, approve; the consent redirect lands on the suite's callback.
+  const authorizeUrl = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = output.split('\n').find((line) => line.startsWith(`${h.issuer}/auth?`));
+      if (url) resolve(url.trim());
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`conformance exited before printing the authorization URL:\n${output}`)));
+  });
+  const browser = h.browser();
+  let page = await browser.get(authorizeUrl);
+  if (page.body.includes('name="email"')) page = await signIn(h, browser, page, randomEmail('conformance'));
+  const callback = page.leftTo ? new URL(page.leftTo) : await consent(browser, page);
+  assert.equal(callback.origin, `http://127.0.0.1:${port}`);
+  assert.equal((await fetch(callback)).status, 200, 'the suite received the authorization response');
+  const code = await exited;
+
+  const checks: Check[] = [];
+  for (const entry of await readdir(out)) checks.push(...(JSON.parse(await readFile(path.join(out, entry, 'checks.json'), 'utf8')) as Check[]));
+  const ids = new Set(checks.map((c) => c.id));
+  for (const id of ['authorization-server-metadata', 'authorization-code-grant']) assert.ok(ids.has(id), `${id} ran (ran: ${[...ids].join(', ')})`);
+  assert.deepEqual(
+    checks.filter((c) => c.status !== 'SUCCESS').map((c) => `${c.id} ${c.status}: ${c.errorMessage ?? ''}`),
+    [],
+  );
+  assert.equal(code, 0, output.slice(-4000));
 });

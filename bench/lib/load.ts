@@ -67,3 +67,19 @@ export async function probe(url: string, body: unknown, headers: Record<string, 
   }
   return { status: res.status, json };
 }
+
+/** MCP 2026-07-28: a request with its `_meta` envelope, and the routing headers it must carry. */
+export const MODERN_REVISION = '2026-07-28';
+export function modern(method: string, params: Record<string, unknown> = {}, base: Record<string, string> = MCP_HEADERS) {
+  const body = rpc(method, {
+    ...params,
+    _meta: {
+      'io.modelcontextprotocol/protocolVersion': MODERN_REVISION,
+      'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    },
+  });
+  const headers: Record<string, string> = { ...base, 'mcp-protocol-version': MODERN_REVISION, 'mcp-method': method };
+  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  return { body, headers };
+}
