@@ -83,6 +83,29 @@ test("Claude's pre-stored client id (CIMD): sign-in, consent as verified Claude,
   expect(JSON.stringify(await listed.json())).toContain('"account":"personal"');
 });
 
+test('Claude on the 2026-07-28 revision: after the browser sign-in and consent, the token serves server/discover, tools/list and tools/call', async ({
+  world,
+  context,
+}) => {
+  const { connector, connection } = await connectClaude(world, context, { email: randomEmail('modern') });
+  const client = await connection.mcp2026();
+  try {
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const discovered = await client.discover();
+    expect(discovered.supportedVersions).toEqual(['2026-07-28']);
+    expect(client.getServerVersion()?.name).toBe('pictor');
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['get-user-balance', 'list-gpus', 'create-instance']));
+    const balance = await client.callTool({ name: 'get-user-balance', arguments: {} });
+    expect(balance.isError).not.toBe(true);
+    expect(balance.structuredContent).toMatchObject({ total: expect.any(String) });
+  } finally {
+    await client.close();
+    await connection.close();
+    await connector.close();
+  }
+});
+
 test('read-only consent: a write tool gets HTTP 403 insufficient_scope; reconnecting with the permission approved fixes it, without a new email', async ({
   world,
   context,

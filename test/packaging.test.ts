@@ -72,8 +72,14 @@ test('no @types package for a library that ships its own types', () => {
   }
 });
 
-test('the MCP SDK is held to the minor version the transport layer was written against', () => {
-  const range = json('mcp-server/package.json').dependencies?.['@modelcontextprotocol/sdk'] ?? '';
-  const [maj, min] = (json('node_modules/@modelcontextprotocol/sdk/package.json').version ?? '').split('.');
-  assert.match(range, new RegExp(`^~${maj}\\.${min}\\.\\d+$`), `pin with ~${maj}.${min} (see the README's MCP SDK pin note before widening)`);
+test('the MCP SDK v2 is pinned to the exact version the multiplexing transport was written against', () => {
+  // http/protocol.ts relies on how the v2 Server binds its era when it connects and answers
+  // refusals synchronously on delivery: a patch release may change either (see the README's pin note).
+  const deps = json('mcp-server/package.json').dependencies ?? {};
+  for (const name of ['@modelcontextprotocol/server', '@modelcontextprotocol/core']) {
+    assert.match(deps[name] ?? '', /^\d+\.\d+\.\d+$/, `${name} is pinned exactly`);
+    assert.equal(json(`node_modules/${name}/package.json`).version, deps[name], `${name} installed as pinned`);
+  }
+  // the v1 SDK stays only as the tests' 2025-era client, never in the server's dependencies
+  assert.equal(deps['@modelcontextprotocol/sdk'], undefined);
 });

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client as Client2026, StreamableHTTPClientTransport as Transport2026 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -311,6 +312,16 @@ export class Connection {
       this.#client = client;
     }
     return this.#client;
+  }
+
+  /**
+   * The MCP SDK v2 client negotiating the revision (server/discover first), as a client of the
+   * 2026-07-28 era does; same token and refresh as mcp(). Closed by the caller.
+   */
+  async mcp2026(): Promise<Client2026> {
+    const client = new Client2026({ name: 'Claude', version: '2.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new Transport2026(new URL(this.connector.mcpUrl), { fetch: this.fetch }));
+    return client;
   }
 
   async callTool(name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
