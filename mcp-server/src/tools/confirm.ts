@@ -117,6 +117,10 @@ export async function confirmationGate(
   if (c === null) return null;
   // No answer to our form, or the amount moved since the person saw it: ask (again) with today's figures.
   if (answer === 'missing' || c.amountMicro !== state.amountMicro) return ask(c);
-  const first = await useConfirmation(ctx.db, { nonce: state.nonce, userId: binding.userId, tool: tool.name, expiresAt: new Date(state.expiresAt) }, new Date(now));
+  const first = await useConfirmation(
+    ctx.db,
+    { nonce: state.nonce, userId: binding.userId, tool: tool.name, expiresAt: new Date(state.expiresAt) },
+    new Date(now),
+  );
   return first ? null : refused(tool.name, 'used', settings.ttlMinutes);
 }

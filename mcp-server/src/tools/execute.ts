@@ -63,13 +63,17 @@ export interface InputRequired {
   requestState: string;
 }
 
+export function isInputRequired(result: CallToolResult | InputRequired): result is InputRequired {
+  return result.resultType === 'input_required';
+}
+
 /** Without an interaction that can elicit, a call always ends in a plain result. */
 export function executeTool(tool: CompiledTool, args: unknown, call: CallContext & { interaction?: undefined }): Promise<CallToolResult>;
 export function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult | InputRequired>;
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult | InputRequired> {
   const trace: Partial<CallTrace> = {};
   const result = await runTool(tool, args, call, trace);
-  if ('resultType' in result) return result;
+  if (isInputRequired(result)) return result;
   // Refusals are recorded from the tool error's code, wherever in the call they were made.
   const refusal = trace.actor && trace.input ? ruleRefusal(result) : undefined;
   if (refusal) {
