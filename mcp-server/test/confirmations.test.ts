@@ -8,7 +8,9 @@ import pino from 'pino';
 import { sql } from 'kysely';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ConfirmationSettings } from '../src/config.ts';
+import { addTeamMember } from '../src/pictor/accounts.ts';
 import { catalogChanged } from '../src/pictor/caches.ts';
+import { saveAppLimits } from '@pictor/platform/app-limits';
 import { createInstance } from '../src/pictor/instances/index.ts';
 import { argumentsDigest, signState, verifyState } from '../src/tools/confirmation-state.ts';
 import { confirmationForm } from '../src/tools/confirm.ts';
@@ -285,8 +287,35 @@ test('REQUIRE_CONFIRMATION: a client that cannot confirm is refused for spending
 test('the refusal the call would meet comes before any form (balance, spending limit, role)', async (t) => {
   const { core, me } = await funded(t);
   const services = servicesOf(core);
-  const r = refusal(await call(services, createInstanceTool, { ...H100_2H, rental_hours: 48 }, { user: me }, canElicit()));
-  assert.equal(r.code, 'insufficient_balance');
+  const before = await fingerprint(core.db);
+  const balance = refusal(await call(services, createInstanceTool, { ...H100_2H, rental_hours: 48 }, { user: me }, canElicit()));
+  assert.equal(balance.code, 'insufficient_balance');
+
+  await saveAppLimits(core.db, me.id, 'limited-app', { dailyLimit: 1_000_000n, workspaces: null });
+  const limited = refusal(await call(services, createInstanceTool, H100_2H, { user: me, clientId: 'limited-app' }, canElicit()));
+  assert.equal(limited.code, 'spending_limit');
+  assert.equal(await fingerprint(core.db), before);
+
+  const owner = await newUser(core.db);
+  const team = await newTeam(core.db, owner, 'Acme');
+  await fund(core.db, team.accountId, { balance: '100' });
+  await addTeamMember(core.db, team.id, me.id, 'viewer');
+  const made = await createInstance(
+    core.db,
+    team.actor,
+    { plan: 'h100-80gb', gpuCount: 1, region: 'us-east', storageGb: 100, rentalHours: 2, name: 'team-box' },
+    core.clock,
+  );
+  const after = await fingerprint(core.db);
+  for (const [tool, args] of [
+    [createInstanceTool, { ...H100_2H, team_id: team.id }],
+    [deleteInstanceTool, { instance_id: made.id, team_id: team.id }],
+  ] as const) {
+    assert.equal(refusal(await call(services, tool, args, { user: me }, canElicit())).code, 'insufficient_role', tool.name);
+  }
+  const missing = refusal(await call(services, deleteInstanceTool, { instance_id: made.id }, { user: me }, canElicit()));
+  assert.equal(missing.code, 'not_found', "another account's instance looks missing, with no form");
+  assert.equal(await fingerprint(core.db), after);
 });
 
 test('the sentences of add-instance-hours, delete-instance (with its refund) and delete-ssh-key, personal and team', async (t) => {
