@@ -123,6 +123,25 @@ test('create-instance: a form with the exact sentence and price; accept runs it 
   ]);
 });
 
+test('used nonces are purged a few at a time once their state is long expired', async (t) => {
+  const { core, me } = await funded(t);
+  const services = servicesOf(core);
+  const at = (minutes: number) => new Date(core.clock.now().getTime() + minutes * 60_000);
+  const rows = (names: string[], expiresAt: Date) =>
+    names.map((nonce) => ({ nonce, user_id: me.id, tool: 'create-instance', used_at: expiresAt, expires_at: expiresAt }));
+  const old = Array.from({ length: 25 }, (_, i) => `old-${i}`);
+  await core.db
+    .insertInto('used_confirmations')
+    .values([...rows(old, at(-61)), ...rows(['recent'], at(-59))])
+    .execute();
+  const { requestState } = asked(await call(services, createInstanceTool, H100_2H, { user: me }, canElicit()));
+  done(await call(services, createInstanceTool, H100_2H, { user: me }, canElicit({ requestState, inputResponses: ACCEPT })));
+  const left = (await core.db.selectFrom('used_confirmations').select('nonce').execute()).map((r) => r.nonce);
+  assert.equal(left.filter((n) => n.startsWith('old-')).length, 5, 'at most 20 purged per use');
+  assert.ok(left.includes('recent'), 'a state expired less than an hour ago is kept (a replica whose clock lags still refuses it)');
+  assert.ok(left.includes(verifyState(requestState, [SECRET])!.nonce));
+});
+
 test('declined, cancelled, or accepted without ticking Confirm: nothing is done', async (t) => {
   const { core, me } = await funded(t);
   const services = servicesOf(core);

@@ -45,7 +45,7 @@ export interface Interaction {
   canElicit: boolean;
   /** On a retry of an InputRequired result: the client's answers, keyed as we asked. */
   inputResponses?: Record<string, unknown> | undefined;
-  /** On a retry: the opaque requestState we minted, echoed back verbatim (unverified here). */
+  /** On a retry: the opaque requestState we minted, echoed back verbatim; untrusted until confirm.ts verifies it. */
   requestState?: string | undefined;
   /**
    * Present when the request carried a progressToken and the response can stream
