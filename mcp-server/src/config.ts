@@ -20,6 +20,25 @@ const httpUrl = (name: string) => z.url({ protocol: /^https?$/, error: `${name} 
  */
 export const DEV_INFLOW_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
 
+/**
+ * The key `npm start` and the tests sign confirmation states with (tools/confirmation-state.ts).
+ * It is in this repository, so anyone could forge a confirmation with it: refused in production.
+ */
+export const DEV_CONFIRMATION_SECRET = 'dev-only-confirmation-secret-change-me-0123456789';
+
+/** How confirmations are asked for and protected (issue 11 §2; tools/confirm.ts). */
+export interface ConfirmationSettings {
+  /** HMAC-SHA256 keys, newest first: the first signs, every one verifies (rotation). */
+  secrets: readonly string[];
+  /** How long a confirmation form stays valid, in minutes. */
+  ttlMinutes: number;
+  /** Refuse spending and destructive calls from clients that cannot show a confirmation form. */
+  required: boolean;
+}
+
+/** What `npm start` and tests that build services by hand use. */
+export const DEV_CONFIRMATION: ConfirmationSettings = { secrets: [DEV_CONFIRMATION_SECRET], ttlMinutes: 10, required: false };
+
 const envSchema = z.object({
   /** Postgres connection URL. Required; `npm start` provides a local one when unset. */
   DATABASE_URL: z
@@ -74,6 +93,17 @@ const envSchema = z.object({
     .optional(),
   /** Where InFlow sends the person after paying. Default: this server's /inflow/return page. */
   INFLOW_SUCCESS_URL: httpUrl('INFLOW_SUCCESS_URL').optional(),
+  /** Comma-separated keys signing confirmation states, newest first (older ones still verify). ≥ 32 characters each. */
+  CONFIRMATION_SECRETS: z.string().optional(),
+  /** Minutes a confirmation form stays valid. Default 10. */
+  CONFIRMATION_TTL_MINUTES: z.coerce
+    .number({ error: 'CONFIRMATION_TTL_MINUTES must be a number of minutes' })
+    .int({ error: 'CONFIRMATION_TTL_MINUTES must be a whole number of minutes' })
+    .min(1, { error: 'CONFIRMATION_TTL_MINUTES must be at least 1 minute' })
+    .max(60, { error: 'CONFIRMATION_TTL_MINUTES must be at most 60 minutes' })
+    .default(10),
+  /** Refuse spending and destructive calls from clients that cannot ask the person to confirm. Default false. */
+  REQUIRE_CONFIRMATION: flag('REQUIRE_CONFIRMATION', false),
 });
 
 export interface Config {
@@ -94,6 +124,7 @@ export interface Config {
   worker: { enabled: boolean; intervalMs: number };
   /** InFlow top-ups; null when INFLOW_API_URL is unset. */
   inflow: { apiUrl: string; apiKey: string; webhookSecret: string | undefined; successUrl: string } | null;
+  confirmation: ConfirmationSettings;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +146,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.INFLOW_API_URL !== undefined && e.INFLOW_API_KEY === undefined) {
     throw new ConfigError('Invalid MCP server configuration:\n  - INFLOW_API_KEY is required when INFLOW_API_URL is set');
   }
+  const secrets = (e.CONFIRMATION_SECRETS ?? DEV_CONFIRMATION_SECRET)
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (secrets.length === 0 || secrets.some((k) => k.length < 32)) {
+    throw new ConfigError('Invalid MCP server configuration:\n  - CONFIRMATION_SECRETS: each key must be at least 32 characters');
+  }
   if (e.NODE_ENV === 'production') {
     // The development defaults point at localhost over http: never what a deployment means.
     const problems = [
@@ -126,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // the sandbox speaks http on a private network; real InFlow is https
       e.INFLOW_API_URL !== undefined && !e.INFLOW_API_URL.startsWith('https:') && 'INFLOW_API_URL must be https in production',
       e.INFLOW_WEBHOOK_SECRET === DEV_INFLOW_WEBHOOK_SECRET && 'INFLOW_WEBHOOK_SECRET must be set in production (the development secret is public)',
+      secrets.includes(DEV_CONFIRMATION_SECRET) && 'CONFIRMATION_SECRETS must be set in production (the development secret is public)',
     ].filter((p): p is string => typeof p === 'string');
     if (problems.length > 0) throw new ConfigError(`Invalid MCP server configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
@@ -152,5 +191,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             webhookSecret: e.INFLOW_WEBHOOK_SECRET,
             successUrl: e.INFLOW_SUCCESS_URL ?? new URL('/inflow/return', mcpUrl).toString(),
           },
+    confirmation: { secrets, ttlMinutes: e.CONFIRMATION_TTL_MINUTES, required: e.REQUIRE_CONFIRMATION },
   };
 }

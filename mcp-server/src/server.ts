@@ -44,7 +44,7 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   // a revocation matters as long as a token issued before it can live (plus skew)
   const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log, windowMs: (config.accessTokenMaxTtl + 300) * 1000 });
   const metrics = createMcpMetrics({ db, clock });
-  const app = createApp(config, { db, clock, log, inflow }, { revocations, metrics });
+  const app = createApp(config, { db, clock, log, inflow, confirmation: config.confirmation }, { revocations, metrics });
 
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.

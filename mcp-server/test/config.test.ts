@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
+import { ConfigError, DEV_CONFIRMATION_SECRET, DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:5432/pictor';
+const CONFIRMATION_SECRETS = 'confirmation-secret-of-this-deployment-0001';
 
 test('defaults: local MCP URL and issuer, JWKS under the issuer, InFlow off', () => {
   const config = loadConfig({ DATABASE_URL });
@@ -48,7 +49,13 @@ test('production refuses the localhost/http development defaults', () => {
       }),
     /INFLOW_WEBHOOK_SECRET must be set in production/,
   );
-  const config = loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' });
+  const config = loadConfig({
+    DATABASE_URL,
+    NODE_ENV: 'production',
+    MCP_URL: 'https://mcp.example.com/mcp',
+    AUTH_ISSUER: 'https://auth.example.com',
+    CONFIRMATION_SECRETS,
+  });
   assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
 });
 
@@ -60,6 +67,7 @@ test('production: InFlow only over https, never with the public development webh
     AUTH_ISSUER: 'https://auth.example.com',
     INFLOW_API_KEY: 'k',
     INFLOW_WEBHOOK_SECRET: 'whsec_c2VjcmV0LW9mLXRoaXMtZGVwbG95bWVudA==',
+    CONFIRMATION_SECRETS,
   };
   assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'http://inflow-sandbox:4100' }), /INFLOW_API_URL must be https in production/);
   assert.throws(
@@ -69,7 +77,8 @@ test('production: InFlow only over https, never with the public development webh
   assert.equal(loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz' }).inflow?.apiUrl, 'https://api.inflowpay.xyz');
   // Nothing set: InFlow is off, never pointed at a sandbox by default.
   assert.equal(
-    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' }).inflow,
+    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com', CONFIRMATION_SECRETS })
+      .inflow,
     null,
   );
   // In development both are what `npm start` uses.
@@ -86,4 +95,35 @@ test('MCP_METRICS_PORT: off unless set, a port number when set', () => {
   assert.equal(loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '9464' }).metricsPort, 9464);
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: 'metrics' }), /MCP_METRICS_PORT must be a port number/);
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '70000' }), ConfigError);
+});
+
+test('confirmations: development key and policy by default; keys rotate newest first; TTL and REQUIRE_CONFIRMATION parsed', () => {
+  assert.deepEqual(loadConfig({ DATABASE_URL }).confirmation, { secrets: [DEV_CONFIRMATION_SECRET], ttlMinutes: 10, required: false });
+  const older = 'an-older-confirmation-secret-still-verifying';
+  const config = loadConfig({
+    DATABASE_URL,
+    CONFIRMATION_SECRETS: ` ${CONFIRMATION_SECRETS} , ${older},`,
+    CONFIRMATION_TTL_MINUTES: '5',
+    REQUIRE_CONFIRMATION: 'true',
+  });
+  assert.deepEqual(config.confirmation, { secrets: [CONFIRMATION_SECRETS, older], ttlMinutes: 5, required: true });
+  assert.throws(
+    () => loadConfig({ DATABASE_URL, CONFIRMATION_SECRETS: `${CONFIRMATION_SECRETS},short` }),
+    /CONFIRMATION_SECRETS: each key must be at least 32 characters/,
+  );
+  assert.throws(() => loadConfig({ DATABASE_URL, CONFIRMATION_SECRETS: ',' }), /CONFIRMATION_SECRETS: each key must be at least 32 characters/);
+  assert.throws(() => loadConfig({ DATABASE_URL, CONFIRMATION_TTL_MINUTES: '0' }), /CONFIRMATION_TTL_MINUTES must be at least 1 minute/);
+  assert.throws(() => loadConfig({ DATABASE_URL, CONFIRMATION_TTL_MINUTES: '61' }), /CONFIRMATION_TTL_MINUTES must be at most 60 minutes/);
+  assert.throws(() => loadConfig({ DATABASE_URL, CONFIRMATION_TTL_MINUTES: 'soon' }), /CONFIRMATION_TTL_MINUTES must be a number of minutes/);
+  assert.throws(() => loadConfig({ DATABASE_URL, REQUIRE_CONFIRMATION: 'maybe' }), /REQUIRE_CONFIRMATION must be true or false/);
+});
+
+test('production: confirmation keys must be set, and never include the public development key', () => {
+  const production = { DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' };
+  assert.throws(() => loadConfig(production), /CONFIRMATION_SECRETS must be set in production \(the development secret is public\)/);
+  assert.throws(
+    () => loadConfig({ ...production, CONFIRMATION_SECRETS: `${CONFIRMATION_SECRETS},${DEV_CONFIRMATION_SECRET}` }),
+    /CONFIRMATION_SECRETS must be set in production/,
+  );
+  assert.deepEqual(loadConfig({ ...production, CONFIRMATION_SECRETS }).confirmation.secrets, [CONFIRMATION_SECRETS]);
 });

@@ -121,7 +121,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
-  const services: Services = { db: database.db, clock, log };
+  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation };
   const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, testOnlyExecute: options.testOnlyExecute, revocations });
   httpServer.on('request', app.callback());

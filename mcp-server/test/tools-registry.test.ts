@@ -63,6 +63,19 @@ test('every tool that changes something declares its activity entry, with only s
   }
 });
 
+test('the tools that spend or destroy, and only they, ask the person to confirm (issue 11 §2)', () => {
+  // start-instance joins once a paused instance exists (resuming it will charge)
+  const CONFIRMED = ['add-instance-hours', 'create-inflow-checkout', 'create-instance', 'delete-instance', 'delete-ssh-key', 'verify-inflow-transaction'];
+  assert.deepEqual(
+    tools
+      .filter((t) => t.confirm !== undefined)
+      .map((t) => t.name)
+      .sort(),
+    CONFIRMED,
+  );
+  for (const tool of tools.filter((t) => t.confirm)) assert.ok(!tool.annotations.readOnlyHint, `${tool.name}: a read cannot need a confirmation`);
+});
+
 test('every tool has a title and a description written for a model', () => {
   for (const tool of tools) {
     assert.ok(tool.title.trim().length > 0, `${tool.name}: empty title`);

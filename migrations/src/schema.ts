@@ -289,6 +289,16 @@ export interface ActivityTable {
   detail: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, never>;
 }
 
+/** The nonce of a requestState whose confirmed call ran (migration 0010_confirmations). */
+export interface UsedConfirmationsTable {
+  nonce: string;
+  user_id: string;
+  tool: string;
+  used_at: Date;
+  /** When the state itself expires; the row can go after it. */
+  expires_at: Date;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -305,6 +315,7 @@ export interface Database {
   token_revocations: TokenRevocationsTable;
   app_limits: AppLimitsTable;
   activity: ActivityTable;
+  used_confirmations: UsedConfirmationsTable;
   inflow_transactions: InflowTransactionsTable; // inflow
   inflow_webhook_deliveries: InflowWebhookDeliveriesTable; // inflow
   auth_oidc_payloads: AuthOidcPayloadsTable; // auth

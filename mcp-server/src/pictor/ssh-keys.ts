@@ -239,15 +239,31 @@ export async function deleteSshKey(db: Db, actor: Actor, id: string, clock: Cloc
   });
 }
 
-/** Writes one log line on each live instance the key is attached to; returns how many. */
-async function logOnLiveInstances(trx: Db, keyId: string, clock: Clock, message: string): Promise<number> {
-  const live = await trx
+/**
+ * What delete-ssh-key would do, for the person to confirm (tools/confirm.ts): the key and how
+ * many live instances it would be detached from. Needs the role that deleting needs; changes nothing.
+ */
+export async function previewSshKeyDeletion(db: Db, actor: Actor, id: string): Promise<DeletedSshKey> {
+  if (!UUID.test(id)) throw notFound();
+  const accountId = await resolveAccountId(db, actor, 'ssh-key:delete');
+  const row = await db.selectFrom('ssh_keys').select(VIEW_COLUMNS).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+  if (!row) throw notFound();
+  return { key: toView(row), detachedInstances: (await liveInstancesWith(db, id)).length };
+}
+
+function liveInstancesWith(db: Db, keyId: string) {
+  return db
     .selectFrom('instance_ssh_keys')
     .innerJoin('instances', 'instances.id', 'instance_ssh_keys.instance_id')
     .select('instances.id')
     .where('instance_ssh_keys.ssh_key_id', '=', keyId)
     .where('instances.state', 'in', ACTIVE_INSTANCE_STATES)
     .execute();
+}
+
+/** Writes one log line on each live instance the key is attached to; returns how many. */
+async function logOnLiveInstances(trx: Db, keyId: string, clock: Clock, message: string): Promise<number> {
+  const live = await liveInstancesWith(trx, keyId);
   if (live.length > 0) {
     const at = clock.now();
     await trx

@@ -12,9 +12,18 @@ import { ERROR_META_KEY, type ToolErrorInfo } from './errors.ts';
 
 /**
  * Refusals by a rule the person set or that guards their money, recorded like changes: a role,
- * a spending limit, a workspace not allowed to the app, a balance too small.
+ * a spending limit, a workspace not allowed to the app, a balance too small, a confirmation
+ * that cannot be used (tampered, expired, replayed, for another call) or that the operator
+ * requires from an app that cannot give one (tools/confirm.ts).
  */
-export const RULE_REFUSALS: ReadonlySet<string> = new Set(['insufficient_role', 'spending_limit', 'workspace_not_allowed', 'insufficient_balance']);
+export const RULE_REFUSALS: ReadonlySet<string> = new Set([
+  'insufficient_role',
+  'spending_limit',
+  'workspace_not_allowed',
+  'insufficient_balance',
+  'confirmation_invalid',
+  'confirmation_required',
+]);
 
 const MAX_TEXT = 200;
 

@@ -13,7 +13,11 @@ const entryOutput = z.object({
   id: z.string().describe('Entry id.'),
   at: z.string().describe('When the call was made (ISO 8601, UTC).'),
   tool: z.string().describe('The tool that was called, e.g. "create-instance".'),
-  outcome: z.string().describe('"ok", or why it was refused: insufficient_role, spending_limit, workspace_not_allowed or insufficient_balance.'),
+  outcome: z
+    .string()
+    .describe(
+      '"ok", or why it was refused: insufficient_role, spending_limit, workspace_not_allowed, insufficient_balance, confirmation_invalid (a confirmation altered, expired, reused or given for another call) or confirmation_required (this server requires a confirmation form the app cannot show).',
+    ),
   target_id: z.string().nullable().describe('What it acted on: an instance, SSH key or top-up id; null when none.'),
   amount: moneyOutput.describe('Money the call moved, in credits: negative was charged, positive came back (refund, top-up); "0.00" when none.'),
   app: z.string().nullable().describe('The app that made the call (e.g. "Claude"); null when not through an app.'),

@@ -1,6 +1,7 @@
 // Input and output fields shared by many tools, described once.
 import { z } from 'zod';
 import { formatCredits } from '@pictor/platform/money';
+import type { Actor } from '../pictor/actor.ts';
 
 export const cursorField = z.string().max(200).optional().describe("Opaque cursor from a previous page's next_cursor; omit for the first page.");
 
@@ -15,3 +16,8 @@ export const moneyOutput = z
   .describe('Amount in credits as an exact decimal string, e.g. "12.50".');
 
 export const money = formatCredits;
+
+/** Whose money or keys a confirmation sentence speaks of (the person reads it). */
+export function whose(actor: Actor): string {
+  return actor.teamId === undefined ? 'your personal account' : `team "${actor.membership?.teamName ?? actor.teamId}"'s account`;
+}

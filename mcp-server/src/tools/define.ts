@@ -6,6 +6,7 @@ import type { Db } from '@pictor/platform/db';
 import type { Actor } from '../pictor/actor.ts';
 import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
+import type { ConfirmationSettings } from '../config.ts';
 
 // Each tool names one of the scopes shared with the authorization server.
 export { SCOPES, type Scope } from '@pictor/platform/scopes';
@@ -18,6 +19,8 @@ export interface Services {
   log: Logger;
   /** InFlow top-ups; absent when INFLOW_API_URL is not configured (the InFlow tools then say so). */
   inflow?: InflowClient;
+  /** Confirmation keys and policy (config.ts); absent only where tests build services by hand (dev settings then). */
+  confirmation?: ConfirmationSettings;
 }
 
 export interface ToolContext extends Services {
@@ -77,6 +80,17 @@ export interface ToolResult<O> {
   activity?: ActivityEffect | null;
 }
 
+/** What the person is asked to confirm before a call that spends or destroys (tools/confirm.ts). */
+export interface Confirmation {
+  /** The one sentence shown in the form: exactly what will happen and what it costs or gives back. */
+  message: string;
+  /**
+   * The money figure the sentence states, in micro-credits (a charge, a refund, a top-up; 0 for
+   * none). Bound into the signed state: when it differs on the retry, the person is asked again.
+   */
+  amountMicro: bigint;
+}
+
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
   title: string;
@@ -95,6 +109,12 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   annotations: ToolAnnotations;
   /** Set on every tool that changes something: how its calls are recorded in the activity log. */
   activity?: ActivitySpec<keyof I & string>;
+  /**
+   * Set on every tool that spends or destroys: what the person confirms for this input, computed
+   * with the same core quotes the call uses; null when this input needs no confirmation (a dry
+   * run, nothing left to do). A refusal the call would certainly meet is thrown instead.
+   */
+  confirm?(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<Confirmation | null>;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<ToolResult<z.infer<z.ZodObject<O>>>>;
 }
 

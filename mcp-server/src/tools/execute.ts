@@ -1,13 +1,15 @@
 // Runs one tools/call: validate the arguments, build the handler's context from the verified
-// identity (and, for a workspace tool, the team it names), run the handler, validate its output
-// against the declared schema, map failures; then record a change or a rule refusal in the
-// activity log (activity-log.ts). A read-only call that succeeds writes nothing.
+// identity (and, for a workspace tool, the team it names), ask for or check the person's
+// confirmation (confirm.ts), run the handler, validate its output against the declared schema,
+// map failures; then record a change or a rule refusal in the activity log (activity-log.ts).
+// A read-only call that succeeds writes nothing.
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { actInTeam } from '../pictor/accounts.ts';
 import type { Actor } from '../pictor/actor.ts';
 import { assertWorkspaceAllowed } from '../pictor/app-limits.ts';
 import { logActivity, ruleRefusal, type CallTrace } from './activity-log.ts';
+import { confirmationGate } from './confirm.ts';
 import type { Services, ToolContext } from './define.ts';
 import { internalError, invalidArguments, toolError, toolFailure } from './errors.ts';
 import { TEAM_ID_FIELD, type CompiledTool } from './public.ts';
@@ -43,7 +45,7 @@ export interface Interaction {
   canElicit: boolean;
   /** On a retry of an InputRequired result: the client's answers, keyed as we asked. */
   inputResponses?: Record<string, unknown> | undefined;
-  /** On a retry: the opaque requestState we minted, echoed back verbatim (unverified here). */
+  /** On a retry: the opaque requestState we minted, echoed back verbatim; untrusted until confirm.ts verifies it. */
   requestState?: string | undefined;
   /**
    * Present when the request carried a progressToken and the response can stream
@@ -61,13 +63,17 @@ export interface InputRequired {
   requestState: string;
 }
 
+export function isInputRequired(result: CallToolResult | InputRequired): result is InputRequired {
+  return result.resultType === 'input_required';
+}
+
 /** Without an interaction that can elicit, a call always ends in a plain result. */
 export function executeTool(tool: CompiledTool, args: unknown, call: CallContext & { interaction?: undefined }): Promise<CallToolResult>;
 export function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult | InputRequired>;
 export async function executeTool(tool: CompiledTool, args: unknown, call: CallContext): Promise<CallToolResult | InputRequired> {
   const trace: Partial<CallTrace> = {};
   const result = await runTool(tool, args, call, trace);
-  if ('resultType' in result) return result;
+  if (isInputRequired(result)) return result;
   // Refusals are recorded from the tool error's code, wherever in the call they were made.
   const refusal = trace.actor && trace.input ? ruleRefusal(result) : undefined;
   if (refusal) {
@@ -118,6 +124,8 @@ async function runTool(tool: CompiledTool, args: unknown, call: CallContext, tra
     }
     const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
     Object.defineProperty(ctx, 'log', { get: log, enumerable: true });
+    const instead = await confirmationGate(tool.definition, parsed.data as Record<string, unknown>, input, ctx, call);
+    if (instead) return instead;
     result = await tool.definition.handler(input, ctx);
   } catch (error) {
     return toolFailure(error, { toolName: name, requestId: call.requestId, log: log(), connectedAppsUrl: call.connectedAppsUrl });

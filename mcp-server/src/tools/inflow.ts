@@ -10,13 +10,17 @@ import {
   MAX_TOP_UP_CREDITS,
   MIN_TOP_UP_CREDITS,
   createCheckout,
+  parseTopUpAmount,
+  peekTransaction,
   syncPending,
   verifyTransaction,
   type InflowDeps,
   type InflowTransactionView,
   type VerifyResult,
 } from '../pictor/inflow/payments.ts';
-import { money, moneyOutput } from './common.ts';
+import { resolveAccountId } from '../pictor/accounts.ts';
+import { MICRO_PER_MINOR } from '../pictor/inflow/status.ts';
+import { money, moneyOutput, whose } from './common.ts';
 import { defineTool, type ToolContext, type ToolDefinition } from './define.ts';
 
 const transactionOutput = {
@@ -82,6 +86,8 @@ function deps(ctx: ToolContext): InflowDeps {
   return { db: ctx.db, inflow, clock: ctx.clock, log: ctx.log };
 }
 
+const amountText = (amount: string | number): string => (typeof amount === 'number' ? String(amount) : amount);
+
 export const createInflowCheckoutTool = defineTool({
   name: 'create-inflow-checkout',
   title: 'Create a top-up checkout',
@@ -117,8 +123,17 @@ export const createInflowCheckoutTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   // not the idempotency key: a client may use anything there
   activity: { args: ['amount', 'currency'] },
+  async confirm(input, ctx) {
+    deps(ctx); // not configured: say so rather than ask
+    const micro = parseTopUpAmount(amountText(input.amount)) * MICRO_PER_MINOR;
+    await resolveAccountId(ctx.db, ctx.actor, 'billing:checkout'); // a role that cannot top up is refused before the form
+    return {
+      message: `Add ${money(micro)} credits to ${whose(ctx.actor)}: you pay ${money(micro)} ${input.currency} on InFlow's checkout page; nothing is charged before that.`,
+      amountMicro: micro,
+    };
+  },
   async handler(input, ctx) {
-    const amount = typeof input.amount === 'number' ? String(input.amount) : input.amount;
+    const amount = amountText(input.amount);
     const { transaction, created } = await createCheckout(deps(ctx), ctx.actor, {
       amount,
       currency: input.currency,
@@ -158,6 +173,15 @@ export const verifyInflowTransactionTool = defineTool({
   output: checkOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   activity: { args: [], target: 'transaction_id' },
+  async confirm(input, ctx) {
+    deps(ctx);
+    const t = await peekTransaction(ctx.db, ctx.actor, input.transaction_id.trim());
+    if (t.credited) return null; // checking again credits nothing
+    return {
+      message: `Check top-up ${t.id} (${money(t.amountMicro)} ${t.currency}) with InFlow and, if it is paid, add ${money(t.amountMicro)} credits to ${whose(ctx.actor)}.`,
+      amountMicro: t.amountMicro,
+    };
+  },
   async handler(input, ctx) {
     const result = await verifyTransaction(deps(ctx), ctx.actor, input.transaction_id.trim());
     const t = result.transaction;

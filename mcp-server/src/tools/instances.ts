@@ -16,6 +16,7 @@ import {
   MAX_NAME_LENGTH,
   quoteAddInstanceHours,
   quoteCreateInstance,
+  quoteDeleteInstance,
   renameInstance,
   setAutoRenew,
   startInstance,
@@ -24,7 +25,7 @@ import {
   type CreateQuote,
   type LimitQuote,
 } from '../pictor/instances/index.ts';
-import { cursorField, limitField, money, moneyOutput, nextCursorOutput } from './common.ts';
+import { cursorField, limitField, money, moneyOutput, nextCursorOutput, whose } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 import {
   costOut,
@@ -164,6 +165,29 @@ function limitText(limit: LimitQuote | null): string {
     : '';
 }
 
+/** create-instance's input as the core takes it. */
+function createRequest(input: {
+  plan: string;
+  gpu_count: number;
+  region: string;
+  storage_gb: number;
+  rental_hours: number;
+  name: string;
+  ssh_key_ids: string[];
+  auto_renew: boolean;
+}) {
+  return {
+    plan: input.plan,
+    gpuCount: input.gpu_count,
+    region: input.region,
+    storageGb: input.storage_gb,
+    rentalHours: input.rental_hours,
+    name: input.name,
+    sshKeyIds: input.ssh_key_ids,
+    autoRenew: input.auto_renew,
+  };
+}
+
 export const createInstanceTool = defineTool({
   name: 'create-instance',
   title: 'Create a GPU instance',
@@ -191,17 +215,19 @@ export const createInstanceTool = defineTool({
   output: { ...quoteOutput, instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.') },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   activity: { args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'dry_run'] },
-  async handler(input, ctx) {
-    const request = {
-      plan: input.plan,
-      gpuCount: input.gpu_count,
-      region: input.region,
-      storageGb: input.storage_gb,
-      rentalHours: input.rental_hours,
-      name: input.name,
-      sshKeyIds: input.ssh_key_ids,
-      autoRenew: input.auto_renew,
+  async confirm(input, ctx) {
+    if (input.dry_run) return null;
+    const q = await quoteCreateInstance(ctx.db, ctx.actor, createRequest(input));
+    if (q.refusal) throw q.refusal;
+    const team = ctx.actor.teamId === undefined ? '' : `, paid from ${whose(ctx.actor)}`;
+    const renews = input.auto_renew ? ` Renews every ${q.rentalHours} h for ${money(q.cost.total)} credits while the balance covers it.` : '';
+    return {
+      message: `Create ${q.gpuCount} × ${q.gpuModel} in ${q.regionId} for ${q.rentalHours} h${team}: ${money(q.cost.total)} credits; ${money(q.balanceAfter ?? 0n)} left.${renews}`,
+      amountMicro: q.cost.total,
     };
+  },
+  async handler(input, ctx) {
+    const request = createRequest(input);
     if (input.dry_run) {
       const q = await quoteCreateInstance(ctx.db, ctx.actor, request);
       const what = `${q.gpuCount} × ${q.gpuModel} in ${q.regionId}, ${q.storageGb} GB, ${q.rentalHours} h`;
@@ -337,6 +363,16 @@ export const addInstanceHoursTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   activity: { args: ['hours', 'dry_run'], target: 'instance_id' },
+  async confirm(input, ctx) {
+    if (input.dry_run) return null;
+    const q = await quoteAddInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours);
+    if (q.refusal) throw q.refusal;
+    const team = ctx.actor.teamId === undefined ? '' : ` (${whose(ctx.actor)})`;
+    return {
+      message: `Add ${q.hours} h to "${q.name}"${team}, prepaid until ${q.expiresAfter.toISOString()}: ${money(q.cost.total)} credits; ${money(q.balanceAfter ?? 0n)} left.`,
+      amountMicro: q.cost.total,
+    };
+  },
   async handler(input, ctx) {
     if (input.dry_run) {
       const q = await quoteAddInstanceHours(ctx.db, ctx.actor, input.instance_id, input.hours);
@@ -411,6 +447,19 @@ export const deleteInstanceTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   activity: { args: [], target: 'instance_id' },
+  async confirm(input, ctx) {
+    const q = await quoteDeleteInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
+    const team = ctx.actor.teamId === undefined ? '' : ` (${whose(ctx.actor)})`;
+    if (!q.active) return { message: `Remove the ended instance "${q.name}"${team} from the list. Nothing is refunded.`, amountMicro: 0n };
+    const refund =
+      q.refund.total > 0n
+        ? `${money(q.refund.total)} credits are refunded for ${q.refund.hours} unused hour${q.refund.hours === 1 ? '' : 's'}.`
+        : 'Nothing is refunded (no unused whole hours).';
+    return {
+      message: `Delete "${q.name}"${team}, ${q.gpuCount} × ${q.gpuModel} in ${q.regionId}: its disk is wiped for good and its GPUs are released. ${refund}`,
+      amountMicro: q.refund.total,
+    };
+  },
   async handler(input, ctx) {
     const d = await deleteInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
     return {

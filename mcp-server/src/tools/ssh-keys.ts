@@ -2,8 +2,8 @@
 // a private key is refused by the core without being stored, logged or echoed.
 import { z } from 'zod';
 import { SSH_KEY_TYPES } from '../pictor/ssh-key-format.ts';
-import { createSshKey, deleteSshKey, listSshKeys, MAX_KEY_NAME_LENGTH, updateSshKey, type SshKeyView } from '../pictor/ssh-keys.ts';
-import { cursorField, limitField, nextCursorOutput } from './common.ts';
+import { createSshKey, deleteSshKey, listSshKeys, MAX_KEY_NAME_LENGTH, previewSshKeyDeletion, updateSshKey, type SshKeyView } from '../pictor/ssh-keys.ts';
+import { cursorField, limitField, nextCursorOutput, whose } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 
 /** Comfortably above any public key line; private keys of every size still reach the core's refusal. */
@@ -165,6 +165,15 @@ export const deleteSshKeyTool = defineTool({
   // Deleting loses the key; a repeat of the same call finds nothing and changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   activity: { args: [], target: 'ssh_key_id' },
+  async confirm(input, ctx) {
+    const { key, detachedInstances: n } = await previewSshKeyDeletion(ctx.db, ctx.actor, input.ssh_key_id);
+    const detach =
+      n === 0 ? 'It is attached to no instance.' : `It is detached from ${n} instance${n === 1 ? '' : 's'}, where logging in with it stops working.`;
+    return {
+      message: `Delete SSH key "${key.name}" (${key.fingerprint}) from ${whose(ctx.actor)}. ${detach} This cannot be undone.`,
+      amountMicro: 0n,
+    };
+  },
   async handler(input, ctx) {
     const { key, detachedInstances } = await deleteSshKey(ctx.db, ctx.actor, input.ssh_key_id, ctx.clock);
     const detached =

@@ -156,13 +156,22 @@ export async function createCheckout(deps: InflowDeps, actor: Actor, input: Chec
  * the actor cannot reach is not found.
  */
 export async function verifyTransaction(deps: InflowDeps, actor: Actor, id: string): Promise<VerifyResult> {
+  return check(deps, await findTransaction(deps.db, actor, id));
+}
+
+/** The stored top-up verify-inflow-transaction would check, without asking InFlow (for its confirmation). */
+export async function peekTransaction(db: Db, actor: Actor, id: string): Promise<InflowTransactionView> {
+  return toView(await findTransaction(db, actor, id));
+}
+
+async function findTransaction(db: Db, actor: Actor, id: string): Promise<Row> {
   // No stored id holds a NUL, and Postgres cannot even compare text that does.
   if (id.includes('\u0000')) throw new NotFoundError('InFlow transaction', id.replace(/\u0000/g, ''));
-  const accountId = await resolveAccountId(deps.db, actor, 'billing:verify');
-  const query = findRows(deps.db, accountId);
+  const accountId = await resolveAccountId(db, actor, 'billing:verify');
+  const query = findRows(db, accountId);
   const row = await (UUID.test(id) ? query.where('t.id', '=', id) : query.where('t.payment_id', '=', id)).executeTakeFirst();
   if (!row) throw new NotFoundError('InFlow transaction', id);
-  return check(deps, row);
+  return row;
 }
 
 /** Re-checks the actor's account's pending transactions (newest first, at most `limit`). */

@@ -141,6 +141,8 @@ export interface CreateQuote {
   wouldSucceed: boolean;
   reason: string | null;
   reasonCode: DomainError['code'] | null;
+  /** The error the real call would be refused with now; null when it would succeed. */
+  refusal: DomainError | null;
   /** The app's daily spending limit and its headroom after this charge; null when it has none. */
   limit: LimitQuote | null;
 }
@@ -169,6 +171,7 @@ export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateIns
     wouldSucceed: refusal === null,
     reason: refusal?.message ?? null,
     reasonCode: refusal?.code ?? null,
+    refusal,
     limit: limitQuote(limit, v.cost.total),
   };
 }

@@ -18,8 +18,8 @@ export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './r
 export type { InstanceDetail, AttachedKey, LogEntry, LogsInput, ListInstancesInput, Page } from './read.ts';
 export { startInstance, stopInstance, setAutoRenew, renameInstance } from './actions.ts';
 export type { ChangeResult } from './actions.ts';
-export { addInstanceHours, quoteAddInstanceHours, deleteInstance } from './money.ts';
-export type { AddHoursQuote, HoursAdded, Deleted } from './money.ts';
+export { addInstanceHours, quoteAddInstanceHours, deleteInstance, quoteDeleteInstance } from './money.ts';
+export type { AddHoursQuote, HoursAdded, Deleted, DeleteQuote } from './money.ts';
 export { attachSshKeys, MAX_KEYS_PER_CALL } from './keys.ts';
 export type { AttachResult, OwnedKey } from './keys.ts';
 export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';

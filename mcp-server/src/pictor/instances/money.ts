@@ -11,7 +11,7 @@ import { chargedBy, enforceSpendingLimit, limitRefusal, limitState, type LimitSt
 import { addHours, refundFor, rentalCost, splitRefund, unusedWholeHours, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import type { Clock } from '@pictor/platform/clock';
-import { InsufficientBalanceError } from '../errors.ts';
+import { InsufficientBalanceError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, postCredit, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '@pictor/platform/money';
 import { validateRentalHours } from './input.ts';
@@ -20,6 +20,8 @@ import { findInstance, limitQuote, lockInstance, rateCard, writeLogs, type Insta
 import { assertAllowed, isActive, powerAction } from './state.ts';
 
 export interface AddHoursQuote {
+  /** The instance's name. */
+  name: string;
   hours: number;
   cost: CostBreakdown;
   available: bigint;
@@ -28,6 +30,8 @@ export interface AddHoursQuote {
   expiresAfter: Date;
   wouldSucceed: boolean;
   reason: string | null;
+  /** The error the real call would be refused with now; null when it would succeed. */
+  refusal: DomainError | null;
   /** The app's daily spending limit and its headroom after this charge; null when it has none. */
   limit: LimitQuote | null;
 }
@@ -38,6 +42,7 @@ function quoteFor(row: InstanceRecord, hours: number, funds: Funds, limit: Limit
   const available = funds.balance + funds.credit;
   const refusal = limitRefusal(limit, cost.total) ?? (available < cost.total ? new InsufficientBalanceError(cost.total, available) : null);
   return {
+    name: row.name,
     hours,
     cost,
     available,
@@ -46,6 +51,7 @@ function quoteFor(row: InstanceRecord, hours: number, funds: Funds, limit: Limit
     expiresAfter: addHours(row.expires_at, hours),
     wouldSucceed: refusal === null,
     reason: refusal?.message ?? null,
+    refusal,
     limit: limitQuote(limit, cost.total),
   };
 }
@@ -121,6 +127,36 @@ async function refundableToBalance(trx: Trx, instanceId: string): Promise<bigint
   return -row.net;
 }
 
+/** What deleting `row` at `now` gives back: the unused whole hours of an active instance. */
+function refundOnDelete(row: InstanceRecord, now: Date): CostBreakdown {
+  return refundFor(rateCard(row), isActive(row.state) ? unusedWholeHours(row.expires_at, now) : 0);
+}
+
+export interface DeleteQuote {
+  name: string;
+  gpuCount: number;
+  gpuModel: string;
+  regionId: string;
+  /** Whether it still holds GPUs and a disk (provisioning, running or stopped). */
+  active: boolean;
+  refund: CostBreakdown;
+}
+
+/** What delete-instance would do now, for the person to confirm; changes nothing. */
+export async function quoteDeleteInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<DeleteQuote> {
+  const accountId = await resolveAccountId(db, actor, 'instance:delete');
+  const row = await findInstance(db, accountId, instanceId);
+  assertAllowed('delete', row.state);
+  return {
+    name: row.name,
+    gpuCount: row.gpu_count,
+    gpuModel: row.gpu_model,
+    regionId: row.region_id,
+    active: isActive(row.state),
+    refund: refundOnDelete(row, clock.now()),
+  };
+}
+
 /**
  * Deletes an instance: state deleted, GPUs freed at once, machine released by the worker, and a
  * refund of the unused WHOLE hours (see billing.ts for rounding): to balance first, up to what the
@@ -145,7 +181,7 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
     assertAllowed('delete', row.state);
     const now = clock.now();
     const active = isActive(row.state);
-    const refund = refundFor(rateCard(row), active ? unusedWholeHours(row.expires_at, now) : 0);
+    const refund = refundOnDelete(row, now);
     const split = splitRefund(refund.total, refund.total > 0n ? await refundableToBalance(trx, row.id) : 0n);
     for (const [bucket, amount] of [
       ['balance', split.toBalance],
