@@ -6,6 +6,7 @@ import type { Db } from '@pictor/platform/db';
 import type { Actor } from '../pictor/actor.ts';
 import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
+import type { SecretBox } from '../pictor/sealing.ts';
 
 // Each tool names one of the scopes shared with the authorization server.
 export { SCOPES, type Scope } from '@pictor/platform/scopes';
@@ -18,6 +19,8 @@ export interface Services {
   log: Logger;
   /** InFlow top-ups; absent when INFLOW_API_URL is not configured (the InFlow tools then say so). */
   inflow?: InflowClient;
+  /** Seals what an instance is launched with and nobody may read back (INSTANCE_SECRETS_KEYS). */
+  secrets: SecretBox;
 }
 
 export interface ToolContext extends Services {
