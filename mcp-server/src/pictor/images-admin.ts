@@ -3,7 +3,8 @@
 import type { Db } from '@pictor/platform/db';
 import type { ImagesTable } from '@pictor/migrations/schema';
 import { catalogChanged } from './caches.ts';
-import { InvalidInputError, NotFoundError } from './errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from './errors.ts';
+import { BASE_IMAGE_ID } from './images.ts';
 import { validatePort } from './launch.ts';
 
 export type ImageFields = Partial<Omit<ImagesTable, 'id' | 'frameworks' | 'default_ports' | 'min_vram_gb' | 'retired'>> & {
@@ -55,6 +56,7 @@ export function parseImageFields(pairs: string[]): ImageFields {
 /** Updates an image, or adds it when name, description, os and cuda_version are all given. */
 export async function upsertImage(db: Db, id: string, fields: ImageFields): Promise<{ created: boolean }> {
   if (!/^[a-z0-9][a-z0-9.-]{0,59}$/.test(id)) throw new InvalidInputError('id', 'image ids are lowercase letters, digits, dots and dashes, e.g. pytorch-2.7');
+  if (fields.retired === true) assertNotDefault(id);
   const result = await db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('images').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
     if (existing) {
@@ -73,8 +75,13 @@ export async function upsertImage(db: Db, id: string, fields: ImageFields): Prom
   return result;
 }
 
+function assertNotDefault(id: string): void {
+  if (id === BASE_IMAGE_ID) throw new ConflictError(`${id} is the image create-instance uses when none is given; it cannot be retired`, { image: id });
+}
+
 /** Retires an image: running instances keep it, new instances cannot choose it. */
 export async function retireImage(db: Db, id: string): Promise<{ changed: boolean }> {
+  assertNotDefault(id);
   const row = await db.selectFrom('images').select('retired').where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError('Image', id);
   if (row.retired) return { changed: false };
