@@ -50,7 +50,13 @@ test('production refuses the localhost/http development defaults', () => {
       }),
     /INFLOW_WEBHOOK_SECRET must be set in production/,
   );
-  const config = loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com', ...INSTANCES });
+  const config = loadConfig({
+    DATABASE_URL,
+    NODE_ENV: 'production',
+    MCP_URL: 'https://mcp.example.com/mcp',
+    AUTH_ISSUER: 'https://auth.example.com',
+    ...INSTANCES,
+  });
   assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
 });
 
@@ -96,7 +102,10 @@ test('instances: the sealing secrets (newest first, ≥ 32 characters) and the p
   assert.deepEqual(dev.instances, { secretsKeys: [DEV_INSTANCE_SECRETS_KEY], proxyDomain: DEV_INSTANCE_PROXY_DOMAIN });
   const rotated = loadConfig({ DATABASE_URL, INSTANCE_SECRETS_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}`, INSTANCE_PROXY_DOMAIN: 'Proxy.Example.com' });
   assert.deepEqual(rotated.instances, { secretsKeys: ['n'.repeat(32), 'o'.repeat(40)], proxyDomain: 'proxy.example.com' });
-  assert.throws(() => loadConfig({ DATABASE_URL, INSTANCE_SECRETS_KEYS: `${'n'.repeat(32)},short` }), /INSTANCE_SECRETS_KEYS must be comma-separated secrets of at least 32 characters/);
+  assert.throws(
+    () => loadConfig({ DATABASE_URL, INSTANCE_SECRETS_KEYS: `${'n'.repeat(32)},short` }),
+    /INSTANCE_SECRETS_KEYS must be comma-separated secrets of at least 32 characters/,
+  );
   assert.throws(() => loadConfig({ DATABASE_URL, INSTANCE_PROXY_DOMAIN: 'https://proxy.example.com' }), /INSTANCE_PROXY_DOMAIN must be a DNS domain/);
   const production = { DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' };
   assert.throws(

@@ -23,7 +23,12 @@ const MACHINE: Machine = {
 };
 const BARE: ProvisionRequest = {
   ...MACHINE,
-  setup: { image: { id: 'ubuntu-24.04-cuda-12.8', name: 'Ubuntu 24.04 + CUDA 12.8', os: 'Ubuntu 24.04', cudaVersion: '12.8', frameworks: [] }, env: {}, ports: [], startupScript: null },
+  setup: {
+    image: { id: 'ubuntu-24.04-cuda-12.8', name: 'Ubuntu 24.04 + CUDA 12.8', os: 'Ubuntu 24.04', cudaVersion: '12.8', frameworks: [] },
+    env: {},
+    ports: [],
+    startupScript: null,
+  },
 };
 
 test('the simulated provisioner finishes a fixed time after the request, with realistic boot output', async () => {

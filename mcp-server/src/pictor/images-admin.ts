@@ -35,7 +35,8 @@ export function parseImageFields(pairs: string[]): ImageFields {
       if (value.length === 0 || value.length > max) throw new InvalidInputError(key, `must be 1–${max} characters`);
       fields[key as keyof typeof TEXT_FIELDS] = value;
     } else if (key === 'frameworks') {
-      if (list.some((f) => f.length === 0 || f.length > 60) || list.length > 20) throw new InvalidInputError(key, 'expected up to 20 names of 1–60 characters, comma-separated');
+      if (list.some((f) => f.length === 0 || f.length > 60) || list.length > 20)
+        throw new InvalidInputError(key, 'expected up to 20 names of 1–60 characters, comma-separated');
       fields.frameworks = list;
     } else if (key === 'default_ports') {
       fields.default_ports = [...new Set(list.map((p) => validatePort(key, /^\d{1,5}$/.test(p) ? Number(p) : Number.NaN)))].sort((a, b) => a - b);

@@ -39,8 +39,10 @@ export function validateEnv(env: Record<string, string> | undefined, field = 'en
 
 /** An HTTP port to expose: 1–65535, not SSH's 22 (always reachable over ssh). */
 export function validatePort(field: string, port: number): number {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidInputError(field, `ports are whole numbers from 1 to 65535, got ${String(port).slice(0, 20)}`);
-  if (port === SSH_PORT) throw new InvalidInputError(field, 'port 22 is SSH, which every instance already serves (see its ssh command); it cannot be exposed over HTTP');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidInputError(field, `ports are whole numbers from 1 to 65535, got ${String(port).slice(0, 20)}`);
+  if (port === SSH_PORT)
+    throw new InvalidInputError(field, 'port 22 is SSH, which every instance already serves (see its ssh command); it cannot be exposed over HTTP');
   return port;
 }
 
@@ -64,6 +66,7 @@ export function validateStartupScript(script: string | undefined, field = 'start
   if (script === undefined || script.trim() === '') return null;
   if (script.includes('\0')) throw new InvalidInputError(field, 'must be text (no NUL characters)');
   const size = bytes(script);
-  if (size > MAX_STARTUP_SCRIPT_BYTES) throw new InvalidInputError(field, `at most ${MAX_STARTUP_SCRIPT_BYTES} bytes (16 KB), got ${size}`, { max_bytes: MAX_STARTUP_SCRIPT_BYTES });
+  if (size > MAX_STARTUP_SCRIPT_BYTES)
+    throw new InvalidInputError(field, `at most ${MAX_STARTUP_SCRIPT_BYTES} bytes (16 KB), got ${size}`, { max_bytes: MAX_STARTUP_SCRIPT_BYTES });
   return script;
 }

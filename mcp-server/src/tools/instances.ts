@@ -189,7 +189,7 @@ export const createInstanceTool = defineTool({
     'their balance, and ask them to confirm; only then call again with dry_run: false. Use list-gpus or check-gpu-availability to pick a plan, ' +
     'GPU count and region with free capacity. Attach an SSH key (ssh_key_ids from list-ssh-keys) or the person cannot log in. ' +
     'Options: image (list-images; default the Ubuntu 24.04 + CUDA 12.8 base), env (variables such as HF_TOKEN: stored sealed, never shown again, ' +
-    'only their names), ports (HTTP ports to publish; get-instance-detail gives each one\'s URL once running) and startup_script (shell run once at ' +
+    "only their names), ports (HTTP ports to publish; get-instance-detail gives each one's URL once running) and startup_script (shell run once at " +
     'first boot; its exit status is in get-instance-logs); they do not change the price. ' +
     'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it ' +
     'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free; ' +
@@ -209,7 +209,7 @@ export const createInstanceTool = defineTool({
       .string()
       .max(100)
       .optional()
-      .describe("Image id from list-images, e.g. \"vllm-0.9\". Default: the base image. It must fit the plan's GPU memory (list-gpus shows which fit)."),
+      .describe('Image id from list-images, e.g. "vllm-0.9". Default: the base image. It must fit the plan\'s GPU memory (list-gpus shows which fit).'),
     env: z
       .record(z.string().max(200), z.string())
       .optional()
