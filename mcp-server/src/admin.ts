@@ -8,6 +8,8 @@ import { grantPromotionCredit } from './pictor/balance.ts';
 import { parsePlanFields, PLAN_KEYS, setCapacity, upsertPlan } from './pictor/catalog-admin.ts';
 import { listPlans } from './pictor/catalog.ts';
 import { seedCatalog } from './pictor/catalog-seed.ts';
+import { BASE_IMAGE_ID, listImages } from './pictor/images.ts';
+import { IMAGE_KEYS, parseImageFields, retireImage, upsertImage } from './pictor/images-admin.ts';
 import { DomainError, InvalidInputError, NotFoundError } from './pictor/errors.ts';
 import { formatCredits, parseCredits } from '@pictor/platform/money';
 import { isTeamRole, TEAM_ROLES } from './pictor/roles.ts';
@@ -22,6 +24,11 @@ export const USAGE = `Usage: npm run admin -- <command>
                                       keys: ${PLAN_KEYS.join(', ')}
                                       (prices in credits, allowed_gpu_counts as 1,2,4,8)
   capacity:set <region> <plan> <total>  Set a region's GPUs for a plan; free GPUs move by the same delta
+  image:list                          List machine images, retired ones too
+  image:set <id> key=value…           Change an image, or add one when name, description, os and cuda_version are given
+                                      keys: ${IMAGE_KEYS.join(', ')}
+                                      (frameworks and default_ports comma-separated; min_vram_gb in GB per GPU)
+  image:retire <id>                   Retire an image: running instances keep it, new ones cannot choose it
   team:create <owner-email> <name>    Create a team owned by that user
   team:add <team-id> <email> [role]   Add a user to a team (role: ${ROLE_LIST}; default member)
   team:role <team-id> <email> <role>  Change a member's role (a team always keeps an owner)
@@ -95,6 +102,28 @@ export async function runAdmin(db: Db, argv: string[], out: (line: string) => vo
       if (!/^\d{1,9}$/.test(totalText)) throw new InvalidInputError('total', `expected a whole number of GPUs, got "${totalText}"`);
       const c = await setCapacity(db, region, plan, Number(totalText));
       out(`${region} ${plan}: ${c.totalGpus} GPUs in total, ${c.freeGpus} free, ${c.inUse} in use.`);
+      return;
+    }
+    case 'image:list': {
+      for (const i of await listImages(db, { includeRetired: true })) {
+        out(
+          `${i.id}${i.retired ? ' (retired)' : ''}${i.id === BASE_IMAGE_ID ? ' (default)' : ''}: ${i.name}; ${i.os}, CUDA ${i.cudaVersion}; ` +
+            `frameworks ${i.frameworks.join(', ') || 'none'}; ports ${i.defaultPorts.join(',') || 'none'}; needs ${i.minVramGb} GB GPU memory per GPU`,
+        );
+      }
+      return;
+    }
+    case 'image:set': {
+      const id = arg(args, 0, 'id');
+      if (args.length < 2) throw new UsageError('give at least one key=value');
+      const { created } = await upsertImage(db, id, parseImageFields(args.slice(1)));
+      out(`${created ? 'Added' : 'Updated'} image ${id}. Instances already running keep what they booted.`);
+      return;
+    }
+    case 'image:retire': {
+      const id = arg(args, 0, 'id');
+      const { changed } = await retireImage(db, id);
+      out(changed ? `Retired image ${id}: instances running it keep it; new instances cannot choose it.` : `Image ${id} already is retired; nothing changed.`);
       return;
     }
     case 'team:create': {

@@ -18,6 +18,11 @@ const httpUrl = (name: string) => z.url({ protocol: /^https?$/, error: `${name} 
  * The webhook secret `npm start` and the compose dev profile give the InFlow sandbox. It is in
  * this repository, so anyone could sign a webhook with it: refused in production.
  */
+/** Seals instance environment values and startup scripts outside production. Public: refused in production. */
+export const DEV_INSTANCE_SECRETS_KEY = 'dev-only-instance-secrets-key-change-me-0123456789';
+/** Where exposed instance ports are published outside production (nothing answers there). */
+export const DEV_INSTANCE_PROXY_DOMAIN = 'proxy.pictor.localhost';
+
 export const DEV_INFLOW_WEBHOOK_SECRET = 'whsec_ZGV2LW9ubHktaW5mbG93LXNhbmRib3gtc2VjcmV0';
 
 /**
@@ -79,6 +84,22 @@ const envSchema = z.object({
   WORKER_ENABLED: flag('WORKER_ENABLED', true),
   /** Milliseconds between lifecycle worker passes. Default 1000. */
   WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' }).int().min(50).max(3_600_000).default(1000),
+  /**
+   * Secrets sealing instance environment values and startup scripts (AES-256-GCM), comma-separated,
+   * newest first, each ≥ 32 characters: the first seals, every one opens what it sealed. Default: a
+   * public development secret, refused in production.
+   */
+  INSTANCE_SECRETS_KEYS: z.string().optional(),
+  /**
+   * DNS domain of the proxy publishing instances' HTTP ports: port P of instance I is
+   * https://I-P.<domain>. Default proxy.pictor.localhost (development; refused in production).
+   */
+  INSTANCE_PROXY_DOMAIN: z
+    .string()
+    .regex(/^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, {
+      error: 'INSTANCE_PROXY_DOMAIN must be a DNS domain such as proxy.example.com',
+    })
+    .optional(),
   // inflow: top-ups. Unset INFLOW_API_URL turns the InFlow tools off (`npm start` runs the sandbox).
   /** InFlow API base URL, e.g. https://api.inflowpay.xyz. */
   INFLOW_API_URL: httpUrl('INFLOW_API_URL').optional(),
@@ -122,6 +143,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   trustProxy: boolean;
   worker: { enabled: boolean; intervalMs: number };
+  /** What instances are launched with: the secrets sealing their environment and script, where ports are published. */
+  instances: { secretsKeys: string[]; proxyDomain: string };
   /** InFlow top-ups; null when INFLOW_API_URL is unset. */
   inflow: { apiUrl: string; apiKey: string; webhookSecret: string | undefined; successUrl: string } | null;
   confirmation: ConfirmationSettings;
@@ -153,6 +176,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (secrets.length === 0 || secrets.some((k) => k.length < 32)) {
     throw new ConfigError('Invalid MCP server configuration:\n  - CONFIRMATION_SECRETS: each key must be at least 32 characters');
   }
+  const secretsKeys = (e.INSTANCE_SECRETS_KEYS ?? DEV_INSTANCE_SECRETS_KEY).split(',').map((k) => k.trim());
+  if (secretsKeys.some((k) => k.length < 32)) {
+    throw new ConfigError('Invalid MCP server configuration:\n  - INSTANCE_SECRETS_KEYS must be comma-separated secrets of at least 32 characters each');
+  }
   if (e.NODE_ENV === 'production') {
     // The development defaults point at localhost over http: never what a deployment means.
     const problems = [
@@ -163,6 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.INFLOW_API_URL !== undefined && e.INFLOW_WEBHOOK_SECRET === undefined && 'INFLOW_WEBHOOK_SECRET must be set in production when InFlow is configured',
       // the sandbox speaks http on a private network; real InFlow is https
       e.INFLOW_API_URL !== undefined && !e.INFLOW_API_URL.startsWith('https:') && 'INFLOW_API_URL must be https in production',
+      secretsKeys.includes(DEV_INSTANCE_SECRETS_KEY) && 'INSTANCE_SECRETS_KEYS must be set in production (the development secret is public)',
+      e.INSTANCE_PROXY_DOMAIN === undefined && 'INSTANCE_PROXY_DOMAIN must be set in production (the domain publishing instance ports)',
       e.INFLOW_WEBHOOK_SECRET === DEV_INFLOW_WEBHOOK_SECRET && 'INFLOW_WEBHOOK_SECRET must be set in production (the development secret is public)',
       secrets.includes(DEV_CONFIRMATION_SECRET) && 'CONFIRMATION_SECRETS must be set in production (the development secret is public)',
     ].filter((p): p is string => typeof p === 'string');
@@ -182,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,
     worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
+    instances: { secretsKeys, proxyDomain: (e.INSTANCE_PROXY_DOMAIN ?? DEV_INSTANCE_PROXY_DOMAIN).toLowerCase() },
     inflow:
       e.INFLOW_API_URL === undefined
         ? null

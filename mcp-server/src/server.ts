@@ -13,6 +13,8 @@ import { createMcpMetrics } from './http/metrics.ts';
 import { watchRevocations } from './http/revocations.ts';
 import { systemClock, type Clock } from '@pictor/platform/clock';
 import { inflowClientFromConfig } from './pictor/inflow/client.ts';
+import { SimulatedProvisioner } from './pictor/provisioner.ts';
+import { SecretBox } from './pictor/sealing.ts';
 import { startWorker } from './worker/index.ts';
 
 /** How long in-flight requests get to finish on stop before connections are cut. */
@@ -44,7 +46,8 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   // a revocation matters as long as a token issued before it can live (plus skew)
   const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log, windowMs: (config.accessTokenMaxTtl + 300) * 1000 });
   const metrics = createMcpMetrics({ db, clock });
-  const app = createApp(config, { db, clock, log, inflow, confirmation: config.confirmation }, { revocations, metrics });
+  const secrets = new SecretBox(config.instances.secretsKeys);
+  const app = createApp(config, { db, clock, log, inflow, secrets, confirmation: config.confirmation }, { revocations, metrics });
 
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
@@ -62,7 +65,15 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
 
   // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
   const worker = config.worker.enabled
-    ? startWorker({ db, clock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs, inflow })
+    ? startWorker({
+        db,
+        clock,
+        log: log.child({ component: 'worker' }),
+        intervalMs: config.worker.intervalMs,
+        inflow,
+        secrets,
+        provisioner: new SimulatedProvisioner({ proxyDomain: config.instances.proxyDomain }),
+      })
     : undefined;
   if (worker) log.info({ intervalMs: config.worker.intervalMs }, 'lifecycle worker started');
 

@@ -122,7 +122,7 @@ test('each changing tool leaves exactly one entry whose money equals what the le
   const id = created.structured.instance.id as string;
   assert.equal(created.entry.target_id, id);
   assert.ok(created.entry.amount_micro < 0n, 'a charge is negative');
-  assert.deepEqual(created.entry.detail, { ...spec, auto_renew: false, dry_run: false });
+  assert.deepEqual(created.entry.detail, { ...spec, auto_renew: false, dry_run: false, env_given: false, startup_script_given: false });
 
   const dryHours = await traced(client, accountId, 'add-instance-hours', { instance_id: id, hours: 2, dry_run: true });
   assert.equal(dryHours.entries.length, 0);
@@ -207,6 +207,8 @@ test('refusals by a role and by the balance are recorded (once, no money); other
       ssh_key_ids: [],
       auto_renew: false,
       dry_run: false,
+      env_given: false,
+      startup_script_given: false,
       reason: 'your role in team Acme is viewer; creating instances needs member or above',
     },
   } as never);

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEV_CONFIRMATION_SECRET, DEV_INFLOW_WEBHOOK_SECRET, loadConfig } from '../src/config.ts';
+import { ConfigError, DEV_CONFIRMATION_SECRET, DEV_INFLOW_WEBHOOK_SECRET, DEV_INSTANCE_PROXY_DOMAIN, DEV_INSTANCE_SECRETS_KEY, loadConfig } from '../src/config.ts';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:5432/pictor';
 const CONFIRMATION_SECRETS = 'confirmation-secret-of-this-deployment-0001';
+/** What production needs besides the URLs for instances: its own sealing secret and proxy domain. */
+const INSTANCES = { INSTANCE_SECRETS_KEYS: 'production-instance-secrets-key-0123456789', INSTANCE_PROXY_DOMAIN: 'proxy.example.com' };
 
 test('defaults: local MCP URL and issuer, JWKS under the issuer, InFlow off', () => {
   const config = loadConfig({ DATABASE_URL });
@@ -55,6 +57,7 @@ test('production refuses the localhost/http development defaults', () => {
     MCP_URL: 'https://mcp.example.com/mcp',
     AUTH_ISSUER: 'https://auth.example.com',
     CONFIRMATION_SECRETS,
+    ...INSTANCES,
   });
   assert.equal(config.mcpUrl, 'https://mcp.example.com/mcp');
 });
@@ -68,6 +71,7 @@ test('production: InFlow only over https, never with the public development webh
     INFLOW_API_KEY: 'k',
     INFLOW_WEBHOOK_SECRET: 'whsec_c2VjcmV0LW9mLXRoaXMtZGVwbG95bWVudA==',
     CONFIRMATION_SECRETS,
+    ...INSTANCES,
   };
   assert.throws(() => loadConfig({ ...production, INFLOW_API_URL: 'http://inflow-sandbox:4100' }), /INFLOW_API_URL must be https in production/);
   assert.throws(
@@ -77,7 +81,7 @@ test('production: InFlow only over https, never with the public development webh
   assert.equal(loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz' }).inflow?.apiUrl, 'https://api.inflowpay.xyz');
   // Nothing set: InFlow is off, never pointed at a sandbox by default.
   assert.equal(
-    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com', CONFIRMATION_SECRETS })
+    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com', CONFIRMATION_SECRETS, ...INSTANCES })
       .inflow,
     null,
   );
@@ -126,4 +130,25 @@ test('production: confirmation keys must be set, and never include the public de
     /CONFIRMATION_SECRETS must be set in production/,
   );
   assert.deepEqual(loadConfig({ ...production, CONFIRMATION_SECRETS }).confirmation.secrets, [CONFIRMATION_SECRETS]);
+test('instances: the sealing secrets (newest first, ≥ 32 characters) and the proxy domain; their dev defaults refused in production', () => {
+  const dev = loadConfig({ DATABASE_URL });
+  assert.deepEqual(dev.instances, { secretsKeys: [DEV_INSTANCE_SECRETS_KEY], proxyDomain: DEV_INSTANCE_PROXY_DOMAIN });
+  const rotated = loadConfig({ DATABASE_URL, INSTANCE_SECRETS_KEYS: `${'n'.repeat(32)}, ${'o'.repeat(40)}`, INSTANCE_PROXY_DOMAIN: 'Proxy.Example.com' });
+  assert.deepEqual(rotated.instances, { secretsKeys: ['n'.repeat(32), 'o'.repeat(40)], proxyDomain: 'proxy.example.com' });
+  assert.throws(
+    () => loadConfig({ DATABASE_URL, INSTANCE_SECRETS_KEYS: `${'n'.repeat(32)},short` }),
+    /INSTANCE_SECRETS_KEYS must be comma-separated secrets of at least 32 characters/,
+  );
+  assert.throws(() => loadConfig({ DATABASE_URL, INSTANCE_PROXY_DOMAIN: 'https://proxy.example.com' }), /INSTANCE_PROXY_DOMAIN must be a DNS domain/);
+  const production = { DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com' };
+  assert.throws(
+    () => loadConfig(production),
+    (e: Error) =>
+      /INSTANCE_SECRETS_KEYS must be set in production \(the development secret is public\)/.test(e.message) &&
+      /INSTANCE_PROXY_DOMAIN must be set in production/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ ...production, ...INSTANCES, INSTANCE_SECRETS_KEYS: `${INSTANCES.INSTANCE_SECRETS_KEYS},${DEV_INSTANCE_SECRETS_KEY}` }),
+    /INSTANCE_SECRETS_KEYS must be set in production/,
+  );
 });

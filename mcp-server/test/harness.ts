@@ -21,6 +21,7 @@ import { watchRevocations } from '../src/http/revocations.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { ensureUser } from '../src/pictor/accounts.ts';
+import { SecretBox } from '../src/pictor/sealing.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { SCOPES, type Services } from '../src/tools/define.ts';
 
@@ -121,7 +122,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
-  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation };
+  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation, secrets: new SecretBox(config.instances.secretsKeys) };
   const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, testOnlyExecute: options.testOnlyExecute, revocations });
   httpServer.on('request', app.callback());

@@ -9,6 +9,7 @@ import { createDb } from '@pictor/platform/db';
 import { loadConfig } from '../src/config.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
+import { SecretBox } from '../src/pictor/sealing.ts';
 import { createTeam } from '../src/pictor/accounts.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { startTestServer, type TestServer } from './harness.ts';
@@ -370,7 +371,8 @@ test('readyz: 503 naming the database and the JWKS when neither answers; livez s
     AUTH_ISSUER: 'http://127.0.0.1:1',
     NODE_ENV: 'test',
   });
-  const app = createApp(config, { db, clock: new ManualClock(), log: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) });
+  const log = createLogger({ logLevel: 'silent', nodeEnv: 'test' });
+  const app = createApp(config, { db, clock: new ManualClock(), log, secrets: new SecretBox(config.instances.secretsKeys) });
   const listener = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => listener.once('listening', resolve));
   t.after(() => listener.close());

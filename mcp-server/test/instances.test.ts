@@ -59,9 +59,10 @@ test('create charges GPU + storage for the rental, credit first, reserves GPUs, 
   const logs = await getInstanceLogs(db, user.actor, created.id);
   assert.deepEqual(
     logs.items.map((l) => l.source),
-    ['lifecycle', 'billing', 'lifecycle', 'lifecycle'],
+    ['lifecycle', 'billing', 'lifecycle', 'lifecycle', 'lifecycle'],
   );
   assert.match(logs.items[1]!.message, /Charged 121\.163836 credits for 24 h/);
+  assert.equal(logs.items[3]!.message, 'Image ubuntu-24.04-cuda-12.8 (Ubuntu 24.04 + CUDA 12.8); no environment variables; no HTTP ports; no startup script');
   assert.ok(logs.items.every((l) => l.at.toISOString() === T0));
 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createDb } from '@pictor/platform/db';
 import { createInstance, getInstanceDetail, getInstanceLogs } from '../src/pictor/instances/index.ts';
-import { SimulatedProvisioner, simulatedSshPort, type Machine, type Provisioner } from '../src/pictor/provisioner.ts';
+import { SimulatedProvisioner, simulatedSshPort, type Machine, type ProvisionRequest, type Provisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce, startLifecycleWorker } from '../src/worker/lifecycle.ts';
 import { fund, h100, HOUR, newUser, setupCore } from './core-fixtures.ts';
 
@@ -21,12 +21,21 @@ const MACHINE: Machine = {
   storageGb: 200,
   requestedAt: new Date('2026-03-01T00:00:00Z'),
 };
+const BARE: ProvisionRequest = {
+  ...MACHINE,
+  setup: {
+    image: { id: 'ubuntu-24.04-cuda-12.8', name: 'Ubuntu 24.04 + CUDA 12.8', os: 'Ubuntu 24.04', cudaVersion: '12.8', frameworks: [] },
+    env: {},
+    ports: [],
+    startupScript: null,
+  },
+};
 
 test('the simulated provisioner finishes a fixed time after the request, with realistic boot output', async () => {
   const p = new SimulatedProvisioner();
-  const early = await p.provision(MACHINE, new Date('2026-03-01T00:00:04.999Z'));
+  const early = await p.provision(BARE, new Date('2026-03-01T00:00:04.999Z'));
   assert.deepEqual(early, { status: 'pending', retryAt: new Date('2026-03-01T00:00:05Z') });
-  const done = await p.provision(MACHINE, new Date('2026-03-01T00:00:05Z'));
+  const done = await p.provision(BARE, new Date('2026-03-01T00:00:05Z'));
   assert.equal(done.status, 'done');
   if (done.status !== 'done') return;
   assert.equal(done.sshHost, 'eu-west.gpu.pictor.dev');
@@ -45,7 +54,7 @@ test('the simulated provisioner finishes a fixed time after the request, with re
   );
   assert.ok(times[0]! >= MACHINE.requestedAt.getTime() && times.at(-1)! <= MACHINE.requestedAt.getTime() + 5000);
   // Deterministic: every replica computes the same result.
-  assert.deepEqual(await p.provision(MACHINE, new Date('2026-03-01T01:00:00Z')), { ...done, log: done.log });
+  assert.deepEqual(await p.provision(BARE, new Date('2026-03-01T01:00:00Z')), { ...done, log: done.log });
   assert.equal((await p.stop(MACHINE, new Date('2026-03-01T00:00:01Z'))).status, 'pending');
   assert.equal((await p.release(MACHINE, MACHINE.requestedAt)).status, 'done');
 });

@@ -10,6 +10,8 @@ import { createInstance, deleteInstance, stopInstance } from '../src/pictor/inst
 import { postCredit } from '../src/pictor/ledger.ts';
 import { formatCredits, MICRO_PER_CREDIT } from '@pictor/platform/money';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
+import { SecretBox } from '../src/pictor/sealing.ts';
+import { DEV_INSTANCE_SECRETS_KEY } from '../src/config.ts';
 import { spendingReport } from '../src/pictor/spending.ts';
 import { executeTool } from '../src/tools/execute.ts';
 import { compileTool } from '../src/tools/public.ts';
@@ -52,7 +54,7 @@ test("a fixture account with each kind of leak: every figure is the ledger's, ev
   // no key, running: through the tool, as an app, so it shows per app (with the limit the person set for it)
   await saveAppLimits(db, me.id, 'claude-app', { dailyLimit: 1000n * MICRO_PER_CREDIT, workspaces: ['personal'] });
   const log = pino({ level: 'silent' });
-  const services = { db, clock, log };
+  const services = { db, clock, log, secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]) };
   const viaApp = await executeTool(
     compileTool(createInstanceTool),
     {

@@ -134,7 +134,7 @@ test('every workspace tool publishes team_id, added by the registry, and no othe
   // Only the catalog is not an account's.
   assert.deepEqual(
     tools.filter((t) => !t.workspace).map((t) => t.name),
-    ['list-gpus', 'check-gpu-availability'],
+    ['list-gpus', 'check-gpu-availability', 'list-images'],
   );
   const sneaky = { ...tools[0]!, name: 'sneaky', workspace: true, input: { [TEAM_ID_FIELD]: z.string().describe('x') } };
   assert.throws(() => compileTools([sneaky]), /sneaky declares team_id/);

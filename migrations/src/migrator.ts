@@ -10,6 +10,7 @@ import * as teamRoles from './migrations/0007_team_roles.ts';
 import * as appLimits from './migrations/0008_app_limits.ts';
 import * as activity from './migrations/0009_activity.ts';
 import * as confirmations from './migrations/0010_confirmations.ts';
+import * as images from './migrations/0011_images.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0008_app_limits': appLimits,
   '0009_activity': activity,
   '0010_confirmations': confirmations,
+  '0011_images': images,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

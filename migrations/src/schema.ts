@@ -106,8 +106,44 @@ export interface InstancesTable {
   /** The app (OAuth client id) and person that turned auto-renew on: renewals count against its limit. */
   auto_renew_client_id: string | null;
   auto_renew_user_id: string | null;
+  /** The image it was created with (migration 0011_images). */
+  image_id: Generated<string>;
+  /** HTTP ports exposed: the image's defaults and the ones asked for, sorted. */
+  ports: Generated<number[]>;
+  /** Names of the environment variables set at creation; their values are in instance_secrets, sealed. */
+  env_names: Generated<string[]>;
+  has_startup_script: Generated<boolean>;
+  /** The public URL of each exposed port, as the provisioner reported it; null until provisioned. */
+  exposed_ports: ColumnType<ExposedPort[] | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export interface ExposedPort {
+  port: number;
+  url: string;
+}
+
+/** A machine image of the catalog (migration 0011_images). Retired, never deleted. */
+export interface ImagesTable {
+  id: string;
+  name: string;
+  description: string;
+  os: string;
+  cuda_version: string;
+  frameworks: Generated<string[]>;
+  default_ports: Generated<number[]>;
+  /** GPU memory per GPU the image needs, GB; 0 = any plan. */
+  min_vram_gb: Generated<number>;
+  retired: Generated<boolean>;
+}
+
+/** What an instance is launched with that nobody may read back: sealed, opened only for the provisioner. */
+export interface InstanceSecretsTable {
+  instance_id: string;
+  /** The environment (a JSON object of name → value), sealed for this instance. */
+  env_sealed: string | null;
+  startup_script_sealed: string | null;
 }
 
 export interface InstanceSshKeysTable {
@@ -309,6 +345,8 @@ export interface Database {
   region_capacity: RegionCapacityTable;
   ssh_keys: SshKeysTable;
   instances: InstancesTable;
+  images: ImagesTable;
+  instance_secrets: InstanceSecretsTable;
   instance_ssh_keys: InstanceSshKeysTable;
   instance_logs: InstanceLogsTable;
   ledger_entries: LedgerEntriesTable;
@@ -329,6 +367,7 @@ export interface Database {
 export type User = Selectable<UsersTable>;
 export type Account = Selectable<AccountsTable>;
 export type GpuPlan = Selectable<GpuPlansTable>;
+export type Image = Selectable<ImagesTable>;
 export type Instance = Selectable<InstancesTable>;
 export type NewInstance = Insertable<InstancesTable>;
 export type InstanceUpdate = Updateable<InstancesTable>;

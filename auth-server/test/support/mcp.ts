@@ -9,6 +9,7 @@ import { loadConfig } from '@pictor/mcp-server/config';
 import { createApp } from '@pictor/mcp-server/http/app';
 import { createLogger } from '@pictor/mcp-server/http/logger';
 import { watchRevocations } from '@pictor/mcp-server/http/revocations';
+import { SecretBox } from '@pictor/mcp-server/pictor/sealing';
 import { systemClock } from '@pictor/platform/clock';
 import type { Harness } from './harness.ts';
 
@@ -32,7 +33,7 @@ export async function startMcpServer(h: Harness): Promise<McpServer> {
   });
   const log = createLogger(config);
   const revocations = await watchRevocations({ db: h.db, databaseUrl: h.config.databaseUrl, log });
-  const app = createApp(config, { db: h.db, clock: systemClock, log }, { revocations });
+  const app = createApp(config, { db: h.db, clock: systemClock, log, secrets: new SecretBox(config.instances.secretsKeys) }, { revocations });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,6 +5,8 @@
 //   cache          holds                                        max age       dropped at once when this process…
 //   catalog        plans, regions, free GPUs per region × plan  1 s           reserves or frees GPUs (capacityChanged),
 //                  (list-gpus, check-gpu-availability, dry runs)              edits or seeds the catalog (catalogChanged)
+//   images         the image catalog (list-images, list-gpus,   1 s           edits the images (catalogChanged)
+//                  create-instance's image check outside a transaction)
 //   own accounts   user id → the user's own account id          process life  never: an own account never changes
 //                                                                             (accounts.user_id is unique; the row goes
 //                                                                             only with the user)
@@ -59,13 +61,18 @@ class Copies {
   }
 }
 
-const catalog = new Copies(CATALOG_MAX_AGE_MS, 1);
+const catalog = new Copies(CATALOG_MAX_AGE_MS, 2);
 const ownAccounts = new Copies(Number.POSITIVE_INFINITY, OWN_ACCOUNTS_MAX);
 const teams = new Copies(TEAMS_MAX_AGE_MS, TEAMS_MAX);
 
 /** The catalog copy (catalog.ts is its only reader and says what `load` returns). */
 export function catalogCopy<V>(db: Db, load: () => Promise<V>): Promise<V> {
   return catalog.get(db, '', load);
+}
+
+/** The image catalog copy (images.ts is its only reader). */
+export function imagesCopy<V>(db: Db, load: () => Promise<V>): Promise<V> {
+  return catalog.get(db, 'images', load);
 }
 
 /** The user's own account id, loaded once per process (ensureUserAccount is its only reader). */
@@ -86,6 +93,7 @@ export function capacityChanged(db: Db): void {
 /** Plans, regions or capacity totals were changed by an operator or the seed; call after the commit. */
 export function catalogChanged(db: Db): void {
   catalog.drop(db, '');
+  catalog.drop(db, 'images');
 }
 
 /** The user joined or left a team, or their role changed; call after the commit. */

@@ -18,6 +18,27 @@ export interface Machine {
   requestedAt: Date;
 }
 
+/** What the machine is launched with, handed over in clear only here (the core keeps it sealed). */
+export interface MachineSetup {
+  image: { id: string; name: string; os: string; cudaVersion: string; frameworks: string[] };
+  /** Environment variables to set for every login and service: secrets, never to be logged. */
+  env: Record<string, string>;
+  /** HTTP ports to publish through the proxy. */
+  ports: number[];
+  /** Shell run once, as root, at the end of the first boot; null for none. */
+  startupScript: string | null;
+}
+
+export interface ProvisionRequest extends Machine {
+  setup: MachineSetup;
+}
+
+export interface ExposedPort {
+  port: number;
+  /** Where the port answers from the internet. */
+  url: string;
+}
+
 export interface BootLine {
   at: Date;
   message: string;
@@ -25,10 +46,13 @@ export interface BootLine {
 
 export type ActionResult = { status: 'pending'; retryAt: Date } | { status: 'done'; log: BootLine[] };
 
-export type ProvisionResult = { status: 'pending'; retryAt: Date } | { status: 'done'; sshHost: string; sshPort: number; log: BootLine[] };
+export type ProvisionResult =
+  | { status: 'pending'; retryAt: Date }
+  | { status: 'done'; sshHost: string; sshPort: number; ports: ExposedPort[]; log: BootLine[] };
 
 export interface Provisioner {
-  provision(machine: Machine, now: Date): Promise<ProvisionResult>;
+  /** Sets the machine up with `setup` (image, environment, ports, first-boot script) and boots it. */
+  provision(machine: ProvisionRequest, now: Date): Promise<ProvisionResult>;
   start(machine: Machine, now: Date): Promise<ActionResult>;
   stop(machine: Machine, now: Date): Promise<ActionResult>;
   /** Powers off and wipes the machine, returning its GPUs to the pool. */
@@ -45,6 +69,19 @@ export interface SimulatedTimings {
 }
 
 const DEFAULT_TIMINGS: SimulatedTimings = { provisionMs: 5000, startMs: 3000, stopMs: 1500 };
+const DEFAULT_PROXY_DOMAIN = 'proxy.pictor.localhost';
+
+/** Port P of instance I behind the proxy at `domain`: https://I-P.<domain> (one DNS label per port). */
+export function publicPortUrl(domain: string, instanceId: string, port: number): string {
+  return `https://${instanceId}-${port}.${domain}`;
+}
+
+/** The exit status a simulated startup script ends with: N when its last command is `exit N`, else 0. */
+function simulatedExitStatus(script: string): number {
+  const last = script.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  const m = /^exit\s+(\d{1,3})$/.exec(last);
+  return m ? Number(m[1]) % 256 : 0;
+}
 
 const DRIVER = '570.133.20';
 const CUDA = '12.8';
@@ -85,23 +122,28 @@ const kernelTime = (ms: number): string => `[${(ms / 1000).toFixed(6).padStart(1
  */
 export class SimulatedProvisioner implements Provisioner {
   readonly timings: SimulatedTimings;
+  /** Domain of the proxy publishing ports (INSTANCE_PROXY_DOMAIN). */
+  readonly proxyDomain: string;
 
-  constructor(timings: Partial<SimulatedTimings> = {}) {
+  constructor(options: Partial<SimulatedTimings> & { proxyDomain?: string } = {}) {
+    const { proxyDomain, ...timings } = options;
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.proxyDomain = proxyDomain ?? DEFAULT_PROXY_DOMAIN;
   }
 
-  async provision(m: Machine, now: Date): Promise<ProvisionResult> {
+  async provision(m: ProvisionRequest, now: Date): Promise<ProvisionResult> {
     const readyAt = m.requestedAt.getTime() + this.timings.provisionMs;
     if (now.getTime() < readyAt) return { status: 'pending', retryAt: new Date(readyAt) };
     const sshHost = `${m.regionId}.gpu.pictor.dev`;
     const sshPort = simulatedSshPort(m.instanceId);
-    return { status: 'done', sshHost, sshPort, log: this.#bootLog(m, m.requestedAt.getTime(), this.timings.provisionMs, true) };
+    const ports = m.setup.ports.map((port) => ({ port, url: publicPortUrl(this.proxyDomain, m.instanceId, port) }));
+    return { status: 'done', sshHost, sshPort, ports, log: this.#bootLog(m, m.requestedAt.getTime(), this.timings.provisionMs, m.setup, ports) };
   }
 
   async start(m: Machine, now: Date): Promise<ActionResult> {
     const readyAt = m.requestedAt.getTime() + this.timings.startMs;
     if (now.getTime() < readyAt) return { status: 'pending', retryAt: new Date(readyAt) };
-    return { status: 'done', log: this.#bootLog(m, m.requestedAt.getTime(), this.timings.startMs, false) };
+    return { status: 'done', log: this.#bootLog(m, m.requestedAt.getTime(), this.timings.startMs, null, []) };
   }
 
   async stop(m: Machine, now: Date): Promise<ActionResult> {
@@ -130,7 +172,9 @@ export class SimulatedProvisioner implements Provisioner {
     };
   }
 
-  #bootLog(m: Machine, t0: number, span: number, firstBoot: boolean): BootLine[] {
+  /** `setup` on the first boot only (null on a later power-on); never logs an environment value. */
+  #bootLog(m: Machine, t0: number, span: number, setup: MachineSetup | null, ports: ExposedPort[]): BootLine[] {
+    const firstBoot = setup !== null;
     const lines: Array<[number, string]> = [];
     const at = (fraction: number, message: string) => lines.push([Math.round(span * fraction), message]);
     const name = smiName(m.gpuModel);
@@ -145,13 +189,25 @@ export class SimulatedProvisioner implements Provisioner {
     at(0.3, `${kernelTime(2810)} nvidia: loading out-of-tree module taints kernel.`);
     at(0.35, `${kernelTime(3120)} NVRM: loading NVIDIA UNIX x86_64 Kernel Module  ${DRIVER}`);
     at(0.4, `${kernelTime(3544)} nvidia-uvm: Loaded the UVM driver, major device number 511.`);
-    if (firstBoot) at(0.5, `cloud-init[812]: Cloud-init v. 24.4 running 'modules:config'; writing authorized_keys for root`);
+    if (setup) {
+      const i = setup.image;
+      at(0.45, `pictor-image: ${i.id} (${i.name}): ${i.os}, CUDA ${i.cudaVersion}${i.frameworks.length ? `, ${i.frameworks.join(', ')}` : ''}`);
+      at(0.5, `cloud-init[812]: Cloud-init v. 24.4 running 'modules:config'; writing authorized_keys for root`);
+      const names = Object.keys(setup.env).sort();
+      if (names.length > 0) at(0.52, `cloud-init[812]: wrote ${names.length} environment variable(s) to /etc/environment: ${names.join(', ')}`);
+    }
     at(0.7, `nvidia-smi: NVIDIA-SMI ${DRIVER}   Driver Version: ${DRIVER}   CUDA Version: ${CUDA}`);
     for (let i = 0; i < m.gpuCount; i++) {
       at(0.72, `nvidia-smi: GPU ${i}: ${name} (UUID: ${gpuUuid(m.instanceId, i)})  ${m.vramGb * 1024}MiB  0% util`);
     }
     at(0.9, 'sshd[1024]: Server listening on 0.0.0.0 port 22.');
     at(0.92, 'sshd[1024]: Server listening on :: port 22.');
+    for (const p of ports) at(0.93, `pictor-proxy: port ${p.port} published at ${p.url}`);
+    if (setup?.startupScript) {
+      const size = Buffer.byteLength(setup.startupScript, 'utf8');
+      at(0.94, `startup-script: started /var/lib/cloud/instance/scripts/startup.sh (${size} bytes, once, as root)`);
+      at(0.99, `startup-script: exited with status ${simulatedExitStatus(setup.startupScript)}`);
+    }
     at(1, `systemd[1]: Reached target Multi-User System (${firstBoot ? 'first boot' : 'power on'} complete).`);
     return lines.map(([offset, message]) => ({ at: new Date(t0 + offset), message }));
   }

@@ -1,7 +1,8 @@
 // The GPU catalog tools: plans, prices and free capacity. Not account-specific, so no team_id.
 import { z } from 'zod';
 import { HOURS_PER_MONTH } from '../pictor/billing.ts';
-import { checkAvailability, listPlans, type PlanView } from '../pictor/catalog.ts';
+import { checkAvailability, listPlans, resolvePlan, type PlanView } from '../pictor/catalog.ts';
+import { BASE_IMAGE_ID, fitsPlan, listImages, type ImageView } from '../pictor/images.ts';
 import { money, moneyOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 
@@ -35,9 +36,10 @@ const planOutput = z.object({
       }),
     )
     .describe('Regions offering the plan, with free GPUs now.'),
+  images: z.array(z.string()).describe('Ids of the images (list-images) that fit this plan: they need no more GPU memory per GPU than it has.'),
 });
 
-function planOut(p: PlanView): z.infer<typeof planOutput> {
+function planOut(p: PlanView, images: readonly ImageView[]): z.infer<typeof planOutput> {
   return {
     id: p.id,
     gpu_model: p.gpuModel,
@@ -48,6 +50,7 @@ function planOut(p: PlanView): z.infer<typeof planOutput> {
     allowed_gpu_counts: p.allowedGpuCounts,
     storage: { min_gb: p.minStorageGb, max_gb: p.maxStorageGb, price_per_gb_month: money(p.storagePricePerGbMonth) },
     regions: p.regions.map((r) => ({ id: r.id, name: r.name, location: r.location, free_gpus: r.freeGpus, total_gpus: r.totalGpus })),
+    images: images.filter((i) => fitsPlan(i, p)).map((i) => i.id),
   };
 }
 
@@ -56,7 +59,7 @@ export const listGpusTool = defineTool({
   title: 'List GPU plans',
   description:
     'Lists the GPU plans Pictor rents, cheapest first: GPU model, GPU memory, vCPUs and RAM per GPU, price per GPU-hour, allowed GPU counts, ' +
-    'disk limits and price per GB-month, and the free GPUs in each region right now. Filter by region or GPU model. Use it to answer "which GPUs ' +
+    'disk limits and price per GB-month, the free GPUs in each region right now, and the images (list-images) that fit. Filter by region or GPU model. Use it to answer "which GPUs ' +
     'are there and what do they cost" and to pick the plan, count and region for create-instance. Prices are in credits (1 credit = 1 USD). ' +
     'Read-only and free.',
   scope: 'pictor:read',
@@ -70,7 +73,7 @@ export const listGpusTool = defineTool({
   },
   annotations: READ,
   async handler(input, ctx) {
-    const plans = await listPlans(ctx.db, { region: input.region, model: input.gpu });
+    const [plans, images] = await Promise.all([listPlans(ctx.db, { region: input.region, model: input.gpu }), listImages(ctx.db)]);
     const text =
       plans.length === 0
         ? 'No GPU plans match.'
@@ -80,7 +83,69 @@ export const listGpusTool = defineTool({
               return `- ${p.id}: ${p.gpuModel}, ${money(p.pricePerGpuHour)}/GPU-h, counts ${p.allowedGpuCounts.join('/')} (${free || 'not offered now'})`;
             })
             .join('\n');
-    return { structured: { plans: plans.map(planOut) }, text };
+    return { structured: { plans: plans.map((p) => planOut(p, images)) }, text };
+  },
+});
+
+export const listImagesTool = defineTool({
+  name: 'list-images',
+  title: 'List machine images',
+  description:
+    'Lists the machine images an instance can boot: the base image (Ubuntu 24.04 + CUDA 12.8) and ready-made ones such as PyTorch, vLLM or ' +
+    'JupyterLab, with their OS, CUDA version, main frameworks, the HTTP ports each opens by default and the GPU memory per GPU it needs. ' +
+    'Pass an id as image to create-instance (default: the base image); with plan, only the images that fit that GPU plan. Read-only and free.',
+  scope: 'pictor:read',
+  workspace: false,
+  input: {
+    plan: z.string().max(100).optional().describe('Only images that fit this GPU plan, by plan id (e.g. "rtx4090-24gb") or GPU model. Omit for every image.'),
+  },
+  output: {
+    images: z
+      .array(
+        z.object({
+          id: z.string().describe('Image id: pass it as image to create-instance.'),
+          name: z.string().describe('Display name.'),
+          description: z.string().describe('What is installed and what it is for.'),
+          os: z.string().describe('Operating system, e.g. "Ubuntu 24.04".'),
+          cuda_version: z.string().describe('CUDA toolkit version, e.g. "12.8".'),
+          frameworks: z.array(z.string()).describe('Main frameworks installed, e.g. "PyTorch 2.7".'),
+          default_ports: z.array(z.number().int()).describe('HTTP ports the image exposes by default (merged with the ports asked for at creation).'),
+          min_vram_gb: z.number().int().describe('GPU memory per GPU it needs, GB (0: any plan); a plan with less is refused.'),
+          default: z.boolean().describe('Whether create-instance uses it when no image is given.'),
+        }),
+      )
+      .describe('Images that can be chosen for a new instance, the default first.'),
+  },
+  annotations: READ,
+  async handler(input, ctx) {
+    let images = await listImages(ctx.db);
+    if (input.plan !== undefined) {
+      const plan = await resolvePlan(ctx.db, input.plan, 'plan');
+      images = images.filter((i) => fitsPlan(i, { vramGb: plan.vram_gb }));
+    }
+    const structured = images.map((i) => ({
+      id: i.id,
+      name: i.name,
+      description: i.description,
+      os: i.os,
+      cuda_version: i.cudaVersion,
+      frameworks: i.frameworks,
+      default_ports: i.defaultPorts,
+      min_vram_gb: i.minVramGb,
+      default: i.id === BASE_IMAGE_ID,
+    }));
+    const text =
+      images.length === 0
+        ? 'No images fit.'
+        : images
+            .map(
+              (i) =>
+                `- ${i.id}: ${i.name} (${i.os}, CUDA ${i.cudaVersion}${i.frameworks.length ? `, ${i.frameworks.join(', ')}` : ''})` +
+                `${i.defaultPorts.length ? `, ports ${i.defaultPorts.join(', ')}` : ''}${i.minVramGb > 0 ? `, needs ${i.minVramGb} GB GPU memory per GPU` : ''}` +
+                `${i.id === BASE_IMAGE_ID ? ' [default]' : ''}`,
+            )
+            .join('\n');
+    return { structured: { images: structured }, text };
   },
 });
 
@@ -148,4 +213,4 @@ export const checkGpuAvailabilityTool = defineTool({
   },
 });
 
-export const catalogTools: ToolDefinition[] = [listGpusTool, checkGpuAvailabilityTool];
+export const catalogTools: ToolDefinition[] = [listGpusTool, checkGpuAvailabilityTool, listImagesTool];

@@ -7,6 +7,7 @@ import type { Actor } from '../pictor/actor.ts';
 import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
 import type { ConfirmationSettings } from '../config.ts';
+import type { SecretBox } from '../pictor/sealing.ts';
 
 // Each tool names one of the scopes shared with the authorization server.
 export { SCOPES, type Scope } from '@pictor/platform/scopes';
@@ -21,6 +22,8 @@ export interface Services {
   inflow?: InflowClient;
   /** Confirmation keys and policy (config.ts); absent only where tests build services by hand (dev settings then). */
   confirmation?: ConfirmationSettings;
+  /** Seals what an instance is launched with and nobody may read back (INSTANCE_SECRETS_KEYS). */
+  secrets: SecretBox;
 }
 
 export interface ToolContext extends Services {

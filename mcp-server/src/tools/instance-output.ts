@@ -55,6 +55,7 @@ export const instanceShape = {
     .nullable()
     .describe('A power action the hardware is still carrying out, e.g. "start" while booting; null when settled.'),
   ssh: sshOutput,
+  image: z.object({ id: z.string().describe('Image id (list-images).'), name: z.string().describe('Image name.') }).describe('The image the instance boots.'),
   cost_per_hour: z
     .object({
       gpu: moneyOutput.describe('GPU cost per hour.'),
@@ -81,9 +82,20 @@ export const instanceDetailShape = {
     )
     .describe('SSH keys attached to the instance (installed for the login user).'),
   ssh_hint: z.string().nullable().describe('What to do to reach the machine over SSH when something is missing (e.g. no key attached); null when ready.'),
+  ports: z
+    .array(
+      z.object({
+        port: z.number().int().describe('Port on the machine.'),
+        source: z.enum(['image', 'requested']).describe('image: opened by the image by default; requested: asked for at creation.'),
+        url: z.string().nullable().describe('Public HTTPS URL of the port; null unless the instance is running.'),
+      }),
+    )
+    .describe('HTTP ports exposed through the Pictor proxy.'),
+  env_names: z.array(z.string()).describe('Names of the environment variables set at creation. Their values are secret and never shown.'),
+  startup_script: z.boolean().describe('Whether a startup script runs (ran) once at first boot; its start and exit status are in get-instance-logs.'),
 };
 
-export const instanceDetailOutput = z.object(instanceDetailShape).describe('A GPU instance with its SSH keys.');
+export const instanceDetailOutput = z.object(instanceDetailShape).describe('A GPU instance with its SSH keys, ports and what it was launched with.');
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -109,6 +121,7 @@ export function instanceOut(v: InstanceView): z.infer<typeof instanceOutput> {
     end_reason: v.endReason,
     pending_action: v.pendingAction,
     ssh: v.ssh,
+    image: v.image,
     cost_per_hour: { gpu: money(v.rates.gpuPerHour), storage: money(v.rates.storagePerHour), total: money(v.rates.totalPerHour) },
     storage_per_month: money(v.rates.storagePerMonth),
     renewal_cost: money(v.renewalCost.total),
@@ -120,6 +133,9 @@ export function instanceDetailOut(d: InstanceDetail): z.infer<typeof instanceDet
     ...instanceOut(d),
     ssh_keys: d.sshKeys.map((k) => ({ id: k.id, name: k.name, type: k.keyType, fingerprint: k.fingerprint })),
     ssh_hint: d.sshHint,
+    ports: d.ports.map((p) => ({ port: p.port, source: p.source, url: p.url })),
+    env_names: d.envNames,
+    startup_script: d.hasStartupScript,
   };
 }
 
@@ -135,6 +151,7 @@ export function describeInstance(v: InstanceView): string {
 export function detailText(d: InstanceDetail): string {
   const lines = [describeInstance(d)];
   if (d.ssh && d.state === 'running') lines.push(`SSH: ${d.ssh.command}`);
+  for (const p of d.ports) if (p.url) lines.push(`Port ${p.port}: ${p.url}`);
   if (d.sshHint) lines.push(d.sshHint);
   return lines.join('\n');
 }

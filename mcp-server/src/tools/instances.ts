@@ -23,8 +23,10 @@ import {
   stopInstance,
   type ChangeResult,
   type CreateQuote,
+  type LaunchView,
   type LimitQuote,
 } from '../pictor/instances/index.ts';
+import { MAX_ENV_VARS, MAX_PORTS, MAX_STARTUP_SCRIPT_BYTES } from '../pictor/launch.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput, whose } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 import {
@@ -100,7 +102,8 @@ export const getInstanceDetailTool = defineTool({
   name: 'get-instance-detail',
   title: 'Get GPU instance detail',
   description:
-    'Shows one GPU instance: plan, GPUs, region, state, prepaid-until time, auto-renew, SSH host, port and command, attached SSH keys, ' +
+    'Shows one GPU instance: plan, GPUs, region, state, prepaid-until time, auto-renew, SSH host, port and command, attached SSH keys, image, ' +
+    'exposed HTTP ports with their public URLs (once running), the names of its environment variables (never their values), ' +
     'cost per hour and per renewal. When SSH is not possible yet (no key attached, still provisioning, stopped) ssh_hint says what to do. ' +
     'An id of another account, or of a deleted instance, answers "Instance not found". Read-only and free.',
   scope: 'pictor:read',
@@ -175,6 +178,10 @@ function createRequest(input: {
   name: string;
   ssh_key_ids: string[];
   auto_renew: boolean;
+  image?: string | undefined;
+  env?: Record<string, string> | undefined;
+  ports?: number[] | undefined;
+  startup_script?: string | undefined;
 }) {
   return {
     plan: input.plan,
@@ -185,7 +192,24 @@ function createRequest(input: {
     name: input.name,
     sshKeyIds: input.ssh_key_ids,
     autoRenew: input.auto_renew,
+    image: input.image,
+    env: input.env,
+    ports: input.ports,
+    startupScript: input.startup_script,
   };
+}
+
+const launchOutput = z
+  .object({
+    image: z.object({ id: z.string().describe('Image id.'), name: z.string().describe('Image name.') }).describe('The image the instance boots.'),
+    ports: z.array(z.number().int()).describe("HTTP ports exposed: the image's defaults and the ones asked for."),
+    env_names: z.array(z.string()).describe('Names of the environment variables set (values are secret and never shown).'),
+    startup_script: z.boolean().describe('Whether a startup script runs once at first boot.'),
+  })
+  .describe('What the instance is (or would be) launched with. These options do not change the price.');
+
+function launchOut(l: LaunchView): z.infer<typeof launchOutput> {
+  return { image: { id: l.image.id, name: l.image.name }, ports: l.ports, env_names: l.envNames, startup_script: l.hasStartupScript };
 }
 
 export const createInstanceTool = defineTool({
@@ -196,6 +220,9 @@ export const createInstanceTool = defineTool({
     '(storage_gb × price per GB-month × hours / 730). Always call first with dry_run: true, show the person the exact cost and what stays on ' +
     'their balance, and ask them to confirm; only then call again with dry_run: false. Use list-gpus or check-gpu-availability to pick a plan, ' +
     'GPU count and region with free capacity. Attach an SSH key (ssh_key_ids from list-ssh-keys) or the person cannot log in. ' +
+    'Options: image (list-images; default the Ubuntu 24.04 + CUDA 12.8 base), env (variables such as HF_TOKEN: stored sealed, never shown again, ' +
+    "only their names), ports (HTTP ports to publish; get-instance-detail gives each one's URL once running) and startup_script (shell run once at " +
+    'first boot; its exit status is in get-instance-logs); they do not change the price. ' +
     'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it ' +
     'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free; ' +
     'a spending_limit refusal (the daily limit the person set for this app) gives the figures and the page where only the person can raise it: tell them, do not retry.',
@@ -210,11 +237,41 @@ export const createInstanceTool = defineTool({
     name: nameField,
     ssh_key_ids: sshKeyIdsField.default([]),
     auto_renew: z.boolean().default(false).describe('Renew for rental_hours at expiry when the balance covers it (charged then). Default false.'),
+    image: z
+      .string()
+      .max(100)
+      .optional()
+      .describe('Image id from list-images, e.g. "vllm-0.9". Default: the base image. It must fit the plan\'s GPU memory (list-gpus shows which fit).'),
+    env: z
+      .record(z.string().max(200), z.string())
+      .optional()
+      .describe(
+        `Environment variables for the machine, e.g. {"HF_TOKEN": "hf_…"}: at most ${MAX_ENV_VARS}, POSIX names (letters, digits, _; not starting with a digit), ` +
+          'values up to 8 KB. Values are secrets: stored sealed, handed only to the machine, never returned or logged; reads show the names.',
+      ),
+    ports: z
+      .array(z.number().int())
+      .max(MAX_PORTS, `ports: at most ${MAX_PORTS}`)
+      .optional()
+      .describe(`HTTP ports to expose (1–65535, not 22; at most ${MAX_PORTS}, each once), merged with the image's default ports.`),
+    startup_script: z
+      .string()
+      .max(MAX_STARTUP_SCRIPT_BYTES, `startup_script: at most ${MAX_STARTUP_SCRIPT_BYTES} bytes (16 KB)`)
+      .optional()
+      .describe('Shell script run once as root at the end of the first boot (at most 16 KB); its start and exit status appear in get-instance-logs.'),
     dry_run: dryRunField,
   },
-  output: { ...quoteOutput, instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.') },
+  output: {
+    ...quoteOutput,
+    launch: launchOutput,
+    instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.'),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  activity: { args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'dry_run'] },
+  // env values and the script may hold secrets: only whether they were given is recorded.
+  activity: {
+    args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'image', 'ports', 'dry_run'],
+    given: ['env', 'startup_script'],
+  },
   async confirm(input, ctx) {
     if (input.dry_run) return null;
     const q = await quoteCreateInstance(ctx.db, ctx.actor, createRequest(input));
@@ -230,10 +287,11 @@ export const createInstanceTool = defineTool({
     const request = createRequest(input);
     if (input.dry_run) {
       const q = await quoteCreateInstance(ctx.db, ctx.actor, request);
-      const what = `${q.gpuCount} × ${q.gpuModel} in ${q.regionId}, ${q.storageGb} GB, ${q.rentalHours} h`;
+      const what = `${q.gpuCount} × ${q.gpuModel} in ${q.regionId}, ${q.storageGb} GB, ${q.rentalHours} h, image ${q.launch.image.id}`;
       return {
         structured: {
           ...quoteOut(q),
+          launch: launchOut(q.launch),
           instance: null,
         },
         text: q.wouldSucceed
@@ -243,7 +301,7 @@ export const createInstanceTool = defineTool({
         activity: null,
       };
     }
-    const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock);
+    const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock, ctx.secrets);
     const left = created.fundsAfter.balance + created.fundsAfter.credit;
     return {
       structured: {
@@ -254,6 +312,7 @@ export const createInstanceTool = defineTool({
         available: money(left + created.charged.total),
         balance_after: money(left),
         spending_limit: null,
+        launch: launchOut(created.launch),
         instance: instanceDetailOut(created),
       },
       text:
@@ -484,7 +543,7 @@ export const getInstanceLogsTool = defineTool({
   title: 'Get GPU instance logs',
   description:
     "Shows an instance's log: lifecycle events (created, started, stopped, renewed, expired), billing lines (charges, refunds) and the " +
-    "machine's boot output (kernel, NVIDIA driver, nvidia-smi, sshd). Oldest first, newest last, paged: when next_cursor is not null, pass it back " +
+    "machine's boot output (kernel, NVIDIA driver, nvidia-smi, sshd, published ports, the startup script's start and exit status). Oldest first, newest last, paged: when next_cursor is not null, pass it back " +
     'as cursor for newer lines. Use it to see why an instance expired or whether it booted. Read-only and free.',
   scope: 'pictor:read',
   workspace: true,

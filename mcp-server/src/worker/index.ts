@@ -7,6 +7,7 @@ import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
 import { syncAllPendingPayments } from '../pictor/inflow/payments.ts';
 import { SimulatedProvisioner, type Provisioner } from '../pictor/provisioner.ts';
+import type { SecretBox } from '../pictor/sealing.ts';
 import { startLifecycleWorker } from './lifecycle.ts';
 import { startLoop, type Loop } from './loop.ts';
 
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   intervalMs: number;
   /** Default: the simulated provisioner (the hardware is outside this product). */
   provisioner?: Provisioner;
+  /** Opens instances' sealed environment and startup script at the hand-off to the provisioner. */
+  secrets: SecretBox;
   /** Pending top-ups are re-checked when set. */
   inflow?: InflowClient;
   /** Pause between payment sync runs. Default 5000 ms (each payment is re-checked at most every 30 s). */
@@ -30,6 +33,7 @@ export function startWorker(options: WorkerOptions): Loop {
     db,
     clock,
     provisioner: options.provisioner ?? new SimulatedProvisioner(),
+    secrets: options.secrets,
     intervalMs: options.intervalMs,
     onError: (err, context) => log.error({ err, context }, 'lifecycle worker error'),
     onReport: (report) => {

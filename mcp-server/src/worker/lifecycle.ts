@@ -6,6 +6,7 @@ import type { Db } from '@pictor/platform/db';
 import type { Clock } from '@pictor/platform/clock';
 import { carryOutPowerActions, renewOrExpireDue } from '../pictor/instances/index.ts';
 import type { Provisioner } from '../pictor/provisioner.ts';
+import type { SecretBox } from '../pictor/sealing.ts';
 import { claimPowerActions, lockDueAccounts } from './due.ts';
 import { startLoop, type Loop } from './loop.ts';
 
@@ -13,6 +14,8 @@ export interface LifecycleOptions {
   db: Db;
   clock: Clock;
   provisioner: Provisioner;
+  /** Opens instances' sealed environment and startup script for the provisioner (INSTANCE_SECRETS_KEYS). */
+  secrets?: SecretBox;
   /** Instances (and accounts) per transaction. Default 500. */
   batchSize?: number;
   /** Upper bound on batches of each kind per run, so one run always ends. Default 1000. */
@@ -47,6 +50,7 @@ export async function runLifecycleOnce(options: LifecycleOptions): Promise<Lifec
   const power = {
     retryMs: options.retryMs ?? 30_000,
     minPollMs: 250,
+    secrets: options.secrets,
     onError: (error: unknown, instanceId: string) => options.onError?.(error, `power action on instance ${instanceId}`),
   };
   for (let i = 0; i < maxBatches; i++) {

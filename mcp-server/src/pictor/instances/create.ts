@@ -1,6 +1,7 @@
 // Creating an instance: validate, then in ONE transaction lock the account, lock the region's
 // capacity row, check both, insert the instance, reserve its GPUs and charge the prepaid period.
 // A dry run goes through the same validation and evaluation without locks or writes.
+import { randomUUID } from 'node:crypto';
 import type { Db } from '@pictor/platform/db';
 import type { GpuPlan } from '@pictor/migrations/schema';
 import { resolveAccountId } from '../accounts.ts';
@@ -13,6 +14,9 @@ import type { Clock } from '@pictor/platform/clock';
 import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '@pictor/platform/money';
+import { assertImageFits, BASE_IMAGE_ID, resolveImage, type ImageView } from '../images.ts';
+import { mergePorts, validateEnv, validatePorts, validateStartupScript } from '../launch.ts';
+import type { SecretBox } from '../sealing.ts';
 import { detailFor, type InstanceDetail } from './read.ts';
 import { autoRenewBy, limitQuote, type LimitQuote } from './records.ts';
 import { findInstance, writeLogs } from './records.ts';
@@ -31,6 +35,23 @@ export interface CreateInstanceInput {
   name: string;
   sshKeyIds?: string[];
   autoRenew?: boolean;
+  /** Image id from list-images; default the base image. */
+  image?: string;
+  /** Environment variables; the values are secrets (sealed, never read back). */
+  env?: Record<string, string>;
+  /** HTTP ports to expose besides the image's defaults. */
+  ports?: number[];
+  /** Shell run once at first boot. */
+  startupScript?: string;
+}
+
+/** What the instance is launched with, as a dry run and the new instance show it: no values. */
+export interface LaunchView {
+  image: ImageView;
+  /** The image's default ports and the requested ones, sorted. */
+  ports: number[];
+  envNames: string[];
+  hasStartupScript: boolean;
 }
 
 interface ValidCreate {
@@ -44,6 +65,9 @@ interface ValidCreate {
   keys: OwnedKey[];
   rate: RateCard;
   cost: CostBreakdown;
+  launch: LaunchView;
+  env: Record<string, string>;
+  startupScript: string | null;
 }
 
 /** Every check that does not depend on funds or capacity; throws InvalidInputError naming the field. */
@@ -59,6 +83,11 @@ async function validateCreate(db: Reader, accountId: string, input: CreateInstan
     });
   }
   const region = await resolveRegion(db, input.region);
+  const image = await resolveImage(db, input.image ?? BASE_IMAGE_ID);
+  await assertImageFits(db, image, plan);
+  const env = validateEnv(input.env);
+  const ports = mergePorts(image.defaultPorts, validatePorts(input.ports));
+  const startupScript = validateStartupScript(input.startupScript);
   const keys = await resolveSshKeys(db, accountId, input.sshKeyIds ?? []);
   const rate: RateCard = {
     gpuCount: input.gpuCount,
@@ -76,7 +105,11 @@ async function validateCreate(db: Reader, accountId: string, input: CreateInstan
     autoRenew: input.autoRenew ?? false,
     keys,
     rate,
+    // Options change nothing in the price: it is the hardware's.
     cost: rentalCost(rate, rentalHours),
+    launch: { image, ports, envNames: env.names, hasStartupScript: startupScript !== null },
+    env: env.values,
+    startupScript,
   };
 }
 
@@ -145,6 +178,7 @@ export interface CreateQuote {
   refusal: DomainError | null;
   /** The app's daily spending limit and its headroom after this charge; null when it has none. */
   limit: LimitQuote | null;
+  launch: LaunchView;
 }
 
 /** create-instance with dry_run: the exact cost and whether it would succeed; changes nothing. */
@@ -173,15 +207,30 @@ export async function quoteCreateInstance(db: Db, actor: Actor, input: CreateIns
     reasonCode: refusal?.code ?? null,
     refusal,
     limit: limitQuote(limit, v.cost.total),
+    launch: v.launch,
   };
 }
 
 export interface Created extends InstanceDetail {
   charged: CostBreakdown;
   fundsAfter: Funds;
+  launch: LaunchView;
 }
 
-export async function createInstance(db: Db, actor: Actor, input: CreateInstanceInput, clock: Clock): Promise<Created> {
+/** The environment and script sealed for one instance: bound to it, opened only for the provisioner. */
+function sealSecrets(box: SecretBox | undefined, instanceId: string, v: ValidCreate) {
+  const hasEnv = v.launch.envNames.length > 0;
+  if (!hasEnv && v.startupScript === null) return null;
+  if (!box) throw new Error('createInstance needs the SecretBox to store an environment or a startup script');
+  return {
+    instance_id: instanceId,
+    env_sealed: hasEnv ? box.seal(JSON.stringify(v.env), `instance:${instanceId}:env`) : null,
+    startup_script_sealed: v.startupScript === null ? null : box.seal(v.startupScript, `instance:${instanceId}:startup_script`),
+  };
+}
+
+/** `secrets` seals environment values and the startup script; needed only when the input has them. */
+export async function createInstance(db: Db, actor: Actor, input: CreateInstanceInput, clock: Clock, secrets?: SecretBox): Promise<Created> {
   const accountId = await resolveAccountId(db, actor, 'instance:create');
   const created = await db.transaction().execute(async (trx) => {
     const v = await validateCreate(trx, accountId, input);
@@ -194,9 +243,13 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
 
     const now = clock.now();
     const expiresAt = addHours(now, v.rentalHours);
+    // The id is chosen here so that the sealed values can be bound to it.
+    const newId = randomUUID();
+    const sealed = sealSecrets(secrets, newId, v);
     const { id } = await trx
       .insertInto('instances')
       .values({
+        id: newId,
         account_id: accountId,
         created_by: actor.userId,
         name: v.name,
@@ -209,6 +262,10 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
         rental_hours: v.rentalHours,
         auto_renew: v.autoRenew,
         ...(v.autoRenew ? autoRenewBy(actor) : {}),
+        image_id: v.launch.image.id,
+        ports: v.launch.ports,
+        env_names: v.launch.envNames,
+        has_startup_script: v.launch.hasStartupScript,
         state: 'provisioning',
         pending_action: 'provision',
         action_seq: 1,
@@ -220,6 +277,7 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    if (sealed) await trx.insertInto('instance_secrets').values(sealed).execute();
     await trx
       .updateTable('region_capacity')
       .set((eb) => ({ free_gpus: eb('free_gpus', '-', v.gpuCount) }))
@@ -252,11 +310,19 @@ export async function createInstance(db: Db, actor: Actor, input: CreateInstance
         message: `Charged ${formatCredits(v.cost.total)} credits for ${v.rentalHours} h (GPU ${formatCredits(v.cost.gpu)}, storage ${formatCredits(v.cost.storage)}); prepaid until ${expiresAt.toISOString()}`,
       },
       ...v.keys.map((k) => ({ instanceId: id, at: now, source: 'lifecycle' as const, message: `SSH key "${k.name}" (${k.fingerprint}) attached` })),
+      { instanceId: id, at: now, source: 'lifecycle', message: launchLine(v.launch) },
       { instanceId: id, at: now, source: 'lifecycle', message: 'Provisioning started' },
     ]);
     const detail = await detailFor(trx, await findInstance(trx, accountId, id));
-    return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit } };
+    return { ...detail, charged: v.cost, fundsAfter: { balance: funds.balance, credit: funds.credit }, launch: v.launch };
   });
   capacityChanged(db); // GPUs were reserved
   return created;
+}
+
+/** The creation's log line about what the instance is launched with: names only, never values. */
+function launchLine(l: LaunchView): string {
+  const env = l.envNames.length > 0 ? `environment ${l.envNames.join(', ')} (values sealed)` : 'no environment variables';
+  const ports = l.ports.length > 0 ? `HTTP ports ${l.ports.join(', ')}` : 'no HTTP ports';
+  return `Image ${l.image.id} (${l.image.name}); ${env}; ${ports}; ${l.hasStartupScript ? 'a startup script runs once at first boot' : 'no startup script'}`;
 }

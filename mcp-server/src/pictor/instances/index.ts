@@ -13,7 +13,7 @@
 //   records  state  input                base: rows, views and log lines; the state machine; checks
 //                                        of what a caller asks for (names, rental hours)
 export { createInstance, quoteCreateInstance } from './create.ts';
-export type { CreateInstanceInput, CreateQuote, Created } from './create.ts';
+export type { CreateInstanceInput, CreateQuote, Created, LaunchView } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
 export type { InstanceDetail, AttachedKey, LogEntry, LogsInput, ListInstancesInput, Page } from './read.ts';
 export { startInstance, stopInstance, setAutoRenew, renameInstance } from './actions.ts';
@@ -23,7 +23,7 @@ export type { AddHoursQuote, HoursAdded, Deleted, DeleteQuote } from './money.ts
 export { attachSshKeys, MAX_KEYS_PER_CALL } from './keys.ts';
 export type { AttachResult, OwnedKey } from './keys.ts';
 export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';
-export type { InstanceView, LimitQuote } from './records.ts';
+export type { InstanceView, LimitQuote, PortView } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
 
 // For the lifecycle worker, which only picks due work (SKIP LOCKED) and hands it to these rules.

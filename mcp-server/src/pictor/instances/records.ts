@@ -23,6 +23,11 @@ export interface InstanceRecord extends Instance {
   ram_gb_per_gpu: number;
   region_name: string;
   region_location: string;
+  image_name: string;
+  image_os: string;
+  image_cuda_version: string;
+  image_frameworks: string[];
+  image_default_ports: number[];
 }
 
 /** Instance rows joined with their plan and region, for building views. */
@@ -31,6 +36,7 @@ export function selectRecord(db: Reader) {
     .selectFrom('instances')
     .innerJoin('gpu_plans', 'gpu_plans.id', 'instances.plan_id')
     .innerJoin('regions', 'regions.id', 'instances.region_id')
+    .innerJoin('images', 'images.id', 'instances.image_id')
     .selectAll('instances')
     .select([
       'gpu_plans.gpu_model',
@@ -39,6 +45,11 @@ export function selectRecord(db: Reader) {
       'gpu_plans.ram_gb_per_gpu',
       'regions.name as region_name',
       'regions.location as region_location',
+      'images.name as image_name',
+      'images.os as image_os',
+      'images.cuda_version as image_cuda_version',
+      'images.frameworks as image_frameworks',
+      'images.default_ports as image_default_ports',
     ]);
 }
 
@@ -117,13 +128,31 @@ export interface InstanceView {
   /** A power action the hardware has not finished yet (e.g. 'start' while booting). */
   pendingAction: Instance['pending_action'];
   ssh: { host: string; port: number; user: string; command: string } | null;
+  image: { id: string; name: string };
+  /** Exposed HTTP ports; each one's public URL only while the instance is running. */
+  ports: PortView[];
+  /** Names of the environment variables set at creation (values are never read back). */
+  envNames: string[];
+  hasStartupScript: boolean;
   /** Prices copied onto the instance at creation. */
   rates: HourlyRates;
   /** What one renewal (rental_hours) costs at those prices. */
   renewalCost: CostBreakdown;
 }
 
+export interface PortView {
+  port: number;
+  /** 'image': opened by the image by default; 'requested': asked for at creation. */
+  source: 'image' | 'requested';
+  url: string | null;
+}
+
 export const SSH_USER = 'root';
+
+function portViews(row: InstanceRecord): PortView[] {
+  const urls = new Map((row.state === 'running' ? (row.exposed_ports ?? []) : []).map((p) => [p.port, p.url]));
+  return row.ports.map((port) => ({ port, source: row.image_default_ports.includes(port) ? 'image' : 'requested', url: urls.get(port) ?? null }));
+}
 
 export function toView(row: InstanceRecord): InstanceView {
   const rate = rateCard(row);
@@ -152,6 +181,10 @@ export function toView(row: InstanceRecord): InstanceView {
     endReason: row.end_reason,
     pendingAction: row.pending_action,
     ssh,
+    image: { id: row.image_id, name: row.image_name },
+    ports: portViews(row),
+    envNames: [...row.env_names],
+    hasStartupScript: row.has_startup_script,
     rates: hourlyRates(rate),
     renewalCost: rentalCost(rate, row.rental_hours),
   };
