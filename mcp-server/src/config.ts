@@ -60,6 +60,13 @@ const envSchema = z.object({
   WORKER_ENABLED: flag('WORKER_ENABLED', true),
   /** Milliseconds between lifecycle worker passes. Default 1000. */
   WORKER_INTERVAL_MS: z.coerce.number({ error: 'WORKER_INTERVAL_MS must be a number of milliseconds' }).int().min(50).max(3_600_000).default(1000),
+  /** Hours a paused instance's disk is kept before the worker deletes it. Default 72. */
+  PAUSED_RETENTION_HOURS: z.coerce
+    .number({ error: 'PAUSED_RETENTION_HOURS must be a whole number of hours' })
+    .int({ error: 'PAUSED_RETENTION_HOURS must be a whole number of hours' })
+    .min(1, { error: 'PAUSED_RETENTION_HOURS must be at least 1 hour' })
+    .max(8760, { error: 'PAUSED_RETENTION_HOURS must be at most 8760 hours (a year)' })
+    .default(72),
   // inflow: top-ups. Unset INFLOW_API_URL turns the InFlow tools off (`npm start` runs the sandbox).
   /** InFlow API base URL, e.g. https://api.inflowpay.xyz. */
   INFLOW_API_URL: httpUrl('INFLOW_API_URL').optional(),
@@ -91,7 +98,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   nodeEnv: 'development' | 'production' | 'test';
   trustProxy: boolean;
-  worker: { enabled: boolean; intervalMs: number };
+  /** pausedRetentionHours: how long a paused instance's disk is kept before it is deleted. */
+  worker: { enabled: boolean; intervalMs: number; pausedRetentionHours: number };
   /** InFlow top-ups; null when INFLOW_API_URL is unset. */
   inflow: { apiUrl: string; apiKey: string; webhookSecret: string | undefined; successUrl: string } | null;
 }
@@ -142,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,
-    worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
+    worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS, pausedRetentionHours: e.PAUSED_RETENTION_HOURS },
     inflow:
       e.INFLOW_API_URL === undefined
         ? null

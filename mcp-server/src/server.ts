@@ -62,7 +62,14 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
 
   // Safe on every replica at once (row locks, SKIP LOCKED); WORKER_ENABLED=false turns it off.
   const worker = config.worker.enabled
-    ? startWorker({ db, clock, log: log.child({ component: 'worker' }), intervalMs: config.worker.intervalMs, inflow })
+    ? startWorker({
+        db,
+        clock,
+        log: log.child({ component: 'worker' }),
+        intervalMs: config.worker.intervalMs,
+        pausedRetentionHours: config.worker.pausedRetentionHours,
+        inflow,
+      })
     : undefined;
   if (worker) log.info({ intervalMs: config.worker.intervalMs }, 'lifecycle worker started');
 

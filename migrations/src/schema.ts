@@ -76,8 +76,10 @@ export interface SshKeysTable {
   updated_at: Timestamp;
 }
 
-export type InstanceState = 'provisioning' | 'running' | 'stopped' | 'expired' | 'deleted';
-export type PendingAction = 'provision' | 'start' | 'stop' | 'release';
+/** 'expired': only rows ended before migration 0012 (disk wiped); since then an unrenewed instance becomes 'paused'. */
+export type InstanceState = 'provisioning' | 'running' | 'stopped' | 'paused' | 'expired' | 'deleted';
+/** pause: power off and return the GPUs, keep the disk; resume: back on (new) GPUs from a pause; restart: reboot. */
+export type PendingAction = 'provision' | 'start' | 'stop' | 'restart' | 'pause' | 'resume' | 'release';
 
 export interface InstancesTable {
   id: Generated<string>;
@@ -106,6 +108,9 @@ export interface InstancesTable {
   /** The app (OAuth client id) and person that turned auto-renew on: renewals count against its limit. */
   auto_renew_client_id: string | null;
   auto_renew_user_id: string | null;
+  /** While paused (migration 0012): when it was paused, and when the worker deletes it unless started. */
+  paused_at: Date | null;
+  delete_after: Date | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   log: Logger;
   /** Pause between lifecycle runs. */
   intervalMs: number;
+  /** How long a paused instance's disk is kept (PAUSED_RETENTION_HOURS). */
+  pausedRetentionHours?: number;
   /** Default: the simulated provisioner (the hardware is outside this product). */
   provisioner?: Provisioner;
   /** Pending top-ups are re-checked when set. */
@@ -31,9 +33,10 @@ export function startWorker(options: WorkerOptions): Loop {
     clock,
     provisioner: options.provisioner ?? new SimulatedProvisioner(),
     intervalMs: options.intervalMs,
+    pausedRetentionHours: options.pausedRetentionHours,
     onError: (err, context) => log.error({ err, context }, 'lifecycle worker error'),
     onReport: (report) => {
-      if (report.renewed + report.expired + report.actions > 0) log.info(report, 'lifecycle run');
+      if (report.renewed + report.paused + report.deleted + report.actions > 0) log.info(report, 'lifecycle run');
     },
   });
   const payments =
