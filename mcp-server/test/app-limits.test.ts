@@ -185,14 +185,14 @@ describe('renewals count against the app that turned auto-renew on', () => {
 
     await dueRun();
     const after = await server.db.selectFrom('instances').select(['state', 'end_reason']).where('id', '=', id).executeTakeFirstOrThrow();
-    assert.equal(after.state, 'expired');
+    assert.equal(after.state, 'paused');
     assert.match(after.end_reason ?? '', /spending limit of the app that turned auto-renew on/);
     assert.equal(await charged(p.user.id), cost); // no renewal charge
     const logs = await server.callTool(p.client, 'get-instance-logs', { instance_id: id });
     assert.match(
       text(logs),
       new RegExp(
-        `Expired: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`,
+        `Paused: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`,
       ),
     );
 
@@ -202,7 +202,7 @@ describe('renewals count against the app that turned auto-renew on', () => {
     const okId = (made.structuredContent as { instance: { id: string } }).instance.id;
     await dueRun();
     const renewed = await server.db.selectFrom('instances').select('state').where('id', '=', okId).executeTakeFirstOrThrow();
-    assert.notEqual(renewed.state, 'expired');
+    assert.equal(renewed.state, 'running');
     const charges = await server.db
       .selectFrom('ledger_entries')
       .select(['client_id', 'created_by', 'description'])
@@ -229,7 +229,7 @@ describe('renewals count against the app that turned auto-renew on', () => {
     await server.db.deleteFrom('app_limits').where('user_id', '=', p.user.id).execute();
     await dueRun();
     const row = await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow();
-    assert.notEqual(row.state, 'expired');
+    assert.equal(row.state, 'running');
     assert.equal(await charged(p.user.id), cost * 2n);
   });
 

@@ -107,9 +107,9 @@ test('two workers on separate pools over the same due renewals never double-char
   const provisioner = new SimulatedProvisioner();
   const reports = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 25 })));
   const renewed = reports.reduce((n, r) => n + r.renewed, 0);
-  const expired = reports.reduce((n, r) => n + r.expired, 0);
+  const paused = reports.reduce((n, r) => n + r.paused, 0);
   assert.equal(renewed, 620);
-  assert.equal(expired, 70);
+  assert.equal(paused, 70);
   assert.ok(reports.filter((r) => r.renewed > 0).length >= 2, `work was shared: ${JSON.stringify(reports)}`);
 
   const perInstance = await sql<{ charges: number; n: number }>`
@@ -146,7 +146,36 @@ test('two workers on separate pools over the same due renewals never double-char
   // Running again at the same instant does nothing.
   const again = await Promise.all([a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner })));
   assert.deepEqual(
-    again.map((r) => r.renewed + r.expired),
+    again.map((r) => r.renewed + r.paused),
     [0, 0],
   );
+  const pausedLogs = await db
+    .selectFrom('instance_logs')
+    .select(sql<number>`count(DISTINCT instance_id)::int`.as('instances'))
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('message', 'like', 'Paused:%')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(pausedLogs, { instances: 70, n: 70 }, 'each instance paused exactly once');
+
+  // At the end of the grace period both workers delete the paused instances: each exactly once.
+  await db.updateTable('instances').set({ expires_at: new Date(expiresAt.getTime() + 1000 * HOUR) }).where('state', '=', 'running').execute();
+  clock.set(new Date(expiresAt.getTime() + 72 * HOUR));
+  const deletions = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 25 })));
+  assert.equal(
+    deletions.reduce((n, r) => n + r.deleted, 0),
+    70,
+  );
+  const deletedLogs = await db
+    .selectFrom('instance_logs')
+    .select(sql<number>`count(DISTINCT instance_id)::int`.as('instances'))
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('message', 'like', 'Deleted: paused since%')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(deletedLogs, { instances: 70, n: 70 }, 'each paused instance deleted exactly once');
+  const states = await db.selectFrom('instances').select(['state', sql<number>`count(*)::int`.as('n')]).groupBy('state').orderBy('state').execute();
+  assert.deepEqual(states, [
+    { state: 'deleted', n: 70 },
+    { state: 'running', n: 620 },
+  ]);
+  assert.equal(await freeGpus(db, 'us-east', 'rtx4090-24gb'), capacityBefore + 70, 'deleting a paused instance frees no GPUs twice');
 });
