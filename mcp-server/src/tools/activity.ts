@@ -12,7 +12,11 @@ const timeField = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 ti
 const entryOutput = z.object({
   id: z.string().describe('Entry id.'),
   at: z.string().describe('When the call was made (ISO 8601, UTC).'),
-  tool: z.string().describe('The tool that was called, e.g. "create-instance".'),
+  tool: z
+    .string()
+    .describe(
+      'The tool that was called, e.g. "create-instance"; or what the lifecycle worker did on its own: "instance-paused" (prepaid time ended; arguments.delete_at says when it is deleted) or "paused-instance-deleted".',
+    ),
   outcome: z.string().describe('"ok", or why it was refused: insufficient_role, spending_limit, workspace_not_allowed or insufficient_balance.'),
   target_id: z.string().nullable().describe('What it acted on: an instance, SSH key or top-up id; null when none.'),
   amount: moneyOutput.describe('Money the call moved, in credits: negative was charged, positive came back (refund, top-up); "0.00" when none.'),
