@@ -1,10 +1,12 @@
-// Races: many creates on one account or one region's capacity, and two lifecycle workers (two
-// separate connection pools, as two replicas would have) over the same due renewals.
+// Races: many creates on one account or one region's capacity, two lifecycle workers (two
+// separate connection pools, as two replicas would have) over the same due renewals, pauses and
+// deletions, and starts of paused instances racing their deletion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createDb, type Db } from '@pictor/platform/db';
-import { createInstance } from '../src/pictor/instances/index.ts';
+import { ManualClock } from '@pictor/platform/clock';
+import { createInstance, startPausedInstance } from '../src/pictor/instances/index.ts';
 import { CapacityUnavailableError, InsufficientBalanceError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { rentalCost } from '../src/pictor/billing.ts';
@@ -178,4 +180,61 @@ test('two workers on separate pools over the same due renewals never double-char
     { state: 'running', n: 620 },
   ]);
   assert.equal(await freeGpus(db, 'us-east', 'rtx4090-24gb'), capacityBefore + 70, 'deleting a paused instance frees no GPUs twice');
+});
+
+test('start-instance on paused instances racing their deletion by a worker on another pool: each is either started and charged once, or deleted and not charged', async (t) => {
+  const { db, url, clock } = await setupCore(t);
+  const users = await Promise.all(Array.from({ length: 12 }, () => newUser(db)));
+  const ids: string[] = [];
+  for (const u of users) {
+    await fund(db, u.accountId, { balance: '100' });
+    ids.push((await createInstance(db, u.actor, h100({ ...SMALL, name: 'racer' }), clock)).id);
+  }
+  clock.advance(HOUR);
+  const provisioner = new SimulatedProvisioner();
+  assert.equal((await runLifecycleOnce({ db, clock, provisioner })).paused, 12);
+  const free = await freeGpus(db, 'us-east', 'h100-80gb');
+  const deleteAt = new Date(clock.now().getTime() + 72 * HOUR);
+
+  // The person's replica still reads a time just before delete_after (clock skew); the worker's is past it.
+  const personClock = new ManualClock(new Date(deleteAt.getTime() - 1));
+  const workerClock = new ManualClock(deleteAt);
+  const a = createDb(url, { max: 4, applicationName: 'worker' });
+  const b = createDb(url, { max: 8, applicationName: 'person' });
+  t.after(() => Promise.all([a.destroy(), b.destroy()]).then(() => undefined));
+  const [starts] = await Promise.all([
+    Promise.allSettled(users.map((u, i) => startPausedInstance(b, u.actor, ids[i]!, 1, personClock))),
+    runLifecycleOnce({ db: a, clock: workerClock, provisioner, batchSize: 3 }),
+  ]);
+  await runLifecycleOnce({ db: a, clock: workerClock, provisioner }); // whatever was not started is deleted now
+
+  let started = 0;
+  for (const [i, id] of ids.entries()) {
+    const row = await db.selectFrom('instances').select(['state', 'delete_after']).where('id', '=', id).executeTakeFirstOrThrow();
+    const resumeCharges = await db
+      .selectFrom('ledger_entries')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('instance_id', '=', id)
+      .where('description', 'like', '%started from paused%')
+      .executeTakeFirstOrThrow();
+    const result = starts[i]!;
+    if (row.state === 'running') {
+      started++;
+      assert.equal(result.status, 'fulfilled');
+      assert.equal(resumeCharges.n, 1, `${id} started and charged once`);
+      assert.equal(row.delete_after, null);
+    } else {
+      assert.equal(row.state, 'deleted', `${id}: ${row.state}`);
+      assert.equal(result.status, 'rejected');
+      assert.match(String((result as PromiseRejectedResult).reason), /Instance not found/);
+      assert.equal(resumeCharges.n, 0, `${id} deleted and not charged`);
+    }
+  }
+  t.diagnostic(`${started} of 12 started before their deletion`);
+  assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free - started);
+  for (const u of users) {
+    const f = await funds(db, u.accountId);
+    assert.ok(f.balance === credits('100') - SMALL_COST || f.balance === credits('100') - 2n * SMALL_COST);
+  }
+  await assertLedgerMatchesCache(db);
 });
