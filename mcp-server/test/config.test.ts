@@ -87,3 +87,12 @@ test('MCP_METRICS_PORT: off unless set, a port number when set', () => {
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: 'metrics' }), /MCP_METRICS_PORT must be a port number/);
   assert.throws(() => loadConfig({ DATABASE_URL, MCP_METRICS_PORT: '70000' }), ConfigError);
 });
+
+test('PAUSED_RETENTION_HOURS: 72 by default, whole hours from 1 to 8760', () => {
+  assert.equal(loadConfig({ DATABASE_URL }).worker.pausedRetentionHours, 72);
+  assert.equal(loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '24' }).worker.pausedRetentionHours, 24);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '0' }), /PAUSED_RETENTION_HOURS must be at least 1 hour/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '1.5' }), /PAUSED_RETENTION_HOURS must be a whole number of hours/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: 'three days' }), /PAUSED_RETENTION_HOURS must be a whole number of hours/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '9000' }), /PAUSED_RETENTION_HOURS must be at most 8760 hours/);
+});

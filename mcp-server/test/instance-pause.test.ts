@@ -290,3 +290,11 @@ test('restart-instance: a running instance reboots and stays running, logged, no
   const paused = await pausedOne('paused-no-restart');
   await refused('restart-instance', { instance_id: paused.id }, /^the instance is paused; restart is allowed when the instance is running/);
 });
+
+test('the retention period is the worker\'s PAUSED_RETENTION_HOURS', async () => {
+  const made = await running('short-retention');
+  server.clock.set(made.expires_at);
+  assert.equal((await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner, pausedRetentionHours: 5 })).paused, 1);
+  const detail = await ok('get-instance-detail', { instance_id: made.id });
+  assert.equal(detail.delete_at, new Date(new Date(made.expires_at).getTime() + 5 * HOUR).toISOString());
+});
