@@ -160,7 +160,11 @@ test('two workers on separate pools over the same due renewals never double-char
   assert.deepEqual(pausedLogs, { instances: 70, n: 70 }, 'each instance paused exactly once');
 
   // At the end of the grace period both workers delete the paused instances: each exactly once.
-  await db.updateTable('instances').set({ expires_at: new Date(expiresAt.getTime() + 1000 * HOUR) }).where('state', '=', 'running').execute();
+  await db
+    .updateTable('instances')
+    .set({ expires_at: new Date(expiresAt.getTime() + 1000 * HOUR) })
+    .where('state', '=', 'running')
+    .execute();
   clock.set(new Date(expiresAt.getTime() + 72 * HOUR));
   const deletions = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 25 })));
   assert.equal(
@@ -174,7 +178,12 @@ test('two workers on separate pools over the same due renewals never double-char
     .where('message', 'like', 'Deleted: paused since%')
     .executeTakeFirstOrThrow();
   assert.deepEqual(deletedLogs, { instances: 70, n: 70 }, 'each paused instance deleted exactly once');
-  const states = await db.selectFrom('instances').select(['state', sql<number>`count(*)::int`.as('n')]).groupBy('state').orderBy('state').execute();
+  const states = await db
+    .selectFrom('instances')
+    .select(['state', sql<number>`count(*)::int`.as('n')])
+    .groupBy('state')
+    .orderBy('state')
+    .execute();
   assert.deepEqual(states, [
     { state: 'deleted', n: 70 },
     { state: 'running', n: 620 },

@@ -113,7 +113,9 @@ test('prepaid time ends with auto-renew off: paused, GPUs freed, disk kept, noth
   server.clock.advance(1500);
   await worker();
   const logs = (await ok('get-instance-logs', { instance_id: made.id, limit: 100 })).lines.map((l: Structured) => l.message);
-  assert.ok(logs.some((m: string) => m.startsWith('Paused: the prepaid period ended and auto-renew is off') && m.includes(`It will be deleted at ${deleteAt}`)));
+  assert.ok(
+    logs.some((m: string) => m.startsWith('Paused: the prepaid period ended and auto-renew is off') && m.includes(`It will be deleted at ${deleteAt}`)),
+  );
   assert.ok(logs.includes('Powered off; GPUs returned, disk kept'));
   assert.ok(!logs.some((m: string) => m.startsWith('Machine released')));
 
@@ -199,7 +201,7 @@ test('start a paused instance with rental_hours: the dry run quotes exactly and 
   assert.equal(detail.pending_action, null);
   assert.ok(detail.ssh?.command);
   const logs = (await ok('get-instance-logs', { instance_id: paused.id, limit: 100 })).lines.map((l: Structured) => l.message);
-  assert.ok(logs.includes('Charged 50.484932 credits for 10 h (GPU 49.80, storage 0.684932); prepaid until ' + detail.expires_at));
+  assert.ok(logs.includes(`Charged 50.484932 credits for 10 h (GPU 49.80, storage 0.684932); prepaid until ${detail.expires_at}`));
   assert.ok(logs.some((m: string) => m.includes('volume attached to 2 × H100')));
 });
 
@@ -219,7 +221,7 @@ test('capacity taken meanwhile: a clear "no capacity, try later" with what is fr
       { instance_id: paused.id, rental_hours: 5 },
       /^not enough H100 80GB capacity in us-east to start this paused instance: 2 GPUs requested, 1 free\..* Nothing was charged\. A paused instance starts only in its own region, where its disk is kept until \S+; try again later\.$/,
     );
-    assert.equal((r._meta?.[ERROR_META_KEY] as Structured).code, 'capacity_unavailable');
+    assert.equal((r._meta?.[ERROR_META_KEY] as Structured | undefined)?.code, 'capacity_unavailable');
     assert.equal(await fingerprint(server.db), before, 'nothing charged or changed');
     assert.equal((await ok('get-instance-detail', { instance_id: paused.id })).state, 'paused');
   } finally {
@@ -246,7 +248,9 @@ test('the grace period passes: the worker deletes the paused instance and its di
   const row = await server.db.selectFrom('instances').select(['state', 'pending_action', 'end_reason']).where('id', '=', paused.id).executeTakeFirstOrThrow();
   // the same worker run carried out the release: the kept disk is wiped
   assert.deepEqual(row, { state: 'deleted', pending_action: null, end_reason: 'paused past the retention period without being started' });
-  const lines = (await server.db.selectFrom('instance_logs').select('message').where('instance_id', '=', paused.id).orderBy('id').execute()).map((l) => l.message);
+  const lines = (await server.db.selectFrom('instance_logs').select('message').where('instance_id', '=', paused.id).orderBy('id').execute()).map(
+    (l) => l.message,
+  );
   const deletedAt = lines.findIndex((m) => /^Deleted: paused since \S+ and not started again before \S+; its disk is wiped$/.test(m));
   assert.ok(deletedAt >= 0, 'the deletion is logged');
   assert.match(lines[deletedAt + 1]!, /^Machine released: powered off, 500 GB volume wiped/);
@@ -260,7 +264,10 @@ test('the grace period passes: the worker deletes the paused instance and its di
 
 test('restart-instance: a running instance reboots and stays running, logged, nothing charged; refused on a stopped or paused instance with the state named', async () => {
   const made = await running('to-restart', 24);
-  const ledger = await server.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const ledger = await server.db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   const restarted = await ok('restart-instance', { instance_id: made.id });
   assert.equal(restarted.changed, true);
   assert.equal(restarted.instance.state, 'running');
@@ -277,21 +284,28 @@ test('restart-instance: a running instance reboots and stays running, logged, no
   assert.ok(logs.includes('Restart requested: rebooting; running processes end, the disk is kept'));
   assert.ok(logs.includes('reboot: Restarting system'));
   assert.ok(logs.includes('Restarted; SSH is answering'));
-  const after = await server.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const after = await server.db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   assert.equal(Number(after.n), Number(ledger.n), 'no ledger entry');
   const activity = (await ok('get-account-activity', {})).entries.find((e: Structured) => e.tool === 'restart-instance' && e.target_id === made.id);
   assert.equal(activity.amount, '0.00');
 
   await ok('stop-instance', { instance_id: made.id });
   const before = await fingerprint(server.db);
-  await refused('restart-instance', { instance_id: made.id }, /^the instance is stopped; restart is allowed when the instance is running \(start it with start-instance first\)$/);
+  await refused(
+    'restart-instance',
+    { instance_id: made.id },
+    /^the instance is stopped; restart is allowed when the instance is running \(start it with start-instance first\)$/,
+  );
   assert.equal(await fingerprint(server.db), before);
   await refused('start-instance', { instance_id: made.id, rental_hours: 3 }, /^rental_hours: is only for starting a paused instance; this one is stopped/);
   const paused = await pausedOne('paused-no-restart');
   await refused('restart-instance', { instance_id: paused.id }, /^the instance is paused; restart is allowed when the instance is running/);
 });
 
-test('the retention period is the worker\'s PAUSED_RETENTION_HOURS', async () => {
+test("the retention period is the worker's PAUSED_RETENTION_HOURS", async () => {
   const made = await running('short-retention');
   server.clock.set(made.expires_at);
   assert.equal((await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner, pausedRetentionHours: 5 })).paused, 1);

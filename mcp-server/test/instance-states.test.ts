@@ -47,17 +47,7 @@ async function instanceIn(db: Db, clock: ManualClock, user: TestUser, state: Ins
   return id;
 }
 
-type Op =
-  | 'start'
-  | 'start_paused'
-  | 'stop'
-  | 'restart'
-  | 'add_hours'
-  | 'enable_auto_renew'
-  | 'disable_auto_renew'
-  | 'rename'
-  | 'attach_ssh_keys'
-  | 'delete';
+type Op = 'start' | 'start_paused' | 'stop' | 'restart' | 'add_hours' | 'enable_auto_renew' | 'disable_auto_renew' | 'rename' | 'attach_ssh_keys' | 'delete';
 
 /**
  * What each operation does from each state: the state after, 'noop', 'invalid' (refused, naming the
@@ -224,7 +214,8 @@ test('refusal messages say what is allowed', async (t) => {
   });
   const paused = await instanceIn(db, clock, user, 'paused');
   await assert.rejects(addInstanceHours(db, user.actor, paused, 5, clock), {
-    message: /^the instance is paused; hours can be added while the instance is provisioning, running or stopped \(its prepaid time ended and its GPUs were released; start-instance with rental_hours starts it again\)$/,
+    message:
+      /^the instance is paused; hours can be added while the instance is provisioning, running or stopped \(its prepaid time ended and its GPUs were released; start-instance with rental_hours starts it again\)$/,
   });
   await assert.rejects(startInstance(db, user.actor, paused, clock), { message: /^the instance is paused; start is allowed when the instance is stopped \(/ });
   const stopped = await instanceIn(db, clock, user, 'stopped');

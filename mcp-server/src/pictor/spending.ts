@@ -133,7 +133,18 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
     appLimitsOfUser(db, actor.userId),
     db
       .selectFrom('instances')
-      .select(['id', 'name', 'end_reason', 'paused_at', 'delete_after', 'gpu_count', 'storage_gb', 'price_per_gpu_hour', 'storage_price_per_gb_month', 'rental_hours'])
+      .select([
+        'id',
+        'name',
+        'end_reason',
+        'paused_at',
+        'delete_after',
+        'gpu_count',
+        'storage_gb',
+        'price_per_gpu_hour',
+        'storage_price_per_gb_month',
+        'rental_hours',
+      ])
       .where('account_id', '=', accountId)
       .where('state', '=', 'paused')
       .orderBy('delete_after')

@@ -54,10 +54,7 @@ export const instanceShape = {
   created_at: z.string().describe('Creation time (ISO 8601, UTC).'),
   expires_at: z.string().describe('End of the prepaid period (ISO 8601, UTC); the instance keeps running until then, stopped or not.'),
   ended_at: z.string().nullable().describe('When the instance expired or was deleted; null while it is live or paused.'),
-  end_reason: z
-    .string()
-    .nullable()
-    .describe('Why it was paused or ended (e.g. auto-renew off, insufficient balance for renewal); null while it is live.'),
+  end_reason: z.string().nullable().describe('Why it was paused or ended (e.g. auto-renew off, insufficient balance for renewal); null while it is live.'),
   paused_at: z.string().nullable().describe('While paused: when its prepaid time ended and it was paused (ISO 8601, UTC); otherwise null.'),
   delete_at: z
     .string()

@@ -252,7 +252,9 @@ const startChargeOutput = z
     gpus_needed: z.number().int().describe('GPUs the instance needs back.'),
   })
   .nullable()
-  .describe('Starting a paused instance: the price of rental_hours and whether it can start now; null when nothing is charged (a stopped or already running instance).');
+  .describe(
+    'Starting a paused instance: the price of rental_hours and whether it can start now; null when nothing is charged (a stopped or already running instance).',
+  );
 
 /** The text of a paused start's quote; also what a confirmation would show. */
 function startQuoteText(q: StartPausedQuote): string {
@@ -295,7 +297,8 @@ export const startInstanceTool = defineTool({
   activity: { args: ['rental_hours', 'dry_run'], target: 'instance_id' },
   async handler(input, ctx) {
     if (input.rental_hours === undefined) {
-      if (input.dry_run) throw new InvalidInputError('dry_run', 'prices starting a paused instance and needs rental_hours; starting a stopped instance is free');
+      if (input.dry_run)
+        throw new InvalidInputError('dry_run', 'prices starting a paused instance and needs rental_hours; starting a stopped instance is free');
       const r = await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
       return {
         structured: { changed: r.changed, dry_run: false, charge: null, instance: instanceDetailOut(r) },

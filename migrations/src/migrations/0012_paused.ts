@@ -24,7 +24,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
     DROP INDEX instances_paused;
     -- a paused instance's disk is still kept: without the paused state it can only be ended
-    UPDATE instances SET state = 'expired', ended_at = coalesce(ended_at, paused_at) WHERE state = 'paused';
+    UPDATE instances SET state = 'expired', ended_at = coalesce(ended_at, paused_at), delete_after = NULL WHERE state = 'paused';
     ALTER TABLE instances DROP CONSTRAINT instances_paused_times, DROP COLUMN delete_after, DROP COLUMN paused_at;
     ALTER TABLE instances DROP CONSTRAINT instances_state_check;
     ALTER TABLE instances ADD CONSTRAINT instances_state_check

@@ -64,7 +64,14 @@ function assertStartable(row: InstanceRecord, now: Date): void {
 }
 
 /** The refusal a start would meet now, or null: the app's limit, then GPUs in its region, then funds. */
-async function evaluate(db: Reader, row: InstanceRecord, cost: CostBreakdown, funds: Funds, free: number, limit: LimitState | null): Promise<DomainError | null> {
+async function evaluate(
+  db: Reader,
+  row: InstanceRecord,
+  cost: CostBreakdown,
+  funds: Funds,
+  free: number,
+  limit: LimitState | null,
+): Promise<DomainError | null> {
   const overLimit = limitRefusal(limit, cost.total);
   if (overLimit) return overLimit;
   if (free < row.gpu_count) {
@@ -88,9 +95,14 @@ export async function quoteStartPaused(db: Db, actor: Actor, instanceId: string,
   const row = await findInstance(db, accountId, instanceId);
   const now = clock.now();
   assertStartable(row, now);
-  if (row.state !== 'paused') throw new InvalidStateError(`the instance is ${row.state}; only a paused instance is started with rental_hours`, { state: row.state });
+  if (row.state !== 'paused')
+    throw new InvalidStateError(`the instance is ${row.state}; only a paused instance is started with rental_hours`, { state: row.state });
   const cost = rentalCost(rateCard(row), hours);
-  const [funds, free, limit] = await Promise.all([getFunds(db, accountId), freeGpus(db, { planId: row.plan_id, regionId: row.region_id }, false), limitState(db, actor.userId, actor.clientId)]);
+  const [funds, free, limit] = await Promise.all([
+    getFunds(db, accountId),
+    freeGpus(db, { planId: row.plan_id, regionId: row.region_id }, false),
+    limitState(db, actor.userId, actor.clientId),
+  ]);
   const refusal = await evaluate(db, row, cost, funds, free ?? 0, limit);
   const available = funds.balance + funds.credit;
   return {
@@ -176,7 +188,12 @@ export async function startPausedInstance(db: Db, actor: Actor, instanceId: stri
         source: 'billing',
         message: `Charged ${formatCredits(cost.total)} credits for ${hours} h (GPU ${formatCredits(cost.gpu)}, storage ${formatCredits(cost.storage)}); prepaid until ${expiresAt.toISOString()}`,
       },
-      { instanceId: row.id, at: now, source: 'lifecycle', message: `Start requested from paused: ${row.gpu_count} GPUs reserved in ${row.region_id}, booting the kept disk` },
+      {
+        instanceId: row.id,
+        at: now,
+        source: 'lifecycle',
+        message: `Start requested from paused: ${row.gpu_count} GPUs reserved in ${row.region_id}, booting the kept disk`,
+      },
     ]);
     return { ...(await detailFor(trx, { ...row, ...updated })), changed: true, charged: cost, fundsAfter: { ...funds }, freeGpusAfter: free - row.gpu_count };
   });
