@@ -298,3 +298,42 @@ describe('workspaces', () => {
     assert.equal((await server.callTool(p.client, 'list-gpus', {})).isError, undefined);
   });
 });
+
+describe('starting a paused instance is a charge like a creation', () => {
+  test("it counts against the app's limit: past it, refused with the figures and nothing changes; the dry run says so; short funds are refused too", async () => {
+    const cost = await costOfSmall();
+    const p = await person(formatCredits(cost + cost / 2n)); // room for the creation only
+    const created = await server.callTool(p.client, 'create-instance', { ...small, name: 'to-pause' });
+    const id = (created.structuredContent as { instance: { id: string } }).instance.id;
+    await server.db.updateTable('instances').set({ expires_at: server.clock.now() }).where('id', '=', id).execute();
+    await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner: new SimulatedProvisioner() });
+    assert.equal((await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state, 'paused');
+
+    const quote = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2, dry_run: true });
+    const charge = (quote.structuredContent as { charge: { would_succeed: boolean; reason: string; spending_limit: { headroom_after: string | null } } })
+      .charge;
+    assert.equal(charge.would_succeed, false);
+    assert.match(charge.reason, /^spending limit: you allowed this app to spend/);
+    assert.equal(charge.spending_limit.headroom_after, null);
+
+    const before = await stateFingerprint(server.db);
+    const r = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2 });
+    assert.equal(r.isError, true);
+    assert.equal((r._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, 'spending_limit');
+    assert.match(text(r), /Nothing was charged/);
+    assert.equal(await stateFingerprint(server.db), before);
+    assert.equal(await charged(p.user.id), cost);
+
+    // Without a limit but without the funds: the shortfall, nothing changes.
+    await saveAppLimits(server.db, p.user.id, APP, { dailyLimit: null, workspaces: [PERSONAL] });
+    await server.db.updateTable('accounts').set({ balance: 0n }).where('id', '=', p.accountId).execute();
+    await server.db
+      .insertInto('ledger_entries')
+      .values({ account_id: p.accountId, kind: 'charge', bucket: 'balance', amount: -(credits('100000') - cost), description: 'drained by the test' })
+      .execute();
+    const poor = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2 });
+    assert.equal((poor._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, 'insufficient_balance');
+    assert.match(text(poor), /^insufficient balance: this needs \S+ credits, the account has 0\.00, short by/);
+    assert.equal((await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state, 'paused');
+  });
+});
