@@ -51,7 +51,7 @@ async function charges(instanceId: string): Promise<Array<[string, bigint]>> {
 }
 
 /** A running instance of 2 × H100, 500 GB, auto-renew off, `hours` prepaid. */
-async function running(name: string, hours = 2): Promise<Structured> {
+async function running(name: string, hours = 2, key = aliceKey): Promise<Structured> {
   const created = await ok('create-instance', {
     plan: 'h100-80gb',
     gpu_count: 2,
@@ -59,7 +59,7 @@ async function running(name: string, hours = 2): Promise<Structured> {
     storage_gb: 500,
     rental_hours: hours,
     name,
-    ssh_key_ids: [aliceKey],
+    ssh_key_ids: [key],
   });
   server.clock.advance(5000);
   await worker();
@@ -305,10 +305,15 @@ test('restart-instance: a running instance reboots and stays running, logged, no
   await refused('restart-instance', { instance_id: paused.id }, /^the instance is paused; restart is allowed when the instance is running/);
 });
 
-test("the retention period is the worker's PAUSED_RETENTION_HOURS", async () => {
-  const made = await running('short-retention');
+test("the retention period is the worker's PAUSED_RETENTION_HOURS; deleting a key detaches it from a paused instance, logged there", async () => {
+  const key = await addKey(server.db, aliceAccount, 'paused-key');
+  const made = await running('short-retention', 2, key);
   server.clock.set(made.expires_at);
   assert.equal((await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner, pausedRetentionHours: 5 })).paused, 1);
   const detail = await ok('get-instance-detail', { instance_id: made.id });
   assert.equal(detail.delete_at, new Date(new Date(made.expires_at).getTime() + 5 * HOUR).toISOString());
+  // its disk is kept, so the key is installed there: deleting the key says so on the paused instance
+  assert.equal((await ok('delete-ssh-key', { ssh_key_id: key })).detached_instances, 1);
+  const logs = (await ok('get-instance-logs', { instance_id: made.id, limit: 100 })).lines.map((l: Structured) => l.message);
+  assert.ok(logs.some((m: string) => /^SSH key "paused-key" \(.+\) detached: the key was deleted from the account$/.test(m)));
 });
