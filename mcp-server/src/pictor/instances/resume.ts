@@ -77,7 +77,7 @@ async function evaluate(
   if (free < row.gpu_count) {
     return capacityError(db, { planId: row.plan_id, gpuModel: row.gpu_model, regionId: row.region_id, gpuCount: row.gpu_count }, free, {
       purpose: ' to start this paused instance',
-      later: 'try again later',
+      later: 'GPUs free up here as other rentals end',
       note: ` Nothing was charged. A paused instance starts only in its own region, where its disk is kept until ${row.delete_after?.toISOString()}; try again later.`,
     });
   }
