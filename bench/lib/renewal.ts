@@ -14,7 +14,7 @@ export interface RenewalResult {
   workers: number;
   /** From "go" to the last worker done. */
   seconds: number;
-  perWorker: Array<{ renewed: number; expired: number; seconds: number }>;
+  perWorker: Array<{ renewed: number; paused: number; seconds: number }>;
   renewedExactlyOnce: boolean;
   chargesPerInstance: Record<string, number>;
   ledgerMatchesBalances: boolean;
@@ -68,8 +68,8 @@ export async function renewalBench(db: Db, databaseUrl: string, instances = 10_0
   const started = performance.now();
   const done = children.map(
     (c) =>
-      new Promise<{ report: { renewed: number; expired: number }; ms: number }>((resolve, reject) => {
-        c.once('message', (m) => resolve(m as { report: { renewed: number; expired: number }; ms: number }));
+      new Promise<{ report: { renewed: number; paused: number }; ms: number }>((resolve, reject) => {
+        c.once('message', (m) => resolve(m as { report: { renewed: number; paused: number }; ms: number }));
         c.once('exit', (code) => code !== 0 && reject(new Error(`renewal worker exited with ${code}`)));
       }),
   );
@@ -100,7 +100,7 @@ export async function renewalBench(db: Db, databaseUrl: string, instances = 10_0
     accounts,
     workers,
     seconds: Math.round(seconds * 100) / 100,
-    perWorker: results.map((r) => ({ renewed: r.report.renewed, expired: r.report.expired, seconds: Math.round(r.ms / 10) / 100 })),
+    perWorker: results.map((r) => ({ renewed: r.report.renewed, paused: r.report.paused, seconds: Math.round(r.ms / 10) / 100 })),
     renewedExactlyOnce:
       renewed === instances && chargesPerInstance['1'] === instances && moved.rows[0]!.n === instances && charged.rows[0]!.s === -BigInt(instances) * RENEWAL,
     chargesPerInstance,

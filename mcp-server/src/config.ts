@@ -100,6 +100,13 @@ const envSchema = z.object({
       error: 'INSTANCE_PROXY_DOMAIN must be a DNS domain such as proxy.example.com',
     })
     .optional(),
+  /** Hours a paused instance's disk is kept before the worker deletes it. Default 72. */
+  PAUSED_RETENTION_HOURS: z.coerce
+    .number({ error: 'PAUSED_RETENTION_HOURS must be a whole number of hours' })
+    .int({ error: 'PAUSED_RETENTION_HOURS must be a whole number of hours' })
+    .min(1, { error: 'PAUSED_RETENTION_HOURS must be at least 1 hour' })
+    .max(8760, { error: 'PAUSED_RETENTION_HOURS must be at most 8760 hours (a year)' })
+    .default(72),
   // inflow: top-ups. Unset INFLOW_API_URL turns the InFlow tools off (`npm start` runs the sandbox).
   /** InFlow API base URL, e.g. https://api.inflowpay.xyz. */
   INFLOW_API_URL: httpUrl('INFLOW_API_URL').optional(),
@@ -142,7 +149,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   nodeEnv: 'development' | 'production' | 'test';
   trustProxy: boolean;
-  worker: { enabled: boolean; intervalMs: number };
+  /** pausedRetentionHours: how long a paused instance's disk is kept before it is deleted. */
+  worker: { enabled: boolean; intervalMs: number; pausedRetentionHours: number };
   /** What instances are launched with: the secrets sealing their environment and script, where ports are published. */
   instances: { secretsKeys: string[]; proxyDomain: string };
   /** InFlow top-ups; null when INFLOW_API_URL is unset. */
@@ -210,7 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
     trustProxy: e.TRUST_PROXY,
-    worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS },
+    worker: { enabled: e.WORKER_ENABLED, intervalMs: e.WORKER_INTERVAL_MS, pausedRetentionHours: e.PAUSED_RETENTION_HOURS },
     instances: { secretsKeys, proxyDomain: (e.INSTANCE_PROXY_DOMAIN ?? DEV_INSTANCE_PROXY_DOMAIN).toLowerCase() },
     inflow:
       e.INFLOW_API_URL === undefined

@@ -70,6 +70,7 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
         clock,
         log: log.child({ component: 'worker' }),
         intervalMs: config.worker.intervalMs,
+        pausedRetentionHours: config.worker.pausedRetentionHours,
         inflow,
         secrets,
         provisioner: new SimulatedProvisioner({ proxyDomain: config.instances.proxyDomain }),

@@ -185,14 +185,14 @@ describe('renewals count against the app that turned auto-renew on', () => {
 
     await dueRun();
     const after = await server.db.selectFrom('instances').select(['state', 'end_reason']).where('id', '=', id).executeTakeFirstOrThrow();
-    assert.equal(after.state, 'expired');
+    assert.equal(after.state, 'paused');
     assert.match(after.end_reason ?? '', /spending limit of the app that turned auto-renew on/);
     assert.equal(await charged(p.user.id), cost); // no renewal charge
     const logs = await server.callTool(p.client, 'get-instance-logs', { instance_id: id });
     assert.match(
       text(logs),
       new RegExp(
-        `Expired: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`,
+        `Paused: auto-renew for 2 h needs ${formatCredits(cost)} credits but the app that turned auto-renew on may spend only ${formatCredits(cost / 2n)} more`,
       ),
     );
 
@@ -202,7 +202,7 @@ describe('renewals count against the app that turned auto-renew on', () => {
     const okId = (made.structuredContent as { instance: { id: string } }).instance.id;
     await dueRun();
     const renewed = await server.db.selectFrom('instances').select('state').where('id', '=', okId).executeTakeFirstOrThrow();
-    assert.notEqual(renewed.state, 'expired');
+    assert.equal(renewed.state, 'running');
     const charges = await server.db
       .selectFrom('ledger_entries')
       .select(['client_id', 'created_by', 'description'])
@@ -229,7 +229,7 @@ describe('renewals count against the app that turned auto-renew on', () => {
     await server.db.deleteFrom('app_limits').where('user_id', '=', p.user.id).execute();
     await dueRun();
     const row = await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow();
-    assert.notEqual(row.state, 'expired');
+    assert.equal(row.state, 'running');
     assert.equal(await charged(p.user.id), cost * 2n);
   });
 
@@ -296,5 +296,44 @@ describe('workspaces', () => {
     assert.match(text(r), /you did not allow this app to act in your personal account/);
     assert.equal((await server.callTool(p.client, 'list-my-instances', { team_id: team.id })).isError, undefined);
     assert.equal((await server.callTool(p.client, 'list-gpus', {})).isError, undefined);
+  });
+});
+
+describe('starting a paused instance is a charge like a creation', () => {
+  test("it counts against the app's limit: past it, refused with the figures and nothing changes; the dry run says so; short funds are refused too", async () => {
+    const cost = await costOfSmall();
+    const p = await person(formatCredits(cost + cost / 2n)); // room for the creation only
+    const created = await server.callTool(p.client, 'create-instance', { ...small, name: 'to-pause' });
+    const id = (created.structuredContent as { instance: { id: string } }).instance.id;
+    await server.db.updateTable('instances').set({ expires_at: server.clock.now() }).where('id', '=', id).execute();
+    await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner: new SimulatedProvisioner() });
+    assert.equal((await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state, 'paused');
+
+    const quote = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2, dry_run: true });
+    const charge = (quote.structuredContent as { charge: { would_succeed: boolean; reason: string; spending_limit: { headroom_after: string | null } } })
+      .charge;
+    assert.equal(charge.would_succeed, false);
+    assert.match(charge.reason, /^spending limit: you allowed this app to spend/);
+    assert.equal(charge.spending_limit.headroom_after, null);
+
+    const before = await stateFingerprint(server.db);
+    const r = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2 });
+    assert.equal(r.isError, true);
+    assert.equal((r._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, 'spending_limit');
+    assert.match(text(r), /Nothing was charged/);
+    assert.equal(await stateFingerprint(server.db), before);
+    assert.equal(await charged(p.user.id), cost);
+
+    // Without a limit but without the funds: the shortfall, nothing changes.
+    await saveAppLimits(server.db, p.user.id, APP, { dailyLimit: null, workspaces: [PERSONAL] });
+    await server.db.updateTable('accounts').set({ balance: 0n }).where('id', '=', p.accountId).execute();
+    await server.db
+      .insertInto('ledger_entries')
+      .values({ account_id: p.accountId, kind: 'charge', bucket: 'balance', amount: -(credits('100000') - cost), description: 'drained by the test' })
+      .execute();
+    const poor = await server.callTool(p.client, 'start-instance', { instance_id: id, rental_hours: 2 });
+    assert.equal((poor._meta?.[ERROR_META_KEY] as { code: string } | undefined)?.code, 'insufficient_balance');
+    assert.match(text(poor), /^insufficient balance: this needs \S+ credits, the account has 0\.00, short by/);
+    assert.equal((await server.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state, 'paused');
   });
 });

@@ -123,7 +123,7 @@ test("the catalog copy shows this process's reservations, releases, expiries and
   assert.equal(await free(db), start - 4, 'delete-instance freed GPUs');
   clock.advance(HOUR);
   const report = await runLifecycleOnce({ db, clock, provisioner: new SimulatedProvisioner() });
-  assert.equal(report.expired, 1);
+  assert.equal(report.paused, 1);
   assert.equal(await free(db), start, `the expiry of ${ending.id} freed GPUs`);
   await setCapacity(db, 'us-east', 'h100-80gb', start + 10); // nothing in use any more: free = total
   assert.equal(await free(db), start + 10, 'an operator changed the capacity');

@@ -1,10 +1,12 @@
-// Races: many creates on one account or one region's capacity, and two lifecycle workers (two
-// separate connection pools, as two replicas would have) over the same due renewals.
+// Races: many creates on one account or one region's capacity, two lifecycle workers (two
+// separate connection pools, as two replicas would have) over the same due renewals, pauses and
+// deletions, and starts of paused instances racing their deletion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createDb, type Db } from '@pictor/platform/db';
-import { createInstance } from '../src/pictor/instances/index.ts';
+import { ManualClock } from '@pictor/platform/clock';
+import { createInstance, startPausedInstance } from '../src/pictor/instances/index.ts';
 import { CapacityUnavailableError, InsufficientBalanceError } from '../src/pictor/errors.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { rentalCost } from '../src/pictor/billing.ts';
@@ -107,9 +109,9 @@ test('two workers on separate pools over the same due renewals never double-char
   const provisioner = new SimulatedProvisioner();
   const reports = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 25 })));
   const renewed = reports.reduce((n, r) => n + r.renewed, 0);
-  const expired = reports.reduce((n, r) => n + r.expired, 0);
+  const paused = reports.reduce((n, r) => n + r.paused, 0);
   assert.equal(renewed, 620);
-  assert.equal(expired, 70);
+  assert.equal(paused, 70);
   assert.ok(reports.filter((r) => r.renewed > 0).length >= 2, `work was shared: ${JSON.stringify(reports)}`);
 
   const perInstance = await sql<{ charges: number; n: number }>`
@@ -146,7 +148,102 @@ test('two workers on separate pools over the same due renewals never double-char
   // Running again at the same instant does nothing.
   const again = await Promise.all([a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner })));
   assert.deepEqual(
-    again.map((r) => r.renewed + r.expired),
+    again.map((r) => r.renewed + r.paused),
     [0, 0],
   );
+  const pausedLogs = await db
+    .selectFrom('instance_logs')
+    .select(sql<number>`count(DISTINCT instance_id)::int`.as('instances'))
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('message', 'like', 'Paused:%')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(pausedLogs, { instances: 70, n: 70 }, 'each instance paused exactly once');
+
+  // At the end of the grace period both workers delete the paused instances: each exactly once.
+  await db
+    .updateTable('instances')
+    .set({ expires_at: new Date(expiresAt.getTime() + 1000 * HOUR) })
+    .where('state', '=', 'running')
+    .execute();
+  clock.set(new Date(expiresAt.getTime() + 72 * HOUR));
+  const deletions = await Promise.all([a, b, a, b].map((pool) => runLifecycleOnce({ db: pool, clock, provisioner, batchSize: 25 })));
+  assert.equal(
+    deletions.reduce((n, r) => n + r.deleted, 0),
+    70,
+  );
+  const deletedLogs = await db
+    .selectFrom('instance_logs')
+    .select(sql<number>`count(DISTINCT instance_id)::int`.as('instances'))
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('message', 'like', 'Deleted: paused since%')
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(deletedLogs, { instances: 70, n: 70 }, 'each paused instance deleted exactly once');
+  const states = await db
+    .selectFrom('instances')
+    .select(['state', sql<number>`count(*)::int`.as('n')])
+    .groupBy('state')
+    .orderBy('state')
+    .execute();
+  assert.deepEqual(states, [
+    { state: 'deleted', n: 70 },
+    { state: 'running', n: 620 },
+  ]);
+  assert.equal(await freeGpus(db, 'us-east', 'rtx4090-24gb'), capacityBefore + 70, 'deleting a paused instance frees no GPUs twice');
+});
+
+test('start-instance on paused instances racing their deletion by a worker on another pool: each is either started and charged once, or deleted and not charged', async (t) => {
+  const { db, url, clock } = await setupCore(t);
+  const users = await Promise.all(Array.from({ length: 12 }, () => newUser(db)));
+  const ids: string[] = [];
+  for (const u of users) {
+    await fund(db, u.accountId, { balance: '100' });
+    ids.push((await createInstance(db, u.actor, h100({ ...SMALL, name: 'racer' }), clock)).id);
+  }
+  clock.advance(HOUR);
+  const provisioner = new SimulatedProvisioner();
+  assert.equal((await runLifecycleOnce({ db, clock, provisioner })).paused, 12);
+  const free = await freeGpus(db, 'us-east', 'h100-80gb');
+  const deleteAt = new Date(clock.now().getTime() + 72 * HOUR);
+
+  // The person's replica still reads a time just before delete_after (clock skew); the worker's is past it.
+  const personClock = new ManualClock(new Date(deleteAt.getTime() - 1));
+  const workerClock = new ManualClock(deleteAt);
+  const a = createDb(url, { max: 4, applicationName: 'worker' });
+  const b = createDb(url, { max: 8, applicationName: 'person' });
+  t.after(() => Promise.all([a.destroy(), b.destroy()]).then(() => undefined));
+  const [starts] = await Promise.all([
+    Promise.allSettled(users.map((u, i) => startPausedInstance(b, u.actor, ids[i]!, 1, personClock))),
+    runLifecycleOnce({ db: a, clock: workerClock, provisioner, batchSize: 3 }),
+  ]);
+  await runLifecycleOnce({ db: a, clock: workerClock, provisioner }); // whatever was not started is deleted now
+
+  let started = 0;
+  for (const [i, id] of ids.entries()) {
+    const row = await db.selectFrom('instances').select(['state', 'delete_after']).where('id', '=', id).executeTakeFirstOrThrow();
+    const resumeCharges = await db
+      .selectFrom('ledger_entries')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('instance_id', '=', id)
+      .where('description', 'like', '%started from paused%')
+      .executeTakeFirstOrThrow();
+    const result = starts[i]!;
+    if (row.state === 'running') {
+      started++;
+      assert.equal(result.status, 'fulfilled');
+      assert.equal(resumeCharges.n, 1, `${id} started and charged once`);
+      assert.equal(row.delete_after, null);
+    } else {
+      assert.equal(row.state, 'deleted', `${id}: ${row.state}`);
+      assert.equal(result.status, 'rejected');
+      assert.match(String((result as PromiseRejectedResult).reason), /Instance not found/);
+      assert.equal(resumeCharges.n, 0, `${id} deleted and not charged`);
+    }
+  }
+  t.diagnostic(`${started} of 12 started before their deletion`);
+  assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free - started);
+  for (const u of users) {
+    const f = await funds(db, u.accountId);
+    assert.ok(f.balance === credits('100') - SMALL_COST || f.balance === credits('100') - 2n * SMALL_COST);
+  }
+  await assertLedgerMatchesCache(db);
 });

@@ -129,7 +129,9 @@ test('production: confirmation keys must be set, and never include the public de
     () => loadConfig({ ...production, CONFIRMATION_SECRETS: `${CONFIRMATION_SECRETS},${DEV_CONFIRMATION_SECRET}` }),
     /CONFIRMATION_SECRETS must be set in production/,
   );
-  assert.deepEqual(loadConfig({ ...production, CONFIRMATION_SECRETS }).confirmation.secrets, [CONFIRMATION_SECRETS]);
+  assert.deepEqual(loadConfig({ ...production, ...INSTANCES, CONFIRMATION_SECRETS }).confirmation.secrets, [CONFIRMATION_SECRETS]);
+});
+
 test('instances: the sealing secrets (newest first, ≥ 32 characters) and the proxy domain; their dev defaults refused in production', () => {
   const dev = loadConfig({ DATABASE_URL });
   assert.deepEqual(dev.instances, { secretsKeys: [DEV_INSTANCE_SECRETS_KEY], proxyDomain: DEV_INSTANCE_PROXY_DOMAIN });
@@ -151,4 +153,13 @@ test('instances: the sealing secrets (newest first, ≥ 32 characters) and the p
     () => loadConfig({ ...production, ...INSTANCES, INSTANCE_SECRETS_KEYS: `${INSTANCES.INSTANCE_SECRETS_KEYS},${DEV_INSTANCE_SECRETS_KEY}` }),
     /INSTANCE_SECRETS_KEYS must be set in production/,
   );
+});
+
+test('PAUSED_RETENTION_HOURS: 72 by default, whole hours from 1 to 8760', () => {
+  assert.equal(loadConfig({ DATABASE_URL }).worker.pausedRetentionHours, 72);
+  assert.equal(loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '24' }).worker.pausedRetentionHours, 24);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '0' }), /PAUSED_RETENTION_HOURS must be at least 1 hour/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '1.5' }), /PAUSED_RETENTION_HOURS must be a whole number of hours/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: 'three days' }), /PAUSED_RETENTION_HOURS must be a whole number of hours/);
+  assert.throws(() => loadConfig({ DATABASE_URL, PAUSED_RETENTION_HOURS: '9000' }), /PAUSED_RETENTION_HOURS must be at most 8760 hours/);
 });

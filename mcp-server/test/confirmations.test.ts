@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { sql } from 'kysely';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ConfirmationSettings } from '../src/config.ts';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { type ConfirmationSettings, DEV_INSTANCE_SECRETS_KEY } from '../src/config.ts';
+import { SecretBox } from '../src/pictor/sealing.ts';
 import { addTeamMember } from '../src/pictor/accounts.ts';
 import { catalogChanged } from '../src/pictor/caches.ts';
 import { saveAppLimits } from '@pictor/platform/app-limits';
@@ -35,7 +36,7 @@ const H100_2H_COST = '5.007398';
 type Result = CallToolResult | InputRequired;
 
 function servicesOf(core: Pick<Core, 'db' | 'clock'>, settings: Partial<ConfirmationSettings> = {}): Services {
-  return { db: core.db, clock: core.clock, log, confirmation: { secrets: [SECRET], ttlMinutes: 10, required: false, ...settings } };
+  return { db: core.db, clock: core.clock, log, secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]), confirmation: { secrets: [SECRET], ttlMinutes: 10, required: false, ...settings } };
 }
 
 function call(
@@ -409,6 +410,7 @@ test('create-inflow-checkout and verify-inflow-transaction: the sentences, and a
     db: world.db,
     clock: world.clock,
     log,
+    secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]),
     inflow: world.inflow,
     confirmation: { secrets: [SECRET], ttlMinutes: 10, required: false },
   };

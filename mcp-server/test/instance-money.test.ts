@@ -1,5 +1,5 @@
-// Money on instances: adding hours, delete refunds to the right buckets, expiry, renewal and the
-// refused renewal.
+// Money on instances: adding hours, delete refunds to the right buckets, expiry (a pause), renewal
+// and the refused renewal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -101,7 +101,7 @@ test('refunds count every balance charge of the instance (creation and added hou
   await assertLedgerMatchesCache(db);
 });
 
-test('delete in the last hour refunds nothing; delete after expiry refunds nothing and frees no GPUs twice', async (t) => {
+test('delete in the last hour refunds nothing; deleting a paused instance refunds nothing, frees no GPUs twice and wipes its disk', async (t) => {
   const { db, clock } = await setupCore(t);
   const user = await newUser(db);
   await fund(db, user.accountId, { balance: '1000' });
@@ -115,15 +115,18 @@ test('delete in the last hour refunds nothing; delete after expiry refunds nothi
 
   clock.advance(1);
   await runLifecycleOnce({ db, clock, provisioner });
-  assert.equal((await getInstanceDetail(db, user.actor, b.id)).state, 'expired');
+  assert.equal((await getInstanceDetail(db, user.actor, b.id)).state, 'paused');
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
   const db2 = await deleteInstance(db, user.actor, b.id, clock);
   assert.equal(db2.refund.total, 0n);
   assert.equal(db2.gpusReleased, 0);
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
+  // the kept disk goes with it: the worker releases the machine
+  const row = await db.selectFrom('instances').select(['state', 'pending_action', 'delete_after']).where('id', '=', b.id).executeTakeFirstOrThrow();
+  assert.deepEqual(row, { state: 'deleted', pending_action: 'release', delete_after: null });
 });
 
-test('expiry without auto-renew: expired, GPUs freed, no charge, the log says why', async (t) => {
+test('expiry without auto-renew: paused, GPUs freed, disk kept, no charge, the log says why and when it is deleted', async (t) => {
   const { db, clock } = await setupCore(t);
   const user = await newUser(db);
   await fund(db, user.accountId, { balance: '1000' });
@@ -134,25 +137,39 @@ test('expiry without auto-renew: expired, GPUs freed, no charge, the log says wh
   await stopInstance(db, user.actor, id, clock); // stopped instances expire the same way
 
   clock.set('2026-03-01T23:59:59.999Z');
-  assert.deepEqual(await runLifecycleOnce({ db, clock, provisioner }), { renewed: 0, expired: 0, actions: 1 });
+  assert.deepEqual(await runLifecycleOnce({ db, clock, provisioner }), { renewed: 0, paused: 0, deleted: 0, actions: 1 });
   assert.equal((await getInstanceDetail(db, user.actor, id)).state, 'stopped');
 
   const before = await funds(db, user.accountId);
   clock.set('2026-03-02T00:00:00Z');
   const report = await runLifecycleOnce({ db, clock, provisioner });
-  assert.equal(report.expired, 1);
+  assert.equal(report.paused, 1);
   const detail = await getInstanceDetail(db, user.actor, id);
-  assert.equal(detail.state, 'expired');
+  assert.equal(detail.state, 'paused');
   assert.equal(detail.endReason, 'auto-renew off');
+  assert.equal(detail.endedAt, null);
+  assert.equal(detail.pausedAt?.toISOString(), '2026-03-02T00:00:00.000Z');
+  assert.equal(detail.deleteAt?.toISOString(), '2026-03-05T00:00:00.000Z'); // PAUSED_RETENTION_HOURS default 72
   assert.equal(detail.ssh, null);
+  assert.match(detail.sshHint!, /paused.*kept until 2026-03-05T00:00:00\.000Z/);
   assert.deepEqual(await funds(db, user.accountId), before);
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
+  clock.advance(1500); // the simulated power-off
+  await runLifecycleOnce({ db, clock, provisioner });
   const messages = (await getInstanceLogs(db, user.actor, id, { limit: 100 })).items.map((l) => l.message);
-  assert.ok(messages.includes('Expired: the prepaid period ended and auto-renew is off; 2 GPUs released, storage wiped'));
-  assert.ok(messages.some((m) => m.startsWith('Machine released')));
+  assert.ok(
+    messages.includes(
+      'Paused: the prepaid period ended and auto-renew is off; 2 GPUs released, disk kept. Nothing is charged while paused. It will be deleted at 2026-03-05T00:00:00.000Z unless started again with start-instance and rental_hours',
+    ),
+  );
+  assert.ok(messages.includes('Powered off; GPUs returned, disk kept'));
+  assert.ok(!messages.some((m) => m.startsWith('Machine released')), 'the disk is not wiped');
+  assert.equal((await getInstanceDetail(db, user.actor, id)).pendingAction, null);
+  assert.deepEqual(await funds(db, user.accountId), before);
+  await assertLedgerMatchesCache(db);
 });
 
-test('auto-renew charges once per period and extends; a short balance ends the instance with the shortfall in the log', async (t) => {
+test('auto-renew charges once per period and extends; a short balance pauses the instance with the shortfall in the log', async (t) => {
   const { db, clock } = await setupCore(t);
   const user = await newUser(db);
   await fund(db, user.accountId, { balance: '250' });
@@ -177,15 +194,15 @@ test('auto-renew charges once per period and extends; a short balance ends the i
   clock.set('2026-03-03T00:00:00Z');
   const report = await runLifecycleOnce({ db, clock, provisioner });
   assert.equal(report.renewed, 0);
-  assert.equal(report.expired, 1);
+  assert.equal(report.paused, 1);
   const ended = await getInstanceDetail(db, user.actor, id);
-  assert.equal(ended.state, 'expired');
+  assert.equal(ended.state, 'paused');
   assert.equal(ended.endReason, 'insufficient balance for renewal (short by 113.491508 credits)');
   assert.equal(await freeGpus(db, 'us-east', 'h100-80gb'), free);
   const messages = (await getInstanceLogs(db, user.actor, id, { limit: 100 })).items.map((l) => l.message);
   assert.ok(
     messages.includes(
-      'Expired: auto-renew for 24 h needs 121.163836 credits but the account has 7.672328 (short by 113.491508); 2 GPUs released, storage wiped',
+      'Paused: auto-renew for 24 h needs 121.163836 credits but the account has 7.672328 (short by 113.491508); 2 GPUs released, disk kept. Nothing is charged while paused. It will be deleted at 2026-03-06T00:00:00.000Z unless started again with start-instance and rental_hours',
     ),
   );
   assert.equal((await funds(db, user.accountId)).balance, credits('250') - 2n * DAY_COST);
@@ -207,9 +224,9 @@ test('renewals within one account are decided in expiry order against the funds 
   clock.advance(HOUR);
   const report = await runLifecycleOnce({ db, clock, provisioner });
   assert.equal(report.renewed, 1);
-  assert.equal(report.expired, 1);
+  assert.equal(report.paused, 1);
   assert.equal((await getInstanceDetail(db, user.actor, first.id)).state, 'running');
-  assert.equal((await getInstanceDetail(db, user.actor, second.id)).state, 'expired');
+  assert.equal((await getInstanceDetail(db, user.actor, second.id)).state, 'paused');
   assert.deepEqual(await funds(db, user.accountId), { balance: 0n, credit: 0n });
   await assertLedgerMatchesCache(db);
 });

@@ -11,12 +11,15 @@ import {
   getInstanceDetail,
   getInstanceLogs,
   quoteAddInstanceHours,
+  quoteStartPaused,
   renameInstance,
+  restartInstance,
   setAutoRenew,
   startInstance,
+  startPausedInstance,
   stopInstance,
 } from '../src/pictor/instances/index.ts';
-import { InvalidStateError, NotFoundError } from '../src/pictor/errors.ts';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../src/pictor/errors.ts';
 import type { ManualClock } from '@pictor/platform/clock';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
@@ -31,22 +34,31 @@ async function instanceIn(db: Db, clock: ManualClock, user: TestUser, state: Ins
   clock.advance(5000);
   await runLifecycleOnce({ db, clock, provisioner });
   if (state === 'stopped') await stopInstance(db, user.actor, id, clock);
-  if (state === 'expired') {
+  if (state === 'paused') {
     await db.updateTable('instances').set({ expires_at: clock.now() }).where('id', '=', id).execute();
     await runLifecycleOnce({ db, clock, provisioner });
+  }
+  if (state === 'expired') {
+    // only rows from before migration 0012 are expired: made by hand, as that code left them
+    await db.updateTable('instances').set({ state: 'expired', ended_at: clock.now(), end_reason: 'auto-renew off' }).where('id', '=', id).execute();
   }
   if (state === 'deleted') await deleteInstance(db, user.actor, id, clock);
   assert.equal((await db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state, state);
   return id;
 }
 
-type Op = 'start' | 'stop' | 'add_hours' | 'enable_auto_renew' | 'disable_auto_renew' | 'rename' | 'attach_ssh_keys' | 'delete';
+type Op = 'start' | 'start_paused' | 'stop' | 'restart' | 'add_hours' | 'enable_auto_renew' | 'disable_auto_renew' | 'rename' | 'attach_ssh_keys' | 'delete';
 
-/** What each operation does from each state: the state after, 'noop', or 'invalid'. */
-const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceState | 'noop' | 'invalid'>> = {
+/**
+ * What each operation does from each state: the state after, 'noop', 'invalid' (refused, naming the
+ * state) or 'input' (refused as a wrong argument: rental_hours on a stopped instance).
+ */
+const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceState | 'noop' | 'invalid' | 'input'>> = {
   provisioning: {
     start: 'invalid',
+    start_paused: 'invalid',
     stop: 'invalid',
+    restart: 'invalid',
     add_hours: 'provisioning',
     enable_auto_renew: 'provisioning',
     disable_auto_renew: 'noop',
@@ -56,7 +68,9 @@ const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceSta
   },
   running: {
     start: 'noop',
+    start_paused: 'noop',
     stop: 'stopped',
+    restart: 'running',
     add_hours: 'running',
     enable_auto_renew: 'running',
     disable_auto_renew: 'noop',
@@ -66,7 +80,9 @@ const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceSta
   },
   stopped: {
     start: 'running',
+    start_paused: 'input',
     stop: 'noop',
+    restart: 'invalid',
     add_hours: 'stopped',
     enable_auto_renew: 'stopped',
     disable_auto_renew: 'noop',
@@ -74,9 +90,23 @@ const EXPECTED: Record<Exclude<InstanceState, 'deleted'>, Record<Op, InstanceSta
     attach_ssh_keys: 'stopped',
     delete: 'deleted',
   },
+  paused: {
+    start: 'invalid',
+    start_paused: 'running',
+    stop: 'invalid',
+    restart: 'invalid',
+    add_hours: 'invalid',
+    enable_auto_renew: 'invalid',
+    disable_auto_renew: 'invalid',
+    rename: 'paused',
+    attach_ssh_keys: 'invalid',
+    delete: 'deleted',
+  },
   expired: {
     start: 'invalid',
+    start_paused: 'invalid',
     stop: 'invalid',
+    restart: 'invalid',
     add_hours: 'invalid',
     enable_auto_renew: 'invalid',
     disable_auto_renew: 'invalid',
@@ -96,8 +126,12 @@ test('every operation from every state: allowed transitions, no-ops, and refusal
     switch (op) {
       case 'start':
         return startInstance(db, user.actor, id, clock);
+      case 'start_paused':
+        return startPausedInstance(db, user.actor, id, 1, clock);
       case 'stop':
         return stopInstance(db, user.actor, id, clock);
+      case 'restart':
+        return restartInstance(db, user.actor, id, clock);
       case 'add_hours':
         return addInstanceHours(db, user.actor, id, 1, clock);
       case 'enable_auto_renew':
@@ -127,6 +161,11 @@ test('every operation from every state: allowed transitions, no-ops, and refusal
         assert.equal((await getInstanceDetail(db, user.actor, id)).state, state, label);
         continue;
       }
+      if (expected === 'input') {
+        await assert.rejects(run(op, id), (err: unknown) => err instanceof InvalidInputError && err.details.field === 'rental_hours', label);
+        assert.equal((await getInstanceDetail(db, user.actor, id)).state, state, label);
+        continue;
+      }
       const result = (await run(op, id)) as { changed?: boolean };
       if (expected === 'noop') {
         assert.equal(result.changed, false, label);
@@ -150,6 +189,9 @@ test('a deleted instance is not found for every operation', async (t) => {
     () => getInstanceDetail(db, user.actor, id),
     () => getInstanceLogs(db, user.actor, id),
     () => startInstance(db, user.actor, id, clock),
+    () => startPausedInstance(db, user.actor, id, 1, clock),
+    () => quoteStartPaused(db, user.actor, id, 1, clock),
+    () => restartInstance(db, user.actor, id, clock),
     () => stopInstance(db, user.actor, id, clock),
     () => setAutoRenew(db, user.actor, id, true, clock),
     () => setAutoRenew(db, user.actor, id, false, clock),
@@ -169,6 +211,16 @@ test('refusal messages say what is allowed', async (t) => {
   const prov = await instanceIn(db, clock, user, 'provisioning');
   await assert.rejects(stopInstance(db, user.actor, prov, clock), {
     message: 'the instance is provisioning; stop is allowed when the instance is running (it becomes running by itself within seconds)',
+  });
+  const paused = await instanceIn(db, clock, user, 'paused');
+  await assert.rejects(addInstanceHours(db, user.actor, paused, 5, clock), {
+    message:
+      /^the instance is paused; hours can be added while the instance is provisioning, running or stopped \(its prepaid time ended and its GPUs were released; start-instance with rental_hours starts it again\)$/,
+  });
+  await assert.rejects(startInstance(db, user.actor, paused, clock), { message: /^the instance is paused; start is allowed when the instance is stopped \(/ });
+  const stopped = await instanceIn(db, clock, user, 'stopped');
+  await assert.rejects(restartInstance(db, user.actor, stopped, clock), {
+    message: 'the instance is stopped; restart is allowed when the instance is running (start it with start-instance first)',
   });
   const expired = await instanceIn(db, clock, user, 'expired');
   await assert.rejects(addInstanceHours(db, user.actor, expired, 5, clock), {

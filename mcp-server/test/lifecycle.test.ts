@@ -73,6 +73,9 @@ test('a failing driver is retried later with a log line; the action then complet
     },
     start: (m, now) => real.start(m, now),
     stop: (m, now) => real.stop(m, now),
+    restart: (m, now) => real.restart(m, now),
+    pause: (m, now) => real.pause(m, now),
+    resume: (m, now) => real.resume(m, now),
     release: (m, now) => real.release(m, now),
   };
   const errors: unknown[] = [];

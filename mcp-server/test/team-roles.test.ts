@@ -71,6 +71,14 @@ async function teamInstance(autoRenew = false): Promise<string> {
   return created.id;
 }
 
+/** A team instance whose prepaid time ended with auto-renew off: paused by the worker. */
+async function pausedTeamInstance(): Promise<string> {
+  const id = await teamInstance();
+  await server.db.updateTable('instances').set({ expires_at: server.clock.now() }).where('id', '=', id).execute();
+  await runLifecycleOnce({ db: server.db, clock: server.clock, provisioner: new SimulatedProvisioner() });
+  return id;
+}
+
 async function teamKey(): Promise<string> {
   return (await createSshKey(server.db, owner, { name: `key-${randomUUID().slice(0, 8)}`, publicKey: keyLine() })).id;
 }
@@ -107,7 +115,15 @@ const CASES: Case[] = [
       return { instance_id: id };
     },
   },
+  {
+    tool: 'start-instance',
+    kind: 'instances',
+    doing: 'starting instances',
+    args: async () => ({ instance_id: await pausedTeamInstance(), rental_hours: 2 }),
+  },
+  { tool: 'start-instance', kind: 'instances', args: async () => ({ instance_id: await pausedTeamInstance(), rental_hours: 2, dry_run: true }) },
   { tool: 'stop-instance', kind: 'instances', doing: 'stopping instances', args: async () => ({ instance_id: await teamInstance() }) },
+  { tool: 'restart-instance', kind: 'instances', doing: 'restarting instances', args: async () => ({ instance_id: await teamInstance() }) },
   { tool: 'enable-instance-auto-renew', kind: 'instances', args: async () => ({ instance_id: await teamInstance(false) }) },
   { tool: 'disable-instance-auto-renew', kind: 'instances', args: async () => ({ instance_id: await teamInstance(true) }) },
   { tool: 'add-instance-hours', kind: 'instances', doing: 'adding hours to instances', args: async () => ({ instance_id: await teamInstance(), hours: 1 }) },
@@ -175,14 +191,16 @@ describe("each role × each tool on the team's account", () => {
   for (const role of ROLES) {
     for (const c of CASES) {
       const allowed = RANK(role) >= RANK(LEAST[c.kind]);
-      const label = `${role} ${allowed ? 'may' : 'may not'} ${c.tool}${c.tool === 'create-instance' || c.tool === 'add-instance-hours' ? ' (one of two cases)' : ''}`;
+      const cases = CASES.filter((other) => other.tool === c.tool).length;
+      const label = `${role} ${allowed ? 'may' : 'may not'} ${c.tool}${cases > 1 ? ` (case ${CASES.filter((o) => o.tool === c.tool).indexOf(c) + 1} of ${cases})` : ''}`;
       test(label, async () => {
         const args: Record<string, unknown> = { team_id: teamId, ...(await c.args()) };
         const before = await stateFingerprint(server.db);
         const result = await call(role, c.tool, args);
         if (allowed) {
           assert.ok(!result.isError, `${c.tool}: ${text(result)}`);
-          if (args.dry_run === true) assert.equal((result.structuredContent as { would_succeed: boolean }).would_succeed, true);
+          const quote = result.structuredContent as { would_succeed?: boolean; charge?: { would_succeed: boolean } };
+          if (args.dry_run === true) assert.equal(quote.would_succeed ?? quote.charge?.would_succeed, true);
           return;
         }
         assert.equal(result.isError, true, `${role} ${c.tool} should be refused: ${text(result)}`);

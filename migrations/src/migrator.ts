@@ -11,6 +11,7 @@ import * as appLimits from './migrations/0008_app_limits.ts';
 import * as activity from './migrations/0009_activity.ts';
 import * as confirmations from './migrations/0010_confirmations.ts';
 import * as images from './migrations/0011_images.ts';
+import * as paused from './migrations/0012_paused.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0009_activity': activity,
   '0010_confirmations': confirmations,
   '0011_images': images,
+  '0012_paused': paused,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

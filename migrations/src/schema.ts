@@ -76,8 +76,10 @@ export interface SshKeysTable {
   updated_at: Timestamp;
 }
 
-export type InstanceState = 'provisioning' | 'running' | 'stopped' | 'expired' | 'deleted';
-export type PendingAction = 'provision' | 'start' | 'stop' | 'release';
+/** 'expired': only rows ended before migration 0012 (disk wiped); since then an unrenewed instance becomes 'paused'. */
+export type InstanceState = 'provisioning' | 'running' | 'stopped' | 'paused' | 'expired' | 'deleted';
+/** pause: power off and return the GPUs, keep the disk; resume: back on (new) GPUs from a pause; restart: reboot. */
+export type PendingAction = 'provision' | 'start' | 'stop' | 'restart' | 'pause' | 'resume' | 'release';
 
 export interface InstancesTable {
   id: Generated<string>;
@@ -115,6 +117,9 @@ export interface InstancesTable {
   has_startup_script: Generated<boolean>;
   /** The public URL of each exposed port, as the provisioner reported it; null until provisioned. */
   exposed_ports: ColumnType<ExposedPort[] | null, string | null | undefined, string | null>;
+  /** While paused (migration 0012): when it was paused, and when the worker deletes it unless started. */
+  paused_at: Date | null;
+  delete_after: Date | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
 }

@@ -22,3 +22,43 @@ test('the migrated schema has the core tables and refuses to edit the ledger', a
   assert.equal(entry.amount, 5n);
   await assert.rejects(db.updateTable('ledger_entries').set({ amount: 6n }).where('id', '=', entry.id).execute(), /immutable/);
 });
+
+test('0012_paused: a paused instance always has its deletion time, no other state has one; old expired rows stay valid', async (t) => {
+  const { db, drop } = await createTestDatabase();
+  t.after(drop);
+  const user = await db.insertInto('users').values({ email: 'p@example.com' }).returning('id').executeTakeFirstOrThrow();
+  const account = await db.insertInto('accounts').values({ user_id: user.id }).returning('id').executeTakeFirstOrThrow();
+  await sql`INSERT INTO regions (id, name, location) VALUES ('r1', 'R1', 'Here')`.execute(db);
+  await sql`INSERT INTO gpu_plans (id, gpu_model, vram_gb, vcpu_per_gpu, ram_gb_per_gpu, price_per_gpu_hour, allowed_gpu_counts, min_storage_gb, max_storage_gb, storage_price_per_gb_month)
+    VALUES ('p1', 'G', 80, 8, 64, 1000000, '{1}', 10, 100, 100000)`.execute(db);
+  const row = (state: 'running' | 'paused' | 'expired', deleteAfter: Date | null) =>
+    db
+      .insertInto('instances')
+      .values({
+        account_id: account.id,
+        name: state,
+        plan_id: 'p1',
+        region_id: 'r1',
+        gpu_count: 1,
+        storage_gb: 10,
+        price_per_gpu_hour: 1_000_000n,
+        storage_price_per_gb_month: 100_000n,
+        rental_hours: 1,
+        state,
+        expires_at: new Date(),
+        delete_after: deleteAfter,
+      })
+      .execute();
+  await row('paused', new Date());
+  await row('expired', null);
+  await assert.rejects(row('paused', null), /instances_paused_times/);
+  await assert.rejects(row('running', new Date()), /instances_paused_times/);
+  await assert.rejects(
+    db
+      .updateTable('instances')
+      .set({ state: 'asleep' as never })
+      .where('name', '=', 'expired')
+      .execute(),
+    /instances_state_check/,
+  );
+});

@@ -5,6 +5,13 @@
 import { sql } from 'kysely';
 import type { Db } from './db.ts';
 
+/**
+ * Entries the lifecycle worker writes (no app, no call): in the `tool` column, so every reader
+ * shows them; left out of the per-app money (they move none and are not an app's calls).
+ */
+export const WORKER_EVENTS = ['instance-paused', 'paused-instance-deleted'] as const;
+export type WorkerEvent = (typeof WORKER_EVENTS)[number];
+
 export interface ActivityEntry {
   id: string;
   at: Date;
@@ -152,7 +159,7 @@ export async function activityMoneyByApp(db: Db, accountId: string, since: Date)
     FROM activity a
     LEFT JOIN auth_connections c ON c.user_id = a.user_id AND c.client_id = a.client_id
     LEFT JOIN auth_oidc_payloads p ON p.model = 'Client' AND p.id = a.client_id
-    WHERE a.account_id = ${accountId}::uuid AND a.at >= ${since} AND a.outcome = 'ok'
+    WHERE a.account_id = ${accountId}::uuid AND a.at >= ${since} AND a.outcome = 'ok' AND a.tool <> ALL(${[...WORKER_EVENTS]}::text[])
     GROUP BY a.client_id
     ORDER BY charged DESC, a.client_id`.execute(db);
   return rows.map((r) => ({ clientId: r.client_id, appName: r.app_name, charged: r.charged, returned: r.returned, calls: Number(r.calls) }));

@@ -55,6 +55,12 @@ export interface Provisioner {
   provision(machine: ProvisionRequest, now: Date): Promise<ProvisionResult>;
   start(machine: Machine, now: Date): Promise<ActionResult>;
   stop(machine: Machine, now: Date): Promise<ActionResult>;
+  /** Reboots a running machine; the disk and the SSH address stay. */
+  restart(machine: Machine, now: Date): Promise<ActionResult>;
+  /** Powers off and returns the GPUs to the pool, keeping the disk (a paused instance). */
+  pause(machine: Machine, now: Date): Promise<ActionResult>;
+  /** Boots a paused machine's kept disk on GPUs of its region again, publishing `ports`; the SSH address may change. */
+  resume(machine: Machine & { ports: readonly number[] }, now: Date): Promise<ProvisionResult>;
   /** Powers off and wipes the machine, returning its GPUs to the pool. */
   release(machine: Machine, now: Date): Promise<ActionResult>;
 }
@@ -66,9 +72,11 @@ export interface SimulatedTimings {
   startMs: number;
   /** Shutdown. Default 1500 ms. */
   stopMs: number;
+  /** Reboot: shutdown then power-on. Default 4500 ms. */
+  restartMs: number;
 }
 
-const DEFAULT_TIMINGS: SimulatedTimings = { provisionMs: 5000, startMs: 3000, stopMs: 1500 };
+const DEFAULT_TIMINGS: SimulatedTimings = { provisionMs: 5000, startMs: 3000, stopMs: 1500, restartMs: 4500 };
 const DEFAULT_PROXY_DOMAIN = 'proxy.pictor.localhost';
 
 /** Port P of instance I behind the proxy at `domain`: https://I-P.<domain> (one DNS label per port). */
@@ -149,13 +157,44 @@ export class SimulatedProvisioner implements Provisioner {
   async stop(m: Machine, now: Date): Promise<ActionResult> {
     const doneAt = m.requestedAt.getTime() + this.timings.stopMs;
     if (now.getTime() < doneAt) return { status: 'pending', retryAt: new Date(doneAt) };
+    return { status: 'done', log: this.#shutdownLog(m.requestedAt.getTime(), this.timings.stopMs, 'reboot: Power down') };
+  }
+
+  async restart(m: Machine, now: Date): Promise<ActionResult> {
     const t0 = m.requestedAt.getTime();
+    const doneAt = t0 + this.timings.restartMs;
+    if (now.getTime() < doneAt) return { status: 'pending', retryAt: new Date(doneAt) };
+    const down = Math.round(this.timings.restartMs / 3);
+    return {
+      status: 'done',
+      log: [...this.#shutdownLog(t0, down, 'reboot: Restarting system'), ...this.#bootLog(m, t0 + down, this.timings.restartMs - down, null, [])],
+    };
+  }
+
+  async pause(m: Machine, now: Date): Promise<ActionResult> {
+    const doneAt = m.requestedAt.getTime() + this.timings.stopMs;
+    if (now.getTime() < doneAt) return { status: 'pending', retryAt: new Date(doneAt) };
     return {
       status: 'done',
       log: [
-        { at: new Date(t0), message: 'systemd[1]: Received SIGTERM from PID 1 (shutdown).' },
-        { at: new Date(t0 + this.timings.stopMs / 2), message: 'systemd[1]: Stopped target Multi-User System.' },
-        { at: new Date(doneAt), message: 'reboot: Power down' },
+        ...this.#shutdownLog(m.requestedAt.getTime(), this.timings.stopMs, 'reboot: Power down'),
+        { at: new Date(doneAt), message: `${m.gpuCount} × ${m.gpuModel} returned to ${m.regionId}; ${m.storageGb} GB volume detached and kept` },
+      ],
+    };
+  }
+
+  async resume(m: Machine & { ports: readonly number[] }, now: Date): Promise<ProvisionResult> {
+    const readyAt = m.requestedAt.getTime() + this.timings.provisionMs;
+    if (now.getTime() < readyAt) return { status: 'pending', retryAt: new Date(readyAt) };
+    const ports = m.ports.map((port) => ({ port, url: publicPortUrl(this.proxyDomain, m.instanceId, port) }));
+    return {
+      status: 'done',
+      sshHost: `${m.regionId}.gpu.pictor.dev`,
+      sshPort: simulatedSshPort(m.instanceId),
+      ports,
+      log: [
+        { at: m.requestedAt, message: `${m.storageGb} GB volume attached to ${m.gpuCount} × ${m.gpuModel} in ${m.regionId}` },
+        ...this.#bootLog(m, m.requestedAt.getTime(), this.timings.provisionMs, null, ports),
       ],
     };
   }
@@ -170,6 +209,14 @@ export class SimulatedProvisioner implements Provisioner {
         },
       ],
     };
+  }
+
+  #shutdownLog(t0: number, span: number, last: string): BootLine[] {
+    return [
+      { at: new Date(t0), message: 'systemd[1]: Received SIGTERM from PID 1 (shutdown).' },
+      { at: new Date(t0 + span / 2), message: 'systemd[1]: Stopped target Multi-User System.' },
+      { at: new Date(t0 + span), message: last },
+    ];
   }
 
   /** `setup` on the first boot only (null on a later power-on); never logs an environment value. */

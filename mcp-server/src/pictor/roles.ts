@@ -18,6 +18,7 @@ export const ACTIONS = {
   'instance:create': { needs: 'member', doing: 'creating instances' },
   'instance:start': { needs: 'member', doing: 'starting instances' },
   'instance:stop': { needs: 'member', doing: 'stopping instances' },
+  'instance:restart': { needs: 'member', doing: 'restarting instances' },
   'instance:auto-renew': { needs: 'member', doing: 'turning auto-renew on or off' },
   'instance:add-hours': { needs: 'member', doing: 'adding hours to instances' },
   'instance:rename': { needs: 'member', doing: 'renaming instances' },

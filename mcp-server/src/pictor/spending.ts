@@ -10,7 +10,9 @@
 // - burn: what the instances rented now (provisioning, running or stopped: all hold their GPUs
 //   and storage) cost per hour, at their own prices, storage per hour rounded up as charged.
 //   Prepaid rentals are charged up front, so this is the rate of renting, not a meter;
-// - runway: whole hours that balance + credit would pay at that burn (null when nothing is rented).
+// - runway: whole hours that balance + credit would pay at that burn (null when nothing is rented);
+// - paused: instances whose prepaid time ended without renewal, each with when it is deleted and
+//   what starting it again for its rental_hours costs (they hold no GPUs and cost nothing meanwhile).
 import { sql } from 'kysely';
 import type { Instance } from '@pictor/migrations/schema';
 import { activityMoneyByApp, type AppMoney } from '@pictor/platform/activity';
@@ -45,6 +47,18 @@ export interface Leak {
   fix: { tool: string; arguments: Record<string, unknown>; note: string };
 }
 
+export interface PausedInstance {
+  instanceId: string;
+  name: string;
+  reason: string | null;
+  pausedAt: Date;
+  deleteAt: Date;
+  rentalHours: number;
+  /** What start-instance with its rental_hours would charge, at its prices. */
+  restartCost: bigint;
+  message: string;
+}
+
 export interface SpendingReport {
   teamId: string | null;
   from: Date;
@@ -58,6 +72,8 @@ export interface SpendingReport {
   burnPerHour: bigint;
   runwayHours: number | null;
   leaks: Leak[];
+  /** Paused instances, the one to be deleted first first. */
+  paused: PausedInstance[];
 }
 
 type Rented = Pick<
@@ -65,7 +81,7 @@ type Rented = Pick<
   'id' | 'name' | 'state' | 'gpu_count' | 'storage_gb' | 'price_per_gpu_hour' | 'storage_price_per_gb_month' | 'rental_hours' | 'auto_renew' | 'expires_at'
 > & { has_key: boolean };
 
-const rate = (r: Rented): RateCard => ({
+const rate = (r: Pick<Instance, 'gpu_count' | 'price_per_gpu_hour' | 'storage_gb' | 'storage_price_per_gb_month'>): RateCard => ({
   gpuCount: r.gpu_count,
   pricePerGpuHour: r.price_per_gpu_hour,
   storageGb: r.storage_gb,
@@ -80,7 +96,7 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
   const from = new Date(today - (days - 1) * DAY_MS);
   const end = new Date(today + DAY_MS); // the window is whole UTC days, today's included
 
-  const [ledger, rented, funds, moneyByApp, limits] = await Promise.all([
+  const [ledger, rented, funds, moneyByApp, limits, paused] = await Promise.all([
     sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
       SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id, i.name, i.state,
         coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
@@ -115,6 +131,25 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
     getFunds(db, accountId),
     activityMoneyByApp(db, accountId, new Date(now.getTime() - DAY_MS)),
     appLimitsOfUser(db, actor.userId),
+    db
+      .selectFrom('instances')
+      .select([
+        'id',
+        'name',
+        'end_reason',
+        'paused_at',
+        'delete_after',
+        'gpu_count',
+        'storage_gb',
+        'price_per_gpu_hour',
+        'storage_price_per_gb_month',
+        'rental_hours',
+      ])
+      .where('account_id', '=', accountId)
+      .where('state', '=', 'paused')
+      .orderBy('delete_after')
+      .orderBy('id')
+      .execute(),
   ]);
   const limitOf = new Map(limits.map((l) => [l.clientId, { daily: l.dailyLimit, spent: l.spentLast24h }]));
   const perApp = moneyByApp.map((a) => ({ ...a, limit: (a.clientId !== null && limitOf.get(a.clientId)) || null }));
@@ -152,6 +187,20 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
     burnPerHour,
     runwayHours,
     leaks: findLeaks(rented, available, now, team),
+    paused: paused.map((p) => {
+      const deleteAt = p.delete_after!;
+      const restartCost = rentalCost(rate(p), p.rental_hours).total;
+      return {
+        instanceId: p.id,
+        name: p.name,
+        reason: p.end_reason,
+        pausedAt: p.paused_at ?? deleteAt,
+        deleteAt,
+        rentalHours: p.rental_hours,
+        restartCost,
+        message: `"${p.name}" is paused (${p.end_reason ?? 'its prepaid time ended'}) and will be deleted with its disk at ${deleteAt.toISOString()}; starting it again for ${p.rental_hours} h costs ${formatCredits(restartCost)} credits (start-instance with rental_hours).`,
+      };
+    }),
   };
 }
 
@@ -194,7 +243,7 @@ function findLeaks(rented: Rented[], available: bigint, now: Date, team: Record<
         cost: hour,
         amount: null,
         at: r.expires_at,
-        message: `"${r.name}" ends at ${r.expires_at.toISOString()} with auto-renew off: its GPUs are released and its disk wiped. One more hour costs ${formatCredits(hour)} credits.`,
+        message: `"${r.name}" ends at ${r.expires_at.toISOString()} with auto-renew off: it pauses, its GPUs are released, and its disk is deleted after a grace period unless it is started again. One more hour costs ${formatCredits(hour)} credits.`,
         fix: {
           tool: 'add-instance-hours',
           arguments: { ...args, hours: 1, dry_run: true },
@@ -233,7 +282,7 @@ function underfundedRenewals(rented: Rented[], available: bigint, now: Date, tea
       cost: next.cost,
       amount: short,
       at: next.at,
-      message: `"${next.r.name}" auto-renews at ${next.at.toISOString()} for ${formatCredits(next.cost)} credits, but the funds will be short by ${formatCredits(short)}: it would expire and its disk be wiped.`,
+      message: `"${next.r.name}" auto-renews at ${next.at.toISOString()} for ${formatCredits(next.cost)} credits, but the funds will be short by ${formatCredits(short)}: it would pause (GPUs released; disk deleted after a grace period unless started again).`,
       fix: {
         tool: 'create-inflow-checkout',
         arguments: { ...team, amount: topUpFor(short) },

@@ -30,7 +30,8 @@ export interface SshKeyPage {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ACTIVE_INSTANCE_STATES = ['provisioning', 'running', 'stopped'] as const;
+/** Instances whose machine has the key installed: a paused one keeps its disk, so it counts. */
+const ACTIVE_INSTANCE_STATES = ['provisioning', 'running', 'stopped', 'paused'] as const;
 const VIEW_COLUMNS = ['id', 'name', 'key_type', 'fingerprint', 'created_at', 'updated_at'] as const;
 
 interface KeyRow {

@@ -12,7 +12,11 @@ const timeField = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 ti
 const entryOutput = z.object({
   id: z.string().describe('Entry id.'),
   at: z.string().describe('When the call was made (ISO 8601, UTC).'),
-  tool: z.string().describe('The tool that was called, e.g. "create-instance".'),
+  tool: z
+    .string()
+    .describe(
+      'The tool that was called, e.g. "create-instance"; or what the lifecycle worker did on its own: "instance-paused" (prepaid time ended; arguments.delete_at says when it is deleted) or "paused-instance-deleted".',
+    ),
   outcome: z
     .string()
     .describe(

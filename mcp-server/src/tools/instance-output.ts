@@ -29,12 +29,17 @@ const sshOutput = z
     command: z.string().describe('Ready-to-run ssh command.'),
   })
   .nullable()
-  .describe('Where to SSH in; null until provisioning has finished, and after expiry.');
+  .describe('Where to SSH in; null until provisioning has finished, while paused, and after the rental ended.');
 
 export const instanceShape = {
   id: z.string().describe('Instance id: pass it to the other instance tools.'),
   name: z.string().describe('Display name.'),
-  state: z.enum(ALL_STATES).describe('provisioning → running ⇄ stopped → expired, or deleted.'),
+  state: z
+    .enum(ALL_STATES)
+    .describe(
+      'provisioning → running ⇄ stopped; when the prepaid time ends without renewal → paused (GPUs released, disk kept until delete_at; ' +
+        'start-instance with rental_hours runs it again), then deleted. expired: an instance that ended before pausing existed (disk wiped).',
+    ),
   plan_id: z.string().describe('GPU plan id.'),
   gpu_model: z.string().describe('GPU model, e.g. "H100 80GB".'),
   gpu_count: z.number().int().describe('GPUs in the instance.'),
@@ -48,10 +53,15 @@ export const instanceShape = {
   auto_renew: z.boolean().describe('Whether the rental renews itself at expiry (charging rental_hours again) when the balance covers it.'),
   created_at: z.string().describe('Creation time (ISO 8601, UTC).'),
   expires_at: z.string().describe('End of the prepaid period (ISO 8601, UTC); the instance keeps running until then, stopped or not.'),
-  ended_at: z.string().nullable().describe('When the instance expired or was deleted; null while it is live.'),
-  end_reason: z.string().nullable().describe('Why it ended (e.g. auto-renew off, insufficient balance); null while it is live.'),
+  ended_at: z.string().nullable().describe('When the instance expired or was deleted; null while it is live or paused.'),
+  end_reason: z.string().nullable().describe('Why it was paused or ended (e.g. auto-renew off, insufficient balance for renewal); null while it is live.'),
+  paused_at: z.string().nullable().describe('While paused: when its prepaid time ended and it was paused (ISO 8601, UTC); otherwise null.'),
+  delete_at: z
+    .string()
+    .nullable()
+    .describe('While paused: when it and its disk are deleted unless started again with start-instance and rental_hours (ISO 8601, UTC); otherwise null.'),
   pending_action: z
-    .enum(['provision', 'start', 'stop', 'release'])
+    .enum(['provision', 'start', 'stop', 'restart', 'pause', 'resume', 'release'])
     .nullable()
     .describe('A power action the hardware is still carrying out, e.g. "start" while booting; null when settled.'),
   ssh: sshOutput,
@@ -119,6 +129,8 @@ export function instanceOut(v: InstanceView): z.infer<typeof instanceOutput> {
     expires_at: v.expiresAt.toISOString(),
     ended_at: iso(v.endedAt),
     end_reason: v.endReason,
+    paused_at: iso(v.pausedAt),
+    delete_at: iso(v.deleteAt),
     pending_action: v.pendingAction,
     ssh: v.ssh,
     image: v.image,
@@ -143,7 +155,9 @@ export function instanceDetailOut(d: InstanceDetail): z.infer<typeof instanceDet
 export function describeInstance(v: InstanceView): string {
   return (
     `"${v.name}" (${v.id}): ${v.gpuCount} × ${v.gpuModel} in ${v.regionId}, ${v.state}, ` +
-    `${v.state === 'expired' ? 'ended' : 'prepaid until'} ${(v.state === 'expired' && v.endedAt ? v.endedAt : v.expiresAt).toISOString()}` +
+    (v.state === 'paused' && v.deleteAt
+      ? `prepaid time ended, will be deleted at ${v.deleteAt.toISOString()} unless started`
+      : `${v.state === 'expired' ? 'ended' : 'prepaid until'} ${(v.state === 'expired' && v.endedAt ? v.endedAt : v.expiresAt).toISOString()}`) +
     `${v.autoRenew ? ', auto-renew on' : ''}`
   );
 }

@@ -19,13 +19,18 @@ import {
   quoteDeleteInstance,
   renameInstance,
   setAutoRenew,
+  quoteStartPaused,
+  restartInstance,
   startInstance,
+  startPausedInstance,
   stopInstance,
   type ChangeResult,
   type CreateQuote,
   type LaunchView,
   type LimitQuote,
+  type StartPausedQuote,
 } from '../pictor/instances/index.ts';
+import { InvalidInputError } from '../pictor/errors.ts';
 import { MAX_ENV_VARS, MAX_PORTS, MAX_STARTUP_SCRIPT_BYTES } from '../pictor/launch.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput, whose } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
@@ -323,20 +328,128 @@ export const createInstanceTool = defineTool({
   },
 });
 
+const { dry_run: _dryRun, ...chargeShape } = quoteOutput;
+const startChargeOutput = z
+  .object({
+    ...chargeShape,
+    expires_after: z.string().describe('Prepaid-until time once started (ISO 8601, UTC): now + rental_hours.'),
+    free_gpus: z.number().int().describe("GPUs of the instance's plan free in its region now (after this start, on a real call)."),
+    gpus_needed: z.number().int().describe('GPUs the instance needs back.'),
+  })
+  .nullable()
+  .describe(
+    'Starting a paused instance: the price of rental_hours and whether it can start now; null when nothing is charged (a stopped or already running instance).',
+  );
+
+/** The text of a paused start's quote; also what a confirmation would show. */
+function startQuoteText(q: StartPausedQuote): string {
+  const what = `starting "${q.name}" (${q.gpusNeeded} GPUs in ${q.regionId}) for ${q.hours} h`;
+  return q.wouldSucceed
+    ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); ` +
+        `prepaid until ${q.expiresAfter.toISOString()}, ${money(q.balanceAfter ?? 0n)} would remain of ${money(q.available)}.${limitText(q.limit)} ` +
+        'Ask the person to confirm, then call again with dry_run false.'
+    : `Price check: ${what} costs ${money(q.cost.total)} credits, but it would be refused: ${q.reason}`;
+}
+
 export const startInstanceTool = defineTool({
   name: 'start-instance',
-  title: 'Start a stopped GPU instance',
+  title: 'Start a stopped or paused GPU instance',
   description:
-    'Powers on a stopped instance; it boots in a few seconds and SSH answers again. Costs nothing extra: the prepaid period kept running ' +
-    'while it was stopped. Starting a running instance changes nothing. Not possible while provisioning, or after expiry.',
+    'Powers on a stopped instance; it boots in a few seconds and SSH answers again. That costs nothing extra: the prepaid period kept running ' +
+    'while it was stopped. A paused instance (its prepaid time ended without renewal: GPUs released, disk kept until delete_at) needs rental_hours: ' +
+    'that many hours are charged up front like a creation (GPU plus storage at the prices fixed when it was created), and it starts only if enough GPUs ' +
+    'of its plan are free in its own region; otherwise nothing is charged and the refusal says what is free (try again later). For a paused instance ' +
+    'call first with dry_run: true, tell the person the exact cost, and ask them to confirm; then call with dry_run: false. ' +
+    'Starting a running instance changes nothing and charges nothing (a retried call is safe). Not possible while provisioning.',
+  scope: 'instances:write',
+  workspace: true,
+  input: {
+    instance_id: instanceIdField,
+    rental_hours: hoursField
+      .optional()
+      .describe(`Only for a paused instance: prepaid hours to buy, ${MIN_RENTAL_HOURS}–${MAX_RENTAL_HOURS}; also the length of each auto-renewal after.`),
+    dry_run: dryRunField.describe(
+      'Only with rental_hours: true computes the exact cost and whether it can start now (GPUs free, balance, spending limit); nothing is charged or changed.',
+    ),
+  },
+  output: {
+    changed: z.boolean().describe('false when the instance already was running and nothing changed (also on a dry run).'),
+    dry_run: z.boolean().describe('true when this was only a price check and nothing changed.'),
+    charge: startChargeOutput,
+    instance: instanceDetailOutput.nullable().describe('The instance after the call; null on a dry run.'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  activity: { args: ['rental_hours', 'dry_run'], target: 'instance_id' },
+  async handler(input, ctx) {
+    if (input.rental_hours === undefined) {
+      if (input.dry_run)
+        throw new InvalidInputError('dry_run', 'prices starting a paused instance and needs rental_hours; starting a stopped instance is free');
+      const r = await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
+      return {
+        structured: { changed: r.changed, dry_run: false, charge: null, instance: instanceDetailOut(r) },
+        text: `${r.changed ? 'Starting the instance.' : 'The instance was already running.'}\n${detailText(r)}`,
+      };
+    }
+    if (input.dry_run) {
+      const q = await quoteStartPaused(ctx.db, ctx.actor, input.instance_id, input.rental_hours, ctx.clock);
+      const { dry_run: _, ...charge } = quoteOut(q);
+      return {
+        structured: {
+          changed: false,
+          dry_run: true,
+          charge: { ...charge, expires_after: q.expiresAfter.toISOString(), free_gpus: q.freeGpus, gpus_needed: q.gpusNeeded },
+          instance: null,
+        },
+        text: startQuoteText(q),
+        activity: null,
+      };
+    }
+    const r = await startPausedInstance(ctx.db, ctx.actor, input.instance_id, input.rental_hours, ctx.clock);
+    if (!r.charged) {
+      return {
+        structured: { changed: false, dry_run: false, charge: null, instance: instanceDetailOut(r) },
+        text: `The instance was already running; nothing was charged.\n${detailText(r)}`,
+      };
+    }
+    const left = r.fundsAfter.balance + r.fundsAfter.credit;
+    return {
+      structured: {
+        changed: true,
+        dry_run: false,
+        charge: {
+          would_succeed: true,
+          reason: null,
+          cost: costOut(r.charged),
+          available: money(left + r.charged.total),
+          balance_after: money(left),
+          spending_limit: null,
+          expires_after: r.expiresAt.toISOString(),
+          free_gpus: r.freeGpusAfter,
+          gpus_needed: r.gpuCount,
+        },
+        instance: instanceDetailOut(r),
+      },
+      text: `Starting the paused instance for ${input.rental_hours} h: charged ${money(r.charged.total)} credits; ${money(left)} left.\n${detailText(r)}`,
+      activity: { amountMicro: -r.charged.total },
+    };
+  },
+});
+
+export const restartInstanceTool = defineTool({
+  name: 'restart-instance',
+  title: 'Restart a running GPU instance',
+  description:
+    'Reboots a running instance: running processes end and unsaved work in memory is lost; the disk, the GPUs, the SSH address and the prepaid ' +
+    'period stay, and nothing is charged. SSH answers again within seconds. Confirm with the person first. Each call reboots again. ' +
+    'Only a running instance can be restarted (start-instance starts a stopped or paused one).',
   scope: 'instances:write',
   workspace: true,
   input: { instance_id: instanceIdField },
   output: changeOutput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
-    return changeResult(await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Starting the instance.', 'The instance was already running.');
+    return changeResult(await restartInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Restarting the instance.', 'The instance was not restarted.');
   },
 });
 
@@ -363,7 +476,7 @@ export const enableAutoRenewTool = defineTool({
   title: 'Turn on auto-renew',
   description:
     'Makes the instance renew itself at expiry for its rental_hours, charging renewal_cost each time the balance covers it ' +
-    '(otherwise it expires and its GPUs are released). This commits the person to future charges: tell them the renewal cost and period ' +
+    '(otherwise it pauses: GPUs released, disk kept for a grace period, then deleted). This commits the person to future charges: tell them the renewal cost and period ' +
     '(from get-instance-detail) and confirm first. Enabling it twice changes nothing.',
   scope: 'instances:write',
   workspace: true,
@@ -385,8 +498,8 @@ export const disableAutoRenewTool = defineTool({
   name: 'disable-instance-auto-renew',
   title: 'Turn off auto-renew',
   description:
-    'Stops the instance from renewing itself: at expires_at it ends, its GPUs are released and its disk is wiped. Nothing is charged or refunded now. ' +
-    'Mention the expiry time to the person. Disabling it twice changes nothing.',
+    'Stops the instance from renewing itself: at expires_at it pauses: its GPUs are released and its disk is kept for a grace period (start-instance with ' +
+    'rental_hours runs it again), then deleted. Nothing is charged or refunded now. Mention the expiry time to the person. Disabling it twice changes nothing.',
   scope: 'instances:write',
   workspace: true,
   input: { instance_id: instanceIdField },
@@ -395,7 +508,11 @@ export const disableAutoRenewTool = defineTool({
   activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
     const r = await setAutoRenew(ctx.db, ctx.actor, input.instance_id, false, ctx.clock);
-    return changeResult(r, `Auto-renew is off: the instance ends at ${r.expiresAt.toISOString()} unless hours are added.`, 'Auto-renew was already off.');
+    return changeResult(
+      r,
+      `Auto-renew is off: at ${r.expiresAt.toISOString()} the instance pauses (GPUs released, disk kept for a grace period) unless hours are added.`,
+      'Auto-renew was already off.',
+    );
   },
 });
 
@@ -405,7 +522,7 @@ export const addInstanceHoursTool = defineTool({
   description:
     "Extends an instance's prepaid period by whole hours and charges for them now, at the prices fixed when the instance was created " +
     '(GPU plus storage for the added hours). Call first with dry_run: true, tell the person the exact cost and the new expiry, and ask them to ' +
-    'confirm; then call with dry_run: false. Works while provisioning, running or stopped, not after expiry. Refused with the shortfall when the balance is short, ' +
+    'confirm; then call with dry_run: false. Works while provisioning, running or stopped; a paused instance is started with start-instance and rental_hours instead. Refused with the shortfall when the balance is short, ' +
     'or when it would pass the daily spending limit the person set for this app (tell them where to raise it; do not retry).',
   scope: 'instances:write',
   workspace: true,
@@ -492,7 +609,8 @@ export const deleteInstanceTool = defineTool({
   description:
     'Ends the rental now: the machine is powered off, its disk is wiped for good and its GPUs are released. Unused WHOLE hours of the prepaid ' +
     'period are refunded (GPU and storage; a started hour is not), to the balance or credit they were paid from. This cannot be undone: name the ' +
-    "instance and say that its data will be lost, and get the person's explicit confirmation first. Also removes an expired instance from the list.",
+    "instance and say that its data will be lost, and get the person's explicit confirmation first. Also deletes a paused instance (and its kept disk) at once, " +
+    'and removes an expired one from the list.',
   scope: 'instances:write',
   workspace: true,
   input: { instance_id: instanceIdField },
@@ -542,9 +660,9 @@ export const getInstanceLogsTool = defineTool({
   name: 'get-instance-logs',
   title: 'Get GPU instance logs',
   description:
-    "Shows an instance's log: lifecycle events (created, started, stopped, renewed, expired), billing lines (charges, refunds) and the " +
+    "Shows an instance's log: lifecycle events (created, started, stopped, restarted, renewed, paused with its deletion time, deleted), billing lines (charges, refunds) and the " +
     "machine's boot output (kernel, NVIDIA driver, nvidia-smi, sshd, published ports, the startup script's start and exit status). Oldest first, newest last, paged: when next_cursor is not null, pass it back " +
-    'as cursor for newer lines. Use it to see why an instance expired or whether it booted. Read-only and free.',
+    'as cursor for newer lines. Use it to see why an instance was paused or whether it booted. Read-only and free.',
   scope: 'pictor:read',
   workspace: true,
   input: { instance_id: instanceIdField, cursor: cursorField, limit: limitField },
@@ -614,6 +732,7 @@ export const instanceTools: ToolDefinition[] = [
   getInstanceDetailTool,
   createInstanceTool,
   startInstanceTool,
+  restartInstanceTool,
   stopInstanceTool,
   enableAutoRenewTool,
   disableAutoRenewTool,

@@ -67,6 +67,22 @@ const output = {
       }),
     )
     .describe('What is costing money for nothing or about to be lost.'),
+  paused: z
+    .array(
+      z.object({
+        instance_id: z.string().describe('The paused instance.'),
+        name: z.string().describe('Its name.'),
+        reason: z.string().nullable().describe('Why it was paused (auto-renew off, insufficient balance, the spending limit).'),
+        paused_at: z.string().describe('When its prepaid time ended (ISO 8601, UTC).'),
+        delete_at: z.string().describe('When it and its disk are deleted unless started again (ISO 8601, UTC).'),
+        restart_cost: moneyOutput.describe('What start-instance with its rental_hours would charge.'),
+        rental_hours: z.number().int().describe('Its rental_hours, the hours restart_cost buys.'),
+        message: z.string().describe('The same in a sentence for the person.'),
+      }),
+    )
+    .describe(
+      'Paused instances (prepaid time ended without renewal: no GPUs held, nothing charged), first to be deleted first. Starting one again: start-instance with rental_hours (dry_run first).',
+    ),
 };
 
 function reportText(r: SpendingReport): string {
@@ -80,6 +96,7 @@ function reportText(r: SpendingReport): string {
         `${a.appName ?? 'no app'}: ${money(a.charged)} charged in the last 24 h${a.limit?.daily == null ? '' : ` (limit ${money(a.limit.daily)} a day, ${money(a.limit.spent)} used)`}.`,
     ),
     r.leaks.length === 0 ? 'No leaks.' : `Leaks:\n${r.leaks.map((l) => `- ${l.message} Fix: ${l.fix.tool}.`).join('\n')}`,
+    ...(r.paused.length === 0 ? [] : [`Paused:\n${r.paused.map((p) => `- ${p.message}`).join('\n')}`]),
   ].join('\n');
 }
 
@@ -91,7 +108,8 @@ export const getSpendingReportTool = defineTool({
     'and per instance over the last `days` days, money moved by each app in the last 24 h, the burn per hour of what is rented now and the ' +
     'runway (hours the balance and credit last at that rate), and leaks, each with the tool call that fixes it: stopped instances still ' +
     'holding GPUs, auto-renewals in the next 24 h the funds cannot cover, running instances with no SSH key, instances ending within the ' +
-    'hour with auto-renew off. Confirm with the person before calling a fix. Read-only and free.',
+    'hour with auto-renew off; and paused instances with the time each is deleted and what starting it again costs. Confirm with the person ' +
+    'before calling a fix. Read-only and free.',
   scope: 'pictor:read',
   workspace: true,
   input: {
@@ -135,6 +153,16 @@ export const getSpendingReportTool = defineTool({
           at: l.at?.toISOString() ?? null,
           message: l.message,
           fix: l.fix,
+        })),
+        paused: r.paused.map((p) => ({
+          instance_id: p.instanceId,
+          name: p.name,
+          reason: p.reason,
+          paused_at: p.pausedAt.toISOString(),
+          delete_at: p.deleteAt.toISOString(),
+          restart_cost: money(p.restartCost),
+          rental_hours: p.rentalHours,
+          message: p.message,
         })),
       },
       text: reportText(r),

@@ -160,7 +160,7 @@ export const deleteSshKeyTool = defineTool({
     id: sshKeyOutput.id.describe("The deleted key's id."),
     name: sshKeyOutput.name.describe("The deleted key's name."),
     fingerprint: sshKeyOutput.fingerprint,
-    detached_instances: z.number().int().min(0).describe('How many provisioning, running or stopped instances the key was detached from.'),
+    detached_instances: z.number().int().min(0).describe('How many provisioning, running, stopped or paused instances the key was detached from.'),
   },
   // Deleting loses the key; a repeat of the same call finds nothing and changes nothing.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

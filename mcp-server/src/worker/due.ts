@@ -1,8 +1,8 @@
-// Picking due work, the worker's only part in the instance lifecycle: which accounts' expiries and
-// which power actions this replica takes next. Row locks with SKIP LOCKED let every replica pick at
+// Picking due work, the worker's only part in the instance lifecycle: which accounts' expiries, which
+// accounts' paused instances past their grace period, and which power actions this replica takes next. Row locks with SKIP LOCKED let every replica pick at
 // once without two ever taking the same work; the rules for what then happens live in the core
-// (pictor/instances: expiry.ts, power.ts).
-import { sql } from 'kysely';
+// (pictor/instances: expiry.ts, retention.ts, power.ts).
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '@pictor/platform/db';
 import type { Trx } from '../pictor/ledger.ts';
 import { selectRecord, type DueAccount, type InstanceRecord } from '../pictor/instances/index.ts';
@@ -13,11 +13,18 @@ import { selectRecord, type DueAccount, type InstanceRecord } from '../pictor/in
  * another worker (or a user's request) holds. Returns no accounts only when none is free.
  */
 export async function lockDueAccounts(trx: Trx, now: Date, batchSize: number): Promise<DueAccount[]> {
-  const due = await sql<{ account_id: string; n: number }>`
-    SELECT account_id, count(*)::int AS n FROM instances
-    WHERE state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now}
-    GROUP BY account_id`.execute(trx);
-  const order = due.rows.map((r) => ({ ...r, key: Math.random() })).sort((a, b) => a.key - b.key);
+  return lockAccountsWith(trx, sql`state IN ('provisioning', 'running', 'stopped') AND expires_at <= ${now}`, batchSize);
+}
+
+/** The same for accounts with paused instances whose grace period is over (to be deleted). */
+export async function lockAccountsWithPausesDue(trx: Trx, now: Date, batchSize: number): Promise<DueAccount[]> {
+  return lockAccountsWith(trx, sql`state = 'paused' AND delete_after <= ${now}`, batchSize);
+}
+
+async function lockAccountsWith(trx: Trx, due: RawBuilder<unknown>, batchSize: number): Promise<DueAccount[]> {
+  const counts = await sql<{ account_id: string; n: number }>`
+    SELECT account_id, count(*)::int AS n FROM instances WHERE ${due} GROUP BY account_id`.execute(trx);
+  const order = counts.rows.map((r) => ({ ...r, key: Math.random() })).sort((a, b) => a.key - b.key);
   for (let start = 0; start < order.length; ) {
     const chunk: string[] = [];
     for (let sum = 0; start < order.length && sum < batchSize; start++) {

@@ -17,6 +17,8 @@ export interface WorkerOptions {
   log: Logger;
   /** Pause between lifecycle runs. */
   intervalMs: number;
+  /** How long a paused instance's disk is kept (PAUSED_RETENTION_HOURS). */
+  pausedRetentionHours?: number;
   /** Default: the simulated provisioner (the hardware is outside this product). */
   provisioner?: Provisioner;
   /** Opens instances' sealed environment and startup script at the hand-off to the provisioner. */
@@ -35,9 +37,10 @@ export function startWorker(options: WorkerOptions): Loop {
     provisioner: options.provisioner ?? new SimulatedProvisioner(),
     secrets: options.secrets,
     intervalMs: options.intervalMs,
+    pausedRetentionHours: options.pausedRetentionHours,
     onError: (err, context) => log.error({ err, context }, 'lifecycle worker error'),
     onReport: (report) => {
-      if (report.renewed + report.expired + report.actions > 0) log.info(report, 'lifecycle run');
+      if (report.renewed + report.paused + report.deleted + report.actions > 0) log.info(report, 'lifecycle run');
     },
   });
   const payments =

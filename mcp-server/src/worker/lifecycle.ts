@@ -1,14 +1,17 @@
-// The lifecycle worker: expiries and renewals, then power actions for the hardware. It only
+// The lifecycle worker: expiries and renewals (an unrenewed instance pauses), deletion of paused
+// instances past their grace period, then power actions for the hardware. It only
 // schedules: due.ts picks the work, the core (pictor/instances) applies the rules. It runs inside
 // every MCP server replica; row locks with SKIP LOCKED let the replicas share the work without ever
 // doing the same step twice.
 import type { Db } from '@pictor/platform/db';
 import type { Clock } from '@pictor/platform/clock';
-import { carryOutPowerActions, renewOrExpireDue } from '../pictor/instances/index.ts';
+import { carryOutPowerActions, deletePausedDue, renewOrPauseDue } from '../pictor/instances/index.ts';
 import type { Provisioner } from '../pictor/provisioner.ts';
 import type { SecretBox } from '../pictor/sealing.ts';
-import { claimPowerActions, lockDueAccounts } from './due.ts';
+import { claimPowerActions, lockAccountsWithPausesDue, lockDueAccounts } from './due.ts';
 import { startLoop, type Loop } from './loop.ts';
+
+export const DEFAULT_PAUSED_RETENTION_HOURS = 72;
 
 export interface LifecycleOptions {
   db: Db;
@@ -16,6 +19,8 @@ export interface LifecycleOptions {
   provisioner: Provisioner;
   /** Opens instances' sealed environment and startup script for the provisioner (INSTANCE_SECRETS_KEYS). */
   secrets?: SecretBox;
+  /** How long a paused instance's disk is kept before it is deleted (PAUSED_RETENTION_HOURS). Default 72. */
+  pausedRetentionHours?: number;
   /** Instances (and accounts) per transaction. Default 500. */
   batchSize?: number;
   /** Upper bound on batches of each kind per run, so one run always ends. Default 1000. */
@@ -29,7 +34,9 @@ export interface LifecycleOptions {
 
 export interface LifecycleReport {
   renewed: number;
-  expired: number;
+  paused: number;
+  /** Paused instances deleted at the end of their grace period. */
+  deleted: number;
   /** Power actions claimed (finished or re-scheduled). */
   actions: number;
 }
@@ -38,13 +45,19 @@ export interface LifecycleReport {
 export async function runLifecycleOnce(options: LifecycleOptions): Promise<LifecycleReport> {
   const batchSize = options.batchSize ?? 500;
   const maxBatches = options.maxBatches ?? 1000;
-  const report: LifecycleReport = { renewed: 0, expired: 0, actions: 0 };
+  const report: LifecycleReport = { renewed: 0, paused: 0, deleted: 0, actions: 0 };
   const now = options.clock.now();
+  const retention = options.pausedRetentionHours ?? DEFAULT_PAUSED_RETENTION_HOURS;
   for (let i = 0; i < maxBatches; i++) {
-    const pass = await renewOrExpireDue(options.db, now, batchSize, lockDueAccounts);
+    const pass = await renewOrPauseDue(options.db, now, batchSize, lockDueAccounts, retention);
     report.renewed += pass.renewed;
-    report.expired += pass.expired;
-    if (pass.renewed + pass.expired === 0) break;
+    report.paused += pass.paused;
+    if (pass.renewed + pass.paused === 0) break;
+  }
+  for (let i = 0; i < maxBatches; i++) {
+    const pass = await deletePausedDue(options.db, now, batchSize, lockAccountsWithPausesDue);
+    report.deleted += pass.deleted;
+    if (pass.deleted === 0) break;
   }
   const leaseMs = options.leaseMs ?? 60_000;
   const power = {

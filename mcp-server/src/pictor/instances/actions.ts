@@ -1,5 +1,6 @@
-// Instance changes that move no money: start, stop, auto-renew on/off, rename. Stop and start
-// change the state at once and leave a power action for the lifecycle worker to carry out.
+// Instance changes that move no money: start, stop, restart, auto-renew on/off, rename. Stop, start
+// and restart change the state at once and leave a power action for the lifecycle worker to carry out.
+// (Starting a paused instance charges for new prepaid time: resume.ts.)
 // Stopping does not pause the prepaid period: the GPUs stay reserved and storage is kept.
 import type { Db } from '@pictor/platform/db';
 import type { InstanceUpdate } from '@pictor/migrations/schema';
@@ -18,10 +19,11 @@ export interface ChangeResult extends InstanceDetail {
   changed: boolean;
 }
 
-type ChangeOperation = Extract<Operation, 'start' | 'stop' | 'auto_renew' | 'rename'>;
+type ChangeOperation = Extract<Operation, 'start' | 'stop' | 'restart' | 'auto_renew' | 'rename'>;
 const ACTION_OF: Record<ChangeOperation, Action> = {
   start: 'instance:start',
   stop: 'instance:stop',
+  restart: 'instance:restart',
   auto_renew: 'instance:auto-renew',
   rename: 'instance:rename',
 };
@@ -78,12 +80,20 @@ export async function stopInstance(db: Db, actor: Actor, instanceId: string, clo
   );
 }
 
+/** Reboots a running instance: always a new reboot (never a no-op); the disk, GPUs and prepaid time stay. */
+export async function restartInstance(db: Db, actor: Actor, instanceId: string, clock: Clock): Promise<ChangeResult> {
+  return change(db, actor, instanceId, clock, 'restart', (row, now) => ({
+    set: powerAction('restart', row, now),
+    log: [{ source: 'lifecycle', message: 'Restart requested: rebooting; running processes end, the disk is kept' }],
+  }));
+}
+
 export async function setAutoRenew(db: Db, actor: Actor, instanceId: string, enabled: boolean, clock: Clock): Promise<ChangeResult> {
   return change(db, actor, instanceId, clock, 'auto_renew', (row) => {
     if (row.auto_renew === enabled) return null;
     const message = enabled
       ? `Auto-renew enabled: at ${row.expires_at.toISOString()} and each expiry after, renews for ${row.rental_hours} h if the account covers it`
-      : `Auto-renew disabled: the instance ends at ${row.expires_at.toISOString()} unless hours are added`;
+      : `Auto-renew disabled: at ${row.expires_at.toISOString()} the instance pauses (GPUs released, disk kept for a while) unless hours are added`;
     // Renewals are charged to the app that turned auto-renew on, and count against its limit.
     const by = enabled ? autoRenewBy(actor) : { auto_renew_client_id: null, auto_renew_user_id: null };
     return { set: { auto_renew: enabled, ...by }, log: [{ source: 'lifecycle', message }] };

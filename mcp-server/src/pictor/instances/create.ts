@@ -11,7 +11,7 @@ import { addHours, hourlyRates, rentalCost, type CostBreakdown, type HourlyRates
 import { capacityChanged } from '../caches.ts';
 import { assertGpuCount, resolvePlan, resolveRegion, type Region } from '../catalog.ts';
 import type { Clock } from '@pictor/platform/clock';
-import { CapacityUnavailableError, InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
+import { InsufficientBalanceError, InvalidInputError, type DomainError } from '../errors.ts';
 import { getFunds, lockAccount, postCharge, type Funds, type Trx } from '../ledger.ts';
 import { formatCredits } from '@pictor/platform/money';
 import { assertImageFits, BASE_IMAGE_ID, resolveImage, type ImageView } from '../images.ts';
@@ -22,6 +22,7 @@ import { autoRenewBy, limitQuote, type LimitQuote } from './records.ts';
 import { findInstance, writeLogs } from './records.ts';
 import { resolveSshKeys, type OwnedKey } from './keys.ts';
 import { validateName, validateRentalHours } from './input.ts';
+import { capacityError } from './capacity.ts';
 
 type Reader = Db | Trx;
 
@@ -126,32 +127,9 @@ async function capacityRow(db: Reader, v: ValidCreate, lock: boolean): Promise<{
   );
 }
 
-async function capacityError(db: Reader, v: ValidCreate, free: number): Promise<CapacityUnavailableError> {
-  const others = await db
-    .selectFrom('region_capacity')
-    .innerJoin('regions', 'regions.id', 'region_capacity.region_id')
-    .select(['regions.id', 'regions.location', 'region_capacity.free_gpus'])
-    .where('region_capacity.plan_id', '=', v.plan.id)
-    .where('region_capacity.region_id', '!=', v.region.id)
-    .where('region_capacity.free_gpus', '>=', v.gpuCount)
-    .orderBy('region_capacity.free_gpus', 'desc')
-    .execute();
-  const where =
-    others.length > 0
-      ? ` Available now in: ${others.map((o) => `${o.id} (${o.location}, ${o.free_gpus} free)`).join(', ')}.`
-      : ' No other region has that many free right now; try fewer GPUs or check again later.';
-  return new CapacityUnavailableError(`not enough ${v.plan.gpu_model} capacity in ${v.region.id}: ${v.gpuCount} GPUs requested, ${free} free.${where}`, {
-    region: v.region.id,
-    plan: v.plan.id,
-    requested: v.gpuCount,
-    free_gpus: free,
-    alternatives: others.map((o) => ({ region: o.id, free_gpus: o.free_gpus })),
-  });
-}
-
 /** The refusal a create would meet with these funds and this much free capacity, or null. */
 async function evaluate(db: Reader, v: ValidCreate, funds: Funds, free: number): Promise<DomainError | null> {
-  if (free < v.gpuCount) return capacityError(db, v, free);
+  if (free < v.gpuCount) return capacityError(db, { planId: v.plan.id, gpuModel: v.plan.gpu_model, regionId: v.region.id, gpuCount: v.gpuCount }, free);
   const available = funds.balance + funds.credit;
   if (available < v.cost.total) return new InsufficientBalanceError(v.cost.total, available);
   return null;

@@ -1,9 +1,10 @@
 // Expiry and auto-renewal. At expires_at an instance either renews for rental_hours (auto-renew on
-// and the account covers it: one charge, expiry moved out) or ends (state expired, GPUs freed, a log
-// line saying why). Safe with many workers at once:
+// and the account covers it: one charge, expiry moved out) or pauses (state paused, GPUs freed, disk
+// kept until delete_after, nothing charged; a log line and an activity entry say why and when it is
+// deleted — retention.ts deletes it then). Safe with many workers at once:
 //   1. the scheduler (worker/due.ts) locks a batch of accounts that have due instances, FOR UPDATE
 //      SKIP LOCKED, inside this pass's transaction (another worker's accounts are skipped);
-//   2. lock the region_capacity rows expiries will need, then the due instances, and re-check
+//   2. lock the region_capacity rows pauses will need, then the due instances, and re-check
 //      "still due" under those locks — lock order account → region_capacity → instance, as everywhere;
 //   3. write every charge, expiry, capacity change and log line of the batch in a few statements.
 // A renewal moves expires_at past now, so a second worker re-checking under the lock finds nothing.
@@ -16,7 +17,7 @@ import { addHours, rentalCost, type CostBreakdown } from '../billing.ts';
 import { capacityChanged } from '../caches.ts';
 import { postChargesBatch, splitCharge, type Funds, type Spent, type Trx } from '../ledger.ts';
 import { formatCredits } from '@pictor/platform/money';
-import { rateCard, writeLogs, type LogLine } from './records.ts';
+import { rateCard, writeLogs, writeWorkerActivity, type LogLine } from './records.ts';
 import { ACTIVE_STATES } from './state.ts';
 
 export interface DueInstance {
@@ -34,6 +35,7 @@ export interface DueInstance {
   expires_at: Date;
   auto_renew_client_id: string | null;
   auto_renew_user_id: string | null;
+  created_by: string | null;
 }
 
 /** The limit key of the app a renewal is charged to, or null when no app turned auto-renew on. */
@@ -42,7 +44,8 @@ const renewalApp = (i: DueInstance): string | null =>
 
 export type Decision =
   | { kind: 'renew'; instance: DueInstance; cost: CostBreakdown; spent: Spent; expiresAt: Date }
-  | { kind: 'expire'; instance: DueInstance; reason: string; log: string };
+  /** `why` opens the log line; what happens to the GPUs and disk is added when applied. */
+  | { kind: 'pause'; instance: DueInstance; reason: string; why: string };
 
 /**
  * Decides each due instance in order (earliest expiry first per account), walking each account's
@@ -53,9 +56,8 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
   const left = new Map([...funds].map(([id, f]) => [id, { ...f }]));
   const spent = new Map<string, LimitState>([...limits].flatMap(([key, l]): Array<[string, LimitState]> => (l ? [[key, { ...l }]] : [])));
   return due.map((instance): Decision => {
-    const released = `${instance.gpu_count} GPUs released, storage wiped`;
     if (!instance.auto_renew) {
-      return { kind: 'expire', instance, reason: 'auto-renew off', log: `Expired: the prepaid period ended and auto-renew is off; ${released}` };
+      return { kind: 'pause', instance, reason: 'auto-renew off', why: 'Paused: the prepaid period ended and auto-renew is off' };
     }
     const cost = rentalCost(rateCard(instance), instance.rental_hours);
     const account = left.get(instance.account_id) ?? { balance: 0n, credit: 0n };
@@ -63,10 +65,10 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
     if (available < cost.total) {
       const short = formatCredits(cost.total - available);
       return {
-        kind: 'expire',
+        kind: 'pause',
         instance,
         reason: `insufficient balance for renewal (short by ${short} credits)`,
-        log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the account has ${formatCredits(available)} (short by ${short}); ${released}`,
+        why: `Paused: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the account has ${formatCredits(available)} (short by ${short})`,
       };
     }
     const key = renewalApp(instance);
@@ -74,10 +76,10 @@ export function planDue(funds: Map<string, Funds>, due: DueInstance[], limits: M
     if (limit && limit.spent + cost.total > limit.limit) {
       const room = limit.limit > limit.spent ? limit.limit - limit.spent : 0n;
       return {
-        kind: 'expire',
+        kind: 'pause',
         instance,
         reason: `the spending limit of the app that turned auto-renew on (${formatCredits(limit.spent)} of ${formatCredits(limit.limit)} credits spent in the last 24 h)`,
-        log: `Expired: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the app that turned auto-renew on may spend only ${formatCredits(room)} more (its limit is ${formatCredits(limit.limit)} credits per 24 h, ${formatCredits(limit.spent)} spent); the limit can be raised under Connected apps; ${released}`,
+        why: `Paused: auto-renew for ${instance.rental_hours} h needs ${formatCredits(cost.total)} credits but the app that turned auto-renew on may spend only ${formatCredits(room)} more (its limit is ${formatCredits(limit.limit)} credits per 24 h, ${formatCredits(limit.spent)} spent); the limit can be raised under Connected apps`,
       };
     }
     const paid = splitCharge(account, cost.total);
@@ -103,12 +105,13 @@ const DUE_COLUMNS = [
   'expires_at',
   'auto_renew_client_id',
   'auto_renew_user_id',
+  'created_by',
 ] as const;
 
 const pairKey = (i: Pick<DueInstance, 'region_id' | 'plan_id'>): string => `${i.region_id}\u0000${i.plan_id}`;
 
 async function lockCapacity(trx: Trx, decisions: Decision[]): Promise<Set<string>> {
-  const pairs = [...new Map(decisions.filter((d) => d.kind === 'expire').map((d) => [pairKey(d.instance), d.instance])).values()].sort(
+  const pairs = [...new Map(decisions.filter((d) => d.kind === 'pause').map((d) => [pairKey(d.instance), d.instance])).values()].sort(
     (a, b) => a.region_id.localeCompare(b.region_id) || a.plan_id.localeCompare(b.plan_id),
   );
   if (pairs.length === 0) return new Set();
@@ -124,7 +127,7 @@ async function lockCapacity(trx: Trx, decisions: Decision[]): Promise<Set<string
 
 export interface ExpiryPass {
   renewed: number;
-  expired: number;
+  paused: number;
   /** Accounts this pass held; 0 means no unclaimed due work was found. */
   accounts: number;
 }
@@ -142,11 +145,14 @@ export interface DueAccount {
  */
 export type PickDueAccounts = (trx: Trx, now: Date, batchSize: number) => Promise<DueAccount[]>;
 
-/** Renews or expires one batch of due instances of the accounts `pick` locks, in one transaction. */
-export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pick: PickDueAccounts): Promise<ExpiryPass> {
+/**
+ * Renews or pauses one batch of due instances of the accounts `pick` locks, in one transaction. A
+ * paused instance keeps its disk for `retentionHours` (PAUSED_RETENTION_HOURS).
+ */
+export async function renewOrPauseDue(db: Db, now: Date, batchSize: number, pick: PickDueAccounts, retentionHours: number): Promise<ExpiryPass> {
   const pass = await db.transaction().execute(async (trx): Promise<ExpiryPass> => {
     const accounts = await pick(trx, now, batchSize);
-    if (accounts.length === 0) return { renewed: 0, expired: 0, accounts: 0 };
+    if (accounts.length === 0) return { renewed: 0, paused: 0, accounts: 0 };
     const funds = new Map(accounts.map((a) => [a.id, { balance: a.balance, credit: a.credit }]));
     const dueQuery = (ids: string[]) =>
       trx.selectFrom('instances').select(DUE_COLUMNS).where('id', 'in', ids).where('state', 'in', ACTIVE_STATES).where('expires_at', '<=', now);
@@ -161,7 +167,7 @@ export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pic
       .orderBy('id')
       .limit(batchSize)
       .execute();
-    if (candidates.length === 0) return { renewed: 0, expired: 0, accounts: accounts.length };
+    if (candidates.length === 0) return { renewed: 0, paused: 0, accounts: accounts.length };
     const limits = await lockLimits(
       trx,
       candidates.flatMap((c) => (c.auto_renew && renewalApp(c) !== null ? [{ userId: c.auto_renew_user_id!, clientId: c.auto_renew_client_id! }] : [])),
@@ -176,23 +182,23 @@ export async function renewOrExpireDue(db: Db, now: Date, batchSize: number, pic
       // auto-renew turned on by another app meanwhile: its limit is not held, so next pass
       .filter((i) => !i.auto_renew || renewalApp(i) === null || limits.has(renewalApp(i)!));
     locked.sort((a, b) => a.expires_at.getTime() - b.expires_at.getTime() || a.id.localeCompare(b.id));
-    // An expiry whose capacity row this pass does not hold (auto-renew was switched off meanwhile)
-    // waits for the next pass; expiries spend nothing, so the other decisions stay valid.
+    // A pause whose capacity row this pass does not hold (auto-renew was switched off meanwhile)
+    // waits for the next pass; pauses spend nothing, so the other decisions stay valid.
     const decisions = planDue(funds, locked, limits).filter((d) => d.kind === 'renew' || held.has(pairKey(d.instance)));
-    await apply(trx, decisions, now);
+    await apply(trx, decisions, now, addHours(now, retentionHours));
     return {
       renewed: decisions.filter((d) => d.kind === 'renew').length,
-      expired: decisions.filter((d) => d.kind === 'expire').length,
+      paused: decisions.filter((d) => d.kind === 'pause').length,
       accounts: accounts.length,
     };
   });
-  if (pass.expired > 0) capacityChanged(db); // GPUs were freed
+  if (pass.paused > 0) capacityChanged(db); // GPUs were freed
   return pass;
 }
 
-async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> {
+async function apply(trx: Trx, decisions: Decision[], now: Date, deleteAt: Date): Promise<void> {
   const renewals = decisions.filter((d): d is Extract<Decision, { kind: 'renew' }> => d.kind === 'renew');
-  const expiries = decisions.filter((d): d is Extract<Decision, { kind: 'expire' }> => d.kind === 'expire');
+  const pauses = decisions.filter((d): d is Extract<Decision, { kind: 'pause' }> => d.kind === 'pause');
   const logs: LogLine[] = [];
 
   if (renewals.length > 0) {
@@ -222,19 +228,33 @@ async function apply(trx: Trx, decisions: Decision[], now: Date): Promise<void> 
     }
   }
 
-  if (expiries.length > 0) {
+  if (pauses.length > 0) {
     await sql`
-      UPDATE instances i SET state = 'expired', ended_at = ${now}, end_reason = v.reason, updated_at = ${now},
-        pending_action = 'release', action_seq = i.action_seq + 1, action_requested_at = ${now}, action_due_at = ${now}
-      FROM unnest(${expiries.map((e) => e.instance.id)}::uuid[], ${expiries.map((e) => e.reason)}::text[]) AS v(id, reason)
+      UPDATE instances i SET state = 'paused', paused_at = ${now}, delete_after = ${deleteAt}, end_reason = v.reason, updated_at = ${now},
+        pending_action = 'pause', action_seq = i.action_seq + 1, action_requested_at = ${now}, action_due_at = ${now}
+      FROM unnest(${pauses.map((e) => e.instance.id)}::uuid[], ${pauses.map((e) => e.reason)}::text[]) AS v(id, reason)
       WHERE i.id = v.id`.execute(trx);
     const freed = new Map<string, { region: string; plan: string; gpus: number }>();
-    for (const e of expiries) {
+    for (const e of pauses) {
       const entry = freed.get(pairKey(e.instance)) ?? { region: e.instance.region_id, plan: e.instance.plan_id, gpus: 0 };
       entry.gpus += e.instance.gpu_count;
       freed.set(pairKey(e.instance), entry);
-      logs.push({ instanceId: e.instance.id, at: now, source: 'lifecycle', message: e.log });
+      logs.push({
+        instanceId: e.instance.id,
+        at: now,
+        source: 'lifecycle',
+        message: `${e.why}; ${e.instance.gpu_count} GPUs released, disk kept. Nothing is charged while paused. It will be deleted at ${deleteAt.toISOString()} unless started again with start-instance and rental_hours`,
+      });
     }
+    await writeWorkerActivity(
+      trx,
+      pauses.map((e) => ({
+        instance: e.instance,
+        at: now,
+        event: 'instance-paused',
+        detail: { reason: e.reason, gpus_released: e.instance.gpu_count, delete_at: deleteAt.toISOString() },
+      })),
+    );
     const rows = [...freed.values()];
     await sql`
       UPDATE region_capacity rc SET free_gpus = rc.free_gpus + v.gpus

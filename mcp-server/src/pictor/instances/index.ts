@@ -7,16 +7,20 @@
 // outside the folder imports only this file (test/instances-layers.test.ts checks both):
 //
 //   index.ts                             the public face: re-exports only
-//   create actions money expiry power    operations and lifecycle rules, one concern each
+//   create actions money resume          operations and lifecycle rules, one concern each
+//   expiry retention power               (resume: starting a paused instance; retention: deleting
+//                                        paused instances at the end of their grace period)
 //   keys                                 SSH keys on instances (create-instance attaches them too)
 //   read                                 detail views and lists
-//   records  state  input                base: rows, views and log lines; the state machine; checks
-//                                        of what a caller asks for (names, rental hours)
+//   records  state  input  capacity      base: rows, views and log lines; the state machine; checks
+//                                        of what a caller asks for (names, rental hours); free GPUs
 export { createInstance, quoteCreateInstance } from './create.ts';
 export type { CreateInstanceInput, CreateQuote, Created, LaunchView } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
 export type { InstanceDetail, AttachedKey, LogEntry, LogsInput, ListInstancesInput, Page } from './read.ts';
-export { startInstance, stopInstance, setAutoRenew, renameInstance } from './actions.ts';
+export { startInstance, stopInstance, restartInstance, setAutoRenew, renameInstance } from './actions.ts';
+export { startPausedInstance, quoteStartPaused } from './resume.ts';
+export type { Resumed, StartPausedQuote } from './resume.ts';
 export type { ChangeResult } from './actions.ts';
 export { addInstanceHours, quoteAddInstanceHours, deleteInstance, quoteDeleteInstance } from './money.ts';
 export type { AddHoursQuote, HoursAdded, Deleted, DeleteQuote } from './money.ts';
@@ -27,7 +31,9 @@ export type { InstanceView, LimitQuote, PortView } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
 
 // For the lifecycle worker, which only picks due work (SKIP LOCKED) and hands it to these rules.
-export { renewOrExpireDue, planDue } from './expiry.ts';
+export { renewOrPauseDue, planDue } from './expiry.ts';
+export { deletePausedDue } from './retention.ts';
+export type { PickAccounts, RetentionPass } from './retention.ts';
 export type { DueAccount, DueInstance, Decision, ExpiryPass, PickDueAccounts } from './expiry.ts';
 export { carryOutPowerActions } from './power.ts';
 export type { PowerOptions } from './power.ts';

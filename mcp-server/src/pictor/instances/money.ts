@@ -206,19 +206,27 @@ export async function deleteInstance(db: Db, actor: Actor, instanceId: string, c
         .where('plan_id', '=', row.plan_id)
         .execute();
     }
+    // a paused instance holds no GPUs but still has its disk: released (wiped) like an active one
+    const hasMachine = active || row.state === 'paused';
     await trx
       .updateTable('instances')
       .set({
         state: 'deleted',
         ended_at: row.ended_at ?? now,
-        end_reason: row.end_reason ?? 'deleted',
+        end_reason: row.state === 'paused' ? 'deleted while paused' : (row.end_reason ?? 'deleted'),
+        delete_after: null,
         updated_at: now,
-        ...(active ? powerAction('release', row, now) : {}),
+        ...(hasMachine ? powerAction('release', row, now) : {}),
       })
       .where('id', '=', row.id)
       .execute();
     await writeLogs(trx, [
-      { instanceId: row.id, at: now, source: 'lifecycle', message: active ? `Deleted: ${row.gpu_count} GPUs released` : 'Deleted' },
+      {
+        instanceId: row.id,
+        at: now,
+        source: 'lifecycle',
+        message: active ? `Deleted: ${row.gpu_count} GPUs released` : row.state === 'paused' ? 'Deleted while paused: its kept disk is wiped' : 'Deleted',
+      },
       ...(refund.total > 0n
         ? [
             {

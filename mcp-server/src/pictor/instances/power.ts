@@ -1,4 +1,4 @@
-// Power actions (provision, start, stop, release) handed to the Provisioner. The scheduler
+// Power actions (provision, start, stop, restart, pause, resume, release) handed to the Provisioner. The scheduler
 // (worker/due.ts) claims a batch of due actions with FOR UPDATE SKIP LOCKED and leases them
 // (action_due_at moved out) in a short transaction; here the provisioner is called outside any
 // transaction, and results are applied only where the instance still carries the same action_seq —
@@ -68,8 +68,13 @@ async function perform(db: Db, provisioner: Provisioner, row: InstanceRecord, no
   const m = machine(row);
   try {
     switch (row.pending_action) {
-      case 'provision': {
-        const r = await provisioner.provision({ ...m, setup: await launchSetup(db, row, secrets) }, now);
+      case 'provision':
+      case 'resume': {
+        // a resumed machine boots its kept disk: the first-boot setup (environment, script) is not run again
+        const r =
+          row.pending_action === 'provision'
+            ? await provisioner.provision({ ...m, setup: await launchSetup(db, row, secrets) }, now)
+            : await provisioner.resume({ ...m, ports: [...row.ports] }, now);
         if (r.status === 'pending') return { row, kind: 'pending', retryAt: r.retryAt };
         return {
           row,
@@ -81,10 +86,18 @@ async function perform(db: Db, provisioner: Provisioner, row: InstanceRecord, no
       }
       case 'start':
       case 'stop':
+      case 'restart':
+      case 'pause':
       case 'release': {
         const r = await provisioner[row.pending_action](m, now);
         if (r.status === 'pending') return { row, kind: 'pending', retryAt: r.retryAt };
-        const done = { start: 'Powered on; SSH is answering', stop: 'Powered off', release: 'Machine released' }[row.pending_action];
+        const done = {
+          start: 'Powered on; SSH is answering',
+          stop: 'Powered off',
+          restart: 'Restarted; SSH is answering',
+          pause: 'Powered off; GPUs returned, disk kept',
+          release: 'Machine released',
+        }[row.pending_action];
         return { row, kind: 'done', log: [...boot(row, r.log), { instanceId: row.id, at: now, source: 'lifecycle', message: done }] };
       }
       default:
@@ -121,7 +134,8 @@ export async function carryOutPowerActions(db: Db, provisioner: Provisioner, cla
       clear.push(o.kind === 'done');
       const provisioned = o.kind === 'done' && o.row.pending_action === 'provision';
       state.push(provisioned && o.row.state === 'provisioning' ? 'running' : o.row.state);
-      const released = o.kind === 'done' && o.row.pending_action === 'release';
+      // a released or paused machine has no SSH address; a resumed one gets a new one
+      const released = o.kind === 'done' && (o.row.pending_action === 'release' || o.row.pending_action === 'pause');
       hosts.push(o.kind === 'done' && o.ssh ? o.ssh.host : released ? null : o.row.ssh_host);
       ports.push(o.kind === 'done' && o.ssh ? o.ssh.port : released ? null : o.row.ssh_port);
       const keep = o.row.exposed_ports === null ? null : JSON.stringify(o.row.exposed_ports);

@@ -101,6 +101,9 @@ export async function attachedKeys(db: Reader, instanceId: string): Promise<Atta
 
 function sshHint(view: InstanceView, keys: AttachedKey[]): string | null {
   if (view.state === 'expired') return 'The instance has expired and its machine was released; SSH is no longer possible.';
+  if (view.state === 'paused') {
+    return `The instance is paused: its prepaid time ended and its GPUs were released; the disk is kept until ${view.deleteAt?.toISOString()}, when it is deleted. Start it with start-instance and rental_hours (dry_run first for the price).`;
+  }
   if (keys.length === 0) {
     return (
       'No SSH key is attached, so nobody can log in. Add a public key with create-ssh-key (or pick one from list-ssh-keys), ' +
@@ -109,7 +112,8 @@ function sshHint(view: InstanceView, keys: AttachedKey[]): string | null {
   }
   if (view.state === 'provisioning') return 'SSH becomes available when provisioning finishes, usually within seconds.';
   if (view.state === 'stopped') return 'The instance is stopped; start it with start-instance to connect over SSH.';
-  if (view.pendingAction === 'start') return 'The machine is booting; SSH answers within seconds.';
+  if (view.pendingAction === 'start' || view.pendingAction === 'resume') return 'The machine is booting; SSH answers within seconds.';
+  if (view.pendingAction === 'restart') return 'The machine is restarting; SSH answers again within seconds.';
   return null;
 }
 

@@ -4,6 +4,7 @@ import type { Db } from '@pictor/platform/db';
 import type { Actor } from '../actor.ts';
 import type { LimitState } from '../app-limits.ts';
 import type { Instance, LogSource } from '@pictor/migrations/schema';
+import type { WorkerEvent } from '@pictor/platform/activity';
 import { hourlyRates, rentalCost, type CostBreakdown, type HourlyRates, type RateCard } from '../billing.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Trx } from '../ledger.ts';
@@ -106,6 +107,40 @@ export async function writeLogs(db: Reader, lines: LogLine[]): Promise<void> {
     .execute();
 }
 
+export interface WorkerActivity {
+  instance: Pick<Instance, 'id' | 'account_id' | 'created_by' | 'auto_renew_user_id'>;
+  at: Date;
+  event: WorkerEvent;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Activity entries for what the lifecycle worker did to instances (paused one, deleted a paused
+ * one), so the account's activity log shows them. Recorded for the person who turned auto-renew on,
+ * else the creator; through no app. Skipped when neither person exists any more.
+ */
+export async function writeWorkerActivity(db: Reader, entries: WorkerActivity[]): Promise<void> {
+  const rows = entries.flatMap((e) => {
+    const userId = e.instance.auto_renew_user_id ?? e.instance.created_by;
+    return userId === null
+      ? []
+      : [
+          {
+            at: e.at,
+            user_id: userId,
+            client_id: null,
+            account_id: e.instance.account_id,
+            tool: e.event,
+            target_id: e.instance.id,
+            amount_micro: 0n,
+            outcome: 'ok',
+            detail: JSON.stringify(e.detail),
+          },
+        ];
+  });
+  if (rows.length > 0) await db.insertInto('activity').values(rows).execute();
+}
+
 export interface InstanceView {
   id: string;
   name: string;
@@ -124,7 +159,11 @@ export interface InstanceView {
   createdAt: Date;
   expiresAt: Date;
   endedAt: Date | null;
+  /** Why it ended, or (while paused) why it was paused. */
   endReason: string | null;
+  /** While paused: when it was paused, and when it is deleted unless started with rental_hours. */
+  pausedAt: Date | null;
+  deleteAt: Date | null;
   /** A power action the hardware has not finished yet (e.g. 'start' while booting). */
   pendingAction: Instance['pending_action'];
   ssh: { host: string; port: number; user: string; command: string } | null;
@@ -157,7 +196,7 @@ function portViews(row: InstanceRecord): PortView[] {
 export function toView(row: InstanceRecord): InstanceView {
   const rate = rateCard(row);
   const ssh =
-    row.ssh_host !== null && row.ssh_port !== null && row.state !== 'expired'
+    row.ssh_host !== null && row.ssh_port !== null && row.state !== 'expired' && row.state !== 'paused'
       ? { host: row.ssh_host, port: row.ssh_port, user: SSH_USER, command: `ssh -p ${row.ssh_port} ${SSH_USER}@${row.ssh_host}` }
       : null;
   return {
@@ -179,6 +218,8 @@ export function toView(row: InstanceRecord): InstanceView {
     expiresAt: row.expires_at,
     endedAt: row.ended_at,
     endReason: row.end_reason,
+    pausedAt: row.paused_at,
+    deleteAt: row.delete_after,
     pendingAction: row.pending_action,
     ssh,
     image: { id: row.image_id, name: row.image_name },
