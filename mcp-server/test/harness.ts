@@ -21,6 +21,7 @@ import { watchRevocations } from '../src/http/revocations.ts';
 import { createApp, type AppOptions } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { ensureUser } from '../src/pictor/accounts.ts';
+import { watchInstanceChanges } from '../src/pictor/instances/index.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { SCOPES, type Services } from '../src/tools/define.ts';
 
@@ -121,7 +122,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
-  const services: Services = { db: database.db, clock, log };
+  const instanceChanges = await watchInstanceChanges({ databaseUrl: database.url, log });
+  const services: Services = { db: database.db, clock, log, instanceChanges };
   const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, revocations });
   httpServer.on('request', app.callback());
@@ -208,7 +210,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await Promise.all([stop(httpServer), stop(jwksServer), revocations.close()]);
+      await Promise.all([stop(httpServer), stop(jwksServer), revocations.close(), instanceChanges.close()]);
       await database.drop();
     },
   };

@@ -6,6 +6,8 @@ import type { Db } from '@pictor/platform/db';
 import type { Actor } from '../pictor/actor.ts';
 import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
+import type { InstanceChanges } from '../pictor/instances/index.ts';
+import type { ProgressSink } from './execute.ts';
 
 // Each tool names one of the scopes shared with the authorization server.
 export { SCOPES, type Scope } from '@pictor/platform/scopes';
@@ -18,6 +20,11 @@ export interface Services {
   log: Logger;
   /** InFlow top-ups; absent when INFLOW_API_URL is not configured (the InFlow tools then say so). */
   inflow?: InflowClient;
+  /**
+   * The process's one watch of instance changes (LISTEN), which wakes calls waiting for an
+   * instance (wait_seconds). server.ts always sets it; without it a wait only re-checks slowly.
+   */
+  instanceChanges?: InstanceChanges;
 }
 
 export interface ToolContext extends Services {
@@ -28,6 +35,10 @@ export interface ToolContext extends Services {
    */
   actor: Actor;
   requestId: string;
+  /** This request's progress notifications, when the client asked for them and can take a stream. */
+  progress?: ProgressSink | undefined;
+  /** Aborted when the request is cancelled or its client goes away: stop waiting. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ToolAnnotations {
@@ -75,6 +86,12 @@ export interface ToolResult<O> {
    * no entry is written. Omitted: an entry with the input's target and no money.
    */
   activity?: ActivityEffect | null;
+  /**
+   * Runs after the activity entry is written, and its answer replaces structured and text: a wait
+   * for the change to take effect (tools/instance-wait.ts). What the call did is on record before
+   * any wait, even if the process stops meanwhile.
+   */
+  after?: () => Promise<{ structured: O; text: string }>;
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {

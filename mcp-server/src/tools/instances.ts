@@ -38,6 +38,7 @@ import {
   instanceOut,
   instanceOutput,
 } from './instance-output.ts';
+import { thenWait, waitOutput, waitSecondsField } from './instance-wait.ts';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
@@ -172,7 +173,8 @@ export const createInstanceTool = defineTool({
     '(storage_gb × price per GB-month × hours / 730). Always call first with dry_run: true, show the person the exact cost and what stays on ' +
     'their balance, and ask them to confirm; only then call again with dry_run: false. Use list-gpus or check-gpu-availability to pick a plan, ' +
     'GPU count and region with free capacity. Attach an SSH key (ssh_key_ids from list-ssh-keys) or the person cannot log in. ' +
-    'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it ' +
+    'The instance is provisioning for a few seconds, then running; with wait_seconds the call answers once it is running (with the SSH command) or ' +
+    'when the time is up (with its state). Stopping it later does not pause the prepaid time. With auto_renew it ' +
     'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free; ' +
     'a spending_limit refusal (the daily limit the person set for this app) gives the figures and the page where only the person can raise it: tell them, do not retry.',
   scope: 'instances:write',
@@ -187,8 +189,13 @@ export const createInstanceTool = defineTool({
     ssh_key_ids: sshKeyIdsField.default([]),
     auto_renew: z.boolean().default(false).describe('Renew for rental_hours at expiry when the balance covers it (charged then). Default false.'),
     dry_run: dryRunField,
+    wait_seconds: waitSecondsField,
   },
-  output: { ...quoteOutput, instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.') },
+  output: {
+    ...quoteOutput,
+    instance: instanceDetailOutput.nullable().describe('The new instance (after the wait, when wait_seconds was given); null on a dry run.'),
+    wait: waitOutput,
+  },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   activity: { args: ['plan', 'gpu_count', 'region', 'storage_gb', 'rental_hours', 'name', 'ssh_key_ids', 'auto_renew', 'dry_run'] },
   async handler(input, ctx) {
@@ -209,6 +216,7 @@ export const createInstanceTool = defineTool({
         structured: {
           ...quoteOut(q),
           instance: null,
+          wait: null,
         },
         text: q.wouldSucceed
           ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); ` +
@@ -217,9 +225,10 @@ export const createInstanceTool = defineTool({
         activity: null,
       };
     }
+    // The creation (charge, capacity, instance) has committed before any wait begins.
     const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock);
     const left = created.fundsAfter.balance + created.fundsAfter.credit;
-    return {
+    return thenWait(ctx, input.wait_seconds, {
       structured: {
         dry_run: false,
         would_succeed: true,
@@ -234,7 +243,7 @@ export const createInstanceTool = defineTool({
         `Created ${describeInstance(created)}. Charged ${money(created.charged.total)} credits; ${money(left)} left.` +
         `${created.sshHint ? `\n${created.sshHint}` : ''}`,
       activity: { targetId: created.id, amountMicro: -created.charged.total },
-    };
+    });
   },
 });
 
@@ -243,15 +252,18 @@ export const startInstanceTool = defineTool({
   title: 'Start a stopped GPU instance',
   description:
     'Powers on a stopped instance; it boots in a few seconds and SSH answers again. Costs nothing extra: the prepaid period kept running ' +
-    'while it was stopped. Starting a running instance changes nothing. Not possible while provisioning, or after expiry.',
+    'while it was stopped. Starting a running instance changes nothing (with wait_seconds it still waits for one that is booting). ' +
+    'With wait_seconds the call answers once it is running (with the SSH command) or when the time is up (with its state). ' +
+    'Not possible while provisioning, or after expiry.',
   scope: 'instances:write',
   workspace: true,
-  input: { instance_id: instanceIdField },
-  output: changeOutput,
+  input: { instance_id: instanceIdField, wait_seconds: waitSecondsField },
+  output: { ...changeOutput, wait: waitOutput },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
-    return changeResult(await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Starting the instance.', 'The instance was already running.');
+    const started = await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
+    return thenWait(ctx, input.wait_seconds, changeResult(started, 'Starting the instance.', 'The instance was already running.'));
   },
 });
 

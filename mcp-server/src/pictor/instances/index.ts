@@ -7,11 +7,13 @@
 // outside the folder imports only this file (test/instances-layers.test.ts checks both):
 //
 //   index.ts                             the public face: re-exports only
-//   create actions money expiry power    operations and lifecycle rules, one concern each
+//   create actions money expiry power    operations and lifecycle rules, one concern each; and
+//   wait                                 waiting until an instance is running (woken by changes)
 //   keys                                 SSH keys on instances (create-instance attaches them too)
 //   read                                 detail views and lists
-//   records  state  input                base: rows, views and log lines; the state machine; checks
-//                                        of what a caller asks for (names, rental hours)
+//   records  state  input  changes       base: rows, views and log lines; the state machine; checks
+//                                        of what a caller asks for (names, rental hours); the
+//                                        process's one LISTEN for instance change notifications
 export { createInstance, quoteCreateInstance } from './create.ts';
 export type { CreateInstanceInput, CreateQuote, Created } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
@@ -25,6 +27,10 @@ export type { AttachResult, OwnedKey } from './keys.ts';
 export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';
 export type { InstanceView, LimitQuote } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
+export { waitUntilRunning, startPhase, START_PHASES } from './wait.ts';
+export type { StartPhase, WaitOptions, WaitResult, WaitOutcome, WaitInterruption } from './wait.ts';
+export { watchInstanceChanges, INSTANCE_CHANNEL, TooManyWaitersError } from './changes.ts';
+export type { InstanceChanges, InstanceChangesOptions, Wake } from './changes.ts';
 
 // For the lifecycle worker, which only picks due work (SKIP LOCKED) and hands it to these rules.
 export { renewOrExpireDue, planDue } from './expiry.ts';
