@@ -210,7 +210,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await Promise.all([stop(httpServer), stop(jwksServer), revocations.close(), instanceChanges.close()]);
+      await instanceChanges.close(); // waits in progress answer now, before the database goes
+      await Promise.all([stop(httpServer), stop(jwksServer), revocations.close()]);
       await database.drop();
     },
   };
