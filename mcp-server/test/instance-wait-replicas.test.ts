@@ -71,7 +71,16 @@ async function instanceIdNamed(name: string): Promise<string> {
 test('create-instance and start-instance with wait_seconds on one replica answer running once the other replica’s worker is done', async () => {
   const call = client.callTool({
     name: 'create-instance',
-    arguments: { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'replicated', ssh_key_ids: [key], wait_seconds: 60 },
+    arguments: {
+      plan: 'h100-80gb',
+      gpu_count: 1,
+      region: 'us-east',
+      storage_gb: 100,
+      rental_hours: 2,
+      name: 'replicated',
+      ssh_key_ids: [key],
+      wait_seconds: 60,
+    },
   }) as Promise<CallToolResult>;
   const id = await instanceIdNamed('replicated');
   await settledOn(id, 'provision');

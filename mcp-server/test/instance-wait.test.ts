@@ -97,10 +97,13 @@ test('the instances trigger notifies state and power-action changes and a worker
   assert.deepEqual(await drained(), [`${id} running -`]);
   await stopInstance(w.db, w.user.actor, id, w.clock);
   assert.deepEqual(await drained(), [`${id} stopped stop`]);
-  await w.db.transaction().execute(async (trx) => {
-    await trx.updateTable('instances').set({ state: 'running' }).where('id', '=', id).execute();
-    throw new Error('roll back');
-  }).catch(() => undefined);
+  await w.db
+    .transaction()
+    .execute(async (trx) => {
+      await trx.updateTable('instances').set({ state: 'running' }).where('id', '=', id).execute();
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
   assert.deepEqual(await drained(), [], 'a rolled-back change notifies nothing');
   await listener.end();
 });

@@ -82,7 +82,11 @@ function outcomeMessage(r: WaitResult): string {
  * carries the instance as it is then. Never throws: a failure while waiting answers with what the
  * change itself returned.
  */
-export function thenWait<S extends { instance: DetailOut | null }>(ctx: ToolContext, waitSeconds: number, result: ToolResult<S>): ToolResult<S & { wait: WaitOut }> {
+export function thenWait<S extends { instance: DetailOut | null }>(
+  ctx: ToolContext,
+  waitSeconds: number,
+  result: ToolResult<S>,
+): ToolResult<S & { wait: WaitOut }> {
   const structured = { ...result.structured, wait: null };
   const instance = result.structured.instance;
   if (waitSeconds === 0 || instance === null) return { ...result, structured, after: undefined };
@@ -105,10 +109,17 @@ export function thenWait<S extends { instance: DetailOut | null }>(ctx: ToolCont
           },
         });
         const wait = { outcome: r.outcome, waited_seconds: tenths(r.waitedMs), message: outcomeMessage(r) };
-        return { structured: { ...result.structured, instance: instanceDetailOut(r.detail), wait }, text: `${result.text}\n${wait.message}\n${detailText(r.detail)}` };
+        return {
+          structured: { ...result.structured, instance: instanceDetailOut(r.detail), wait },
+          text: `${result.text}\n${wait.message}\n${detailText(r.detail)}`,
+        };
       } catch (err) {
         ctx.log.warn({ err, instanceId: instance.id }, 'waiting for an instance failed');
-        const wait = { outcome: 'interrupted' as const, waited_seconds: tenths(Date.now() - started), message: 'Could not follow the instance while waiting. Check with get-instance-detail.' };
+        const wait = {
+          outcome: 'interrupted' as const,
+          waited_seconds: tenths(Date.now() - started),
+          message: 'Could not follow the instance while waiting. Check with get-instance-detail.',
+        };
         return { structured: { ...result.structured, wait }, text: `${result.text}\n${wait.message}` };
       }
     },

@@ -97,7 +97,10 @@ export async function watchInstanceChanges(options: InstanceChangesOptions): Pro
       }
       if (count >= maxWaiters) throw new TooManyWaitersError(`${maxWaiters} waits are already in progress in this process`);
       let set = subscribers.get(instanceId);
-      if (!set) subscribers.set(instanceId, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        subscribers.set(instanceId, set);
+      }
       // a wrapper per subscription, so the same callback subscribed twice is two subscriptions
       const entry = (why: Wake) => onWake(why);
       set.add(entry);
