@@ -125,6 +125,7 @@ test('create-instance: dry run first changes nothing, then the real call charges
     balance_after: '28.836164',
     spending_limit: null,
     instance: null,
+    wait: null,
   });
   const short = await ok(alice, 'create-instance', { ...CREATE, rental_hours: 48, dry_run: true });
   assert.equal(short.would_succeed, false);
