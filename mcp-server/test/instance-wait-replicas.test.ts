@@ -10,6 +10,9 @@ import { resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { loadConfig } from '../src/config.ts';
 import { startMcpServer, type RunningMcpServer } from '../src/server.ts';
+import { executeTool } from '../src/tools/execute.ts';
+import { createInstanceTool } from '../src/tools/instances.ts';
+import { compileTool } from '../src/tools/public.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 import { addKey, fund } from './core-fixtures.ts';
 
@@ -20,12 +23,14 @@ let working: RunningMcpServer; // replica B: only its worker matters here
 let client: Client;
 let token: string;
 let key: string;
+let userId: string;
 
 before(async () => {
   serving = await startTestServer({ now: '2026-03-01T00:00:00Z', env: { WORKER_ENABLED: 'false' } });
   await seedCatalog(serving.db);
   const signedIn = await serving.signIn();
   token = signedIn.token;
+  userId = signedIn.user.id;
   const account = await resolveAccountId(serving.db, { userId: signedIn.user.id }, 'read');
   await fund(serving.db, account, { balance: '5000' });
   key = await addKey(serving.db, account);
@@ -132,4 +137,35 @@ test('without a progress token the waiting call is one plain JSON answer', async
   assert.equal(body.result.structuredContent.wait.outcome, 'timed_out');
   assert.equal(body.result.structuredContent.instance.state, 'provisioning');
   assert.match(body.result.structuredContent.wait.message, /^Still (queued|provisioning) after 1 s/);
+});
+
+test('stopping a server ends the waits it serves at once, each answering with the state so far', async () => {
+  const config = loadConfig({
+    DATABASE_URL: serving.config.databaseUrl,
+    MCP_PORT: '0',
+    AUTH_ISSUER: serving.issuer,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WORKER_ENABLED: 'false',
+  });
+  const replica = await startMcpServer(config, { clock: serving.clock, log: serving.log });
+  const waiting = executeTool(
+    compileTool(createInstanceTool),
+    { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'cut-short', wait_seconds: 120 },
+    {
+      services: { db: replica.db, clock: serving.clock, log: serving.log, instanceChanges: replica.instanceChanges },
+      caller: { userId, scopes: ['instances:write'] },
+      requestId: 'stop-1',
+      log: serving.log,
+    },
+  );
+  while (replica.instanceChanges.waiters === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const stopping = Date.now();
+  const [result] = await Promise.all([waiting, replica.close()]);
+  assert.ok(Date.now() - stopping < 5000, `${Date.now() - stopping} ms`);
+  const s = result.structuredContent as Structured;
+  assert.equal(s.wait.outcome, 'interrupted');
+  assert.match(s.wait.message, /server is restarting/);
+  assert.equal(s.instance.name, 'cut-short');
+  assert.equal(replica.instanceChanges.waiters, 0);
 });
