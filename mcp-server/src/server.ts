@@ -1,6 +1,6 @@
-// The MCP server wired as it runs in production: token revocation watch, InFlow client, HTTP app,
-// and the background worker. main.ts (the process) and the end-to-end tests both start it here,
-// so what the tests run cannot drift from what is deployed.
+// The MCP server wired as it runs in production: token revocation watch, instance change watch,
+// InFlow client, HTTP app, and the background worker. main.ts (the process) and the end-to-end
+// tests both start it here, so what the tests run cannot drift from what is deployed.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,6 +15,7 @@ import { systemClock, type Clock } from '@pictor/platform/clock';
 import { inflowClientFromConfig } from './pictor/inflow/client.ts';
 import { SimulatedProvisioner } from './pictor/provisioner.ts';
 import { SecretBox } from './pictor/sealing.ts';
+import { watchInstanceChanges, type InstanceChanges } from './pictor/instances/index.ts';
 import { startWorker } from './worker/index.ts';
 
 /** How long in-flight requests get to finish on stop before connections are cut. */
@@ -34,6 +35,8 @@ export interface RunningMcpServer {
   log: Logger;
   /** GET /metrics, when config.metricsPort is set. */
   metricsUrl?: string;
+  /** The watch that wakes calls waiting for an instance (how many wait now: `waiters`). */
+  instanceChanges: InstanceChanges;
   /** Stops taking requests, lets in-flight ones finish, stops the worker, closes what it opened. */
   close(): Promise<void>;
 }
@@ -45,9 +48,11 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
   const inflow = inflowClientFromConfig(config.inflow, log);
   // a revocation matters as long as a token issued before it can live (plus skew)
   const revocations = await watchRevocations({ db, databaseUrl: config.databaseUrl, log, windowMs: (config.accessTokenMaxTtl + 300) * 1000 });
+  // one LISTEN connection for every call waiting for an instance (wait_seconds), woken on any replica's change
+  const instanceChanges = await watchInstanceChanges({ databaseUrl: config.databaseUrl, log });
   const metrics = createMcpMetrics({ db, clock });
   const secrets = new SecretBox(config.instances.secretsKeys);
-  const app = createApp(config, { db, clock, log, inflow, secrets, confirmation: config.confirmation }, { revocations, metrics });
+  const app = createApp(config, { db, clock, log, inflow, secrets, confirmation: config.confirmation, instanceChanges }, { revocations, metrics });
 
   const server: Server = app.listen(config.port, config.host);
   // Longer than typical load balancer idle timeouts, so the balancer closes idle connections first.
@@ -83,11 +88,14 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
     url: `http://${host}:${port}`,
     db,
     log,
+    instanceChanges,
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+      // calls waiting for an instance answer now with the state it has, instead of holding the stop up
+      const waitsEnded = instanceChanges.close();
       await Promise.allSettled([new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)), worker?.stop()]);
-      await Promise.all([revocations.close(), metricsServer?.close()]);
+      await Promise.all([waitsEnded, revocations.close(), metricsServer?.close()]);
       server.closeIdleConnections();
       if (!options.db) await db.destroy();
     },

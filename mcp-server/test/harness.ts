@@ -22,6 +22,7 @@ import { createApp, type AppOptions } from '../src/http/app.ts';
 import { createLogger } from '../src/http/logger.ts';
 import { ensureUser } from '../src/pictor/accounts.ts';
 import { SecretBox } from '../src/pictor/sealing.ts';
+import { watchInstanceChanges } from '../src/pictor/instances/index.ts';
 import { ManualClock } from '@pictor/platform/clock';
 import { SCOPES, type Services } from '../src/tools/define.ts';
 
@@ -122,7 +123,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
-  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation, secrets: new SecretBox(config.instances.secretsKeys) };
+  const instanceChanges = await watchInstanceChanges({ databaseUrl: database.url, log });
+  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation, secrets: new SecretBox(config.instances.secretsKeys), instanceChanges };
   const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, testOnlyExecute: options.testOnlyExecute, revocations });
   httpServer.on('request', app.callback());
@@ -209,6 +211,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));
+      await instanceChanges.close(); // waits in progress answer now, before the database goes
       await Promise.all([stop(httpServer), stop(jwksServer), revocations.close()]);
       await database.drop();
     },

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { addTeamMember, createTeam, resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
-import { createInstance, deleteInstance } from '../src/pictor/instances/index.ts';
+import { createInstance, deleteInstance, watchInstanceChanges } from '../src/pictor/instances/index.ts';
 import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
 import { createSshKey } from '../src/pictor/ssh-keys.ts';
@@ -105,7 +105,11 @@ before(async () => {
     days: [1, 7, 90, 91, 0],
   };
 
-  const protocol = createMcpProtocol(compiled, server.services);
+  // A closed change watch ends every wait_seconds wait at once (answered "interrupted"): the wait's
+  // code and output are fuzzed without each case taking its seconds (waiting: instance-wait*.test.ts).
+  const noWaits = await watchInstanceChanges({ databaseUrl: server.config.databaseUrl, log: server.log });
+  await noWaits.close();
+  const protocol = createMcpProtocol(compiled, { ...server.services, instanceChanges: noWaits });
   const caller = { userId: me.user.id, email: me.user.email, scopes: ['pictor:read', 'instances:write', 'ssh_keys:write', 'billing:write'] };
   let id = 0;
   request = async (args, name) => {

@@ -127,6 +127,7 @@ test('create-instance: dry run first changes nothing, then the real call charges
     spending_limit: null,
     launch: { image: { id: 'ubuntu-24.04-cuda-12.8', name: 'Ubuntu 24.04 + CUDA 12.8' }, ports: [], env_names: [], startup_script: false },
     instance: null,
+    wait: null,
   });
   const short = await ok(alice, 'create-instance', { ...CREATE, rental_hours: 48, dry_run: true });
   assert.equal(short.would_succeed, false);

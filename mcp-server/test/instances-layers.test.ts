@@ -10,10 +10,10 @@ const folder = path.join(root, 'mcp-server/src/pictor/instances');
 
 // Lowest first; mirrors the header of index.ts.
 const LAYERS = [
-  ['records.ts', 'state.ts', 'input.ts', 'capacity.ts'],
+  ['records.ts', 'state.ts', 'input.ts', 'capacity.ts', 'changes.ts'],
   ['read.ts'],
   ['keys.ts'],
-  ['create.ts', 'actions.ts', 'money.ts', 'resume.ts', 'expiry.ts', 'retention.ts', 'power.ts'],
+  ['create.ts', 'actions.ts', 'money.ts', 'resume.ts', 'expiry.ts', 'retention.ts', 'power.ts', 'wait.ts'],
   ['index.ts'],
 ];
 const layerOf = new Map(LAYERS.flatMap((files, layer) => files.map((f) => [f, layer] as const)));

@@ -12,6 +12,7 @@ import * as activity from './migrations/0009_activity.ts';
 import * as confirmations from './migrations/0010_confirmations.ts';
 import * as images from './migrations/0011_images.ts';
 import * as paused from './migrations/0012_paused.ts';
+import * as instanceNotify from './migrations/0013_instance_notify.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0010_confirmations': confirmations,
   '0011_images': images,
   '0012_paused': paused,
+  '0013_instance_notify': instanceNotify,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

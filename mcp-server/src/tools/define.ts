@@ -8,6 +8,8 @@ import type { Clock } from '@pictor/platform/clock';
 import type { InflowClient } from '../pictor/inflow/client.ts';
 import type { ConfirmationSettings } from '../config.ts';
 import type { SecretBox } from '../pictor/sealing.ts';
+import type { InstanceChanges } from '../pictor/instances/index.ts';
+import type { ProgressSink } from './execute.ts';
 
 // Each tool names one of the scopes shared with the authorization server.
 export { SCOPES, type Scope } from '@pictor/platform/scopes';
@@ -24,6 +26,11 @@ export interface Services {
   confirmation?: ConfirmationSettings;
   /** Seals what an instance is launched with and nobody may read back (INSTANCE_SECRETS_KEYS). */
   secrets: SecretBox;
+  /**
+   * The process's one watch of instance changes (LISTEN), which wakes calls waiting for an
+   * instance (wait_seconds). server.ts always sets it; without it a wait only re-checks slowly.
+   */
+  instanceChanges?: InstanceChanges;
 }
 
 export interface ToolContext extends Services {
@@ -34,6 +41,10 @@ export interface ToolContext extends Services {
    */
   actor: Actor;
   requestId: string;
+  /** This request's progress notifications, when the client asked for them and can take a stream. */
+  progress?: ProgressSink | undefined;
+  /** Aborted when the request is cancelled or its client goes away: stop waiting. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ToolAnnotations {
@@ -81,6 +92,12 @@ export interface ToolResult<O> {
    * no entry is written. Omitted: an entry with the input's target and no money.
    */
   activity?: ActivityEffect | null;
+  /**
+   * Runs after the activity entry is written, and its answer replaces structured and text: a wait
+   * for the change to take effect (tools/instance-wait.ts). What the call did is on record before
+   * any wait, even if the process stops meanwhile.
+   */
+  after?: () => Promise<{ structured: O; text: string }>;
 }
 
 /** What the person is asked to confirm before a call that spends or destroys (tools/confirm.ts). */

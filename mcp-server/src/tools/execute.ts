@@ -31,6 +31,8 @@ export interface CallContext {
   connectedAppsUrl?: string | undefined;
   /** What this one request lets the server do with the person beyond a plain result (see Interaction). */
   interaction?: Interaction | undefined;
+  /** Aborted when the request is cancelled or its client disconnects (set by the protocol layer). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -122,7 +124,7 @@ async function runTool(tool: CompiledTool, args: unknown, call: CallContext, tra
       }
       await assertWorkspaceAllowed(call.services.db, actor);
     }
-    const ctx = { ...call.services, actor, requestId: call.requestId } as ToolContext;
+    const ctx = { ...call.services, actor, requestId: call.requestId, progress: call.interaction?.progress, signal: call.signal } as ToolContext;
     Object.defineProperty(ctx, 'log', { get: log, enumerable: true });
     const instead = await confirmationGate(tool.definition, parsed.data as Record<string, unknown>, input, ctx, call);
     if (instead) return instead;
@@ -131,14 +133,16 @@ async function runTool(tool: CompiledTool, args: unknown, call: CallContext, tra
     return toolFailure(error, { toolName: name, requestId: call.requestId, log: log(), connectedAppsUrl: call.connectedAppsUrl });
   }
 
+  if (tool.definition.activity && result.activity !== null) {
+    await logActivity(call.services, log(), tool.definition, { input, actor }, { effect: result.activity ?? {} });
+  }
+  // A wait runs once the change is on record (the handler's work has committed); it never throws.
+  if (result.after) result = { ...result, ...(await result.after()) };
   const output = tool.output.safeParse(result.structured);
   if (!output.success) {
     // Our bug, not the caller's: the declared schema is a promise to clients.
     log().error({ issues: output.error.issues }, 'tool output does not match its output schema');
     return internalError(call.requestId);
-  }
-  if (tool.definition.activity && result.activity !== null) {
-    await logActivity(call.services, log(), tool.definition, { input, actor }, { effect: result.activity ?? {} });
   }
   return { content: [{ type: 'text', text: result.text }], structuredContent: output.data as Record<string, unknown> };
 }

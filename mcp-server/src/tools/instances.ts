@@ -46,6 +46,7 @@ import {
   instanceOut,
   instanceOutput,
 } from './instance-output.ts';
+import { thenWait, waitOutput, waitSecondsField } from './instance-wait.ts';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
@@ -228,7 +229,8 @@ export const createInstanceTool = defineTool({
     'Options: image (list-images; default the Ubuntu 24.04 + CUDA 12.8 base), env (variables such as HF_TOKEN: stored sealed, never shown again, ' +
     "only their names), ports (HTTP ports to publish; get-instance-detail gives each one's URL once running) and startup_script (shell run once at " +
     'first boot; its exit status is in get-instance-logs); they do not change the price. ' +
-    'The instance is provisioning for a few seconds, then running; stopping it later does not pause the prepaid time. With auto_renew it ' +
+    'The instance is provisioning for a few seconds, then running; with wait_seconds the call answers once it is running (with the SSH command) or ' +
+    'when the time is up (with its state). Stopping it later does not pause the prepaid time. With auto_renew it ' +
     'renews for rental_hours at expiry when the balance covers it. Refusals say the shortfall (insufficient balance) or where GPUs are free; ' +
     'a spending_limit refusal (the daily limit the person set for this app) gives the figures and the page where only the person can raise it: tell them, do not retry.',
   scope: 'instances:write',
@@ -265,11 +267,13 @@ export const createInstanceTool = defineTool({
       .optional()
       .describe('Shell script run once as root at the end of the first boot (at most 16 KB); its start and exit status appear in get-instance-logs.'),
     dry_run: dryRunField,
+    wait_seconds: waitSecondsField,
   },
   output: {
     ...quoteOutput,
     launch: launchOutput,
-    instance: instanceDetailOutput.nullable().describe('The new instance; null on a dry run.'),
+    instance: instanceDetailOutput.nullable().describe('The new instance (after the wait, when wait_seconds was given); null on a dry run.'),
+    wait: waitOutput,
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   // env values and the script may hold secrets: only whether they were given is recorded.
@@ -298,6 +302,7 @@ export const createInstanceTool = defineTool({
           ...quoteOut(q),
           launch: launchOut(q.launch),
           instance: null,
+          wait: null,
         },
         text: q.wouldSucceed
           ? `Price check (nothing charged): ${what} costs ${money(q.cost.total)} credits (GPU ${money(q.cost.gpu)}, storage ${money(q.cost.storage)}); ` +
@@ -306,9 +311,10 @@ export const createInstanceTool = defineTool({
         activity: null,
       };
     }
+    // The creation (charge, capacity, instance) has committed before any wait begins.
     const created = await createInstance(ctx.db, ctx.actor, request, ctx.clock, ctx.secrets);
     const left = created.fundsAfter.balance + created.fundsAfter.credit;
-    return {
+    return thenWait(ctx, input.wait_seconds, {
       structured: {
         dry_run: false,
         would_succeed: true,
@@ -324,7 +330,7 @@ export const createInstanceTool = defineTool({
         `Created ${describeInstance(created)}. Charged ${money(created.charged.total)} credits; ${money(left)} left.` +
         `${created.sshHint ? `\n${created.sshHint}` : ''}`,
       activity: { targetId: created.id, amountMicro: -created.charged.total },
-    };
+    });
   },
 });
 
@@ -360,7 +366,8 @@ export const startInstanceTool = defineTool({
     'that many hours are charged up front like a creation (GPU plus storage at the prices fixed when it was created), and it starts only if enough GPUs ' +
     'of its plan are free in its own region; otherwise nothing is charged and the refusal says what is free (try again later). For a paused instance ' +
     'call first with dry_run: true, tell the person the exact cost, and ask them to confirm; then call with dry_run: false. ' +
-    'Starting a running instance changes nothing and charges nothing (a retried call is safe). Not possible while provisioning.',
+    'Starting a running instance changes nothing and charges nothing (a retried call is safe; with wait_seconds it still waits for one that is booting). ' +
+    'With wait_seconds the call answers once it is running (with the SSH command) or when the time is up (with its state). Not possible while provisioning.',
   scope: 'instances:write',
   workspace: true,
   input: {
@@ -371,12 +378,14 @@ export const startInstanceTool = defineTool({
     dry_run: dryRunField.describe(
       'Only with rental_hours: true computes the exact cost and whether it can start now (GPUs free, balance, spending limit); nothing is charged or changed.',
     ),
+    wait_seconds: waitSecondsField,
   },
   output: {
     changed: z.boolean().describe('false when the instance already was running and nothing changed (also on a dry run).'),
     dry_run: z.boolean().describe('true when this was only a price check and nothing changed.'),
     charge: startChargeOutput,
-    instance: instanceDetailOutput.nullable().describe('The instance after the call; null on a dry run.'),
+    instance: instanceDetailOutput.nullable().describe('The instance after the call (after the wait, when wait_seconds was given); null on a dry run.'),
+    wait: waitOutput,
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   activity: { args: ['rental_hours', 'dry_run'], target: 'instance_id' },
@@ -385,10 +394,10 @@ export const startInstanceTool = defineTool({
       if (input.dry_run)
         throw new InvalidInputError('dry_run', 'prices starting a paused instance and needs rental_hours; starting a stopped instance is free');
       const r = await startInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
-      return {
+      return thenWait(ctx, input.wait_seconds, {
         structured: { changed: r.changed, dry_run: false, charge: null, instance: instanceDetailOut(r) },
         text: `${r.changed ? 'Starting the instance.' : 'The instance was already running.'}\n${detailText(r)}`,
-      };
+      });
     }
     if (input.dry_run) {
       const q = await quoteStartPaused(ctx.db, ctx.actor, input.instance_id, input.rental_hours, ctx.clock);
@@ -399,6 +408,7 @@ export const startInstanceTool = defineTool({
           dry_run: true,
           charge: { ...charge, expires_after: q.expiresAfter.toISOString(), free_gpus: q.freeGpus, gpus_needed: q.gpusNeeded },
           instance: null,
+          wait: null,
         },
         text: startQuoteText(q),
         activity: null,
@@ -406,13 +416,14 @@ export const startInstanceTool = defineTool({
     }
     const r = await startPausedInstance(ctx.db, ctx.actor, input.instance_id, input.rental_hours, ctx.clock);
     if (!r.charged) {
-      return {
+      return thenWait(ctx, input.wait_seconds, {
         structured: { changed: false, dry_run: false, charge: null, instance: instanceDetailOut(r) },
         text: `The instance was already running; nothing was charged.\n${detailText(r)}`,
-      };
+      });
     }
     const left = r.fundsAfter.balance + r.fundsAfter.credit;
-    return {
+    // The charge has committed before any wait begins.
+    return thenWait(ctx, input.wait_seconds, {
       structured: {
         changed: true,
         dry_run: false,
@@ -431,7 +442,7 @@ export const startInstanceTool = defineTool({
       },
       text: `Starting the paused instance for ${input.rental_hours} h: charged ${money(r.charged.total)} credits; ${money(left)} left.\n${detailText(r)}`,
       activity: { amountMicro: -r.charged.total },
-    };
+    });
   },
 });
 
@@ -444,12 +455,13 @@ export const restartInstanceTool = defineTool({
     'Only a running instance can be restarted (start-instance starts a stopped or paused one).',
   scope: 'instances:write',
   workspace: true,
-  input: { instance_id: instanceIdField },
-  output: changeOutput,
+  input: { instance_id: instanceIdField, wait_seconds: waitSecondsField },
+  output: { ...changeOutput, wait: waitOutput },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   activity: { args: [], target: 'instance_id' },
   async handler(input, ctx) {
-    return changeResult(await restartInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock), 'Restarting the instance.', 'The instance was not restarted.');
+    const restarted = await restartInstance(ctx.db, ctx.actor, input.instance_id, ctx.clock);
+    return thenWait(ctx, input.wait_seconds, changeResult(restarted, 'Restarting the instance.', 'The instance was not restarted.'));
   },
 });
 

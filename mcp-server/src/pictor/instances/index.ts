@@ -8,12 +8,14 @@
 //
 //   index.ts                             the public face: re-exports only
 //   create actions money resume          operations and lifecycle rules, one concern each
-//   expiry retention power               (resume: starting a paused instance; retention: deleting
-//                                        paused instances at the end of their grace period)
+//   expiry retention power wait          (resume: starting a paused instance; retention: deleting
+//                                        paused instances at the end of their grace period; wait:
+//                                        waiting until an instance is running, woken by changes)
 //   keys                                 SSH keys on instances (create-instance attaches them too)
 //   read                                 detail views and lists
 //   records  state  input  capacity      base: rows, views and log lines; the state machine; checks
-//                                        of what a caller asks for (names, rental hours); free GPUs
+//   changes                              of what a caller asks for (names, rental hours); free GPUs;
+//                                        the process's one LISTEN for instance change notifications
 export { createInstance, quoteCreateInstance } from './create.ts';
 export type { CreateInstanceInput, CreateQuote, Created, LaunchView } from './create.ts';
 export { listInstances, getInstanceDetail, getInstanceLogs, MAX_PAGE } from './read.ts';
@@ -29,6 +31,10 @@ export type { AttachResult, OwnedKey } from './keys.ts';
 export { validateName, validateRentalHours, MAX_NAME_LENGTH } from './input.ts';
 export type { InstanceView, LimitQuote, PortView } from './records.ts';
 export { ACTIVE_STATES, ALL_STATES } from './state.ts';
+export { waitUntilRunning, startPhase, START_PHASES } from './wait.ts';
+export type { StartPhase, WaitOptions, WaitResult, WaitOutcome, WaitInterruption } from './wait.ts';
+export { watchInstanceChanges, INSTANCE_CHANNEL, TooManyWaitersError } from './changes.ts';
+export type { InstanceChanges, InstanceChangesOptions, Wake } from './changes.ts';
 
 // For the lifecycle worker, which only picks due work (SKIP LOCKED) and hands it to these rules.
 export { renewOrPauseDue, planDue } from './expiry.ts';

@@ -1,0 +1,174 @@
+// Waiting across replicas, over real HTTP with the SDK client: the wait is served by one server
+// (its worker off), the provisioning is done by another server's worker (startMcpServer, as
+// deployed, WORKER_ENABLED on) on the same database, and the change wakes the first one through
+// Postgres NOTIFY. Both share the ManualClock, so the simulated hardware finishes when the test says.
+import { DEV_INSTANCE_SECRETS_KEY } from '../src/config.ts';
+import { SecretBox } from '../src/pictor/sealing.ts';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { resolveAccountId } from '../src/pictor/accounts.ts';
+import { seedCatalog } from '../src/pictor/catalog-seed.ts';
+import { loadConfig } from '../src/config.ts';
+import { startMcpServer, type RunningMcpServer } from '../src/server.ts';
+import { executeTool, isInputRequired } from '../src/tools/execute.ts';
+import { createInstanceTool } from '../src/tools/instances.ts';
+import { compileTool } from '../src/tools/public.ts';
+import { startTestServer, type TestServer } from './harness.ts';
+import { addKey, fund } from './core-fixtures.ts';
+
+type Structured = Record<string, any>;
+
+let serving: TestServer; // replica A: answers the calls, no worker
+let working: RunningMcpServer; // replica B: only its worker matters here
+let client: Client;
+let token: string;
+let key: string;
+let userId: string;
+
+before(async () => {
+  serving = await startTestServer({ now: '2026-03-01T00:00:00Z', env: { WORKER_ENABLED: 'false' } });
+  await seedCatalog(serving.db);
+  const signedIn = await serving.signIn();
+  token = signedIn.token;
+  userId = signedIn.user.id;
+  const account = await resolveAccountId(serving.db, { userId: signedIn.user.id }, 'read');
+  await fund(serving.db, account, { balance: '5000' });
+  key = await addKey(serving.db, account);
+  client = await serving.connect(token);
+  const config = loadConfig({
+    DATABASE_URL: serving.config.databaseUrl,
+    MCP_PORT: '0',
+    AUTH_ISSUER: serving.issuer,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WORKER_ENABLED: 'true',
+    WORKER_INTERVAL_MS: '50',
+  });
+  working = await startMcpServer(config, { clock: serving.clock, log: serving.log });
+});
+after(async () => {
+  await working.close();
+  await serving.close();
+});
+
+/** Until the instance's power action is `action` (null: none left) and, if any, the worker (replica B) has handed it to the hardware. */
+async function settledOn(instanceId: string, action: 'provision' | 'start' | null): Promise<void> {
+  for (;;) {
+    const row = await serving.db
+      .selectFrom('instances')
+      .select(['pending_action', 'action_due_at', 'action_requested_at'])
+      .where('id', '=', instanceId)
+      .executeTakeFirstOrThrow();
+    const taken = row.action_due_at && row.action_requested_at && row.action_due_at > row.action_requested_at;
+    if (row.pending_action === action && (action === null || taken)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function instanceIdNamed(name: string): Promise<string> {
+  for (;;) {
+    const row = await serving.db.selectFrom('instances').select('id').where('name', '=', name).executeTakeFirst();
+    if (row) return row.id;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('create-instance and start-instance with wait_seconds on one replica answer running once the other replica’s worker is done', async () => {
+  const call = client.callTool({
+    name: 'create-instance',
+    arguments: {
+      plan: 'h100-80gb',
+      gpu_count: 1,
+      region: 'us-east',
+      storage_gb: 100,
+      rental_hours: 2,
+      name: 'replicated',
+      ssh_key_ids: [key],
+      wait_seconds: 60,
+    },
+  }) as Promise<CallToolResult>;
+  const id = await instanceIdNamed('replicated');
+  await settledOn(id, 'provision');
+  assert.equal(serving.services.instanceChanges?.waiters, 1, 'the wait is served by replica A');
+  assert.equal(working.instanceChanges.waiters, 0);
+  serving.clock.advance(6000); // the simulated hardware is done; B's worker applies it
+  const created = await call;
+  assert.ok(!created.isError, JSON.stringify(created.content));
+  const s = created.structuredContent as Structured;
+  assert.equal(s.instance.id, id);
+  assert.equal(s.instance.state, 'running');
+  assert.match(s.instance.ssh.command, /^ssh -p \d+ root@us-east\.gpu\.pictor\.dev$/);
+  assert.equal(s.wait.outcome, 'running');
+  assert.equal(serving.services.instanceChanges?.waiters, 0);
+
+  const stopped = await serving.callTool(client, 'stop-instance', { instance_id: id });
+  assert.ok(!stopped.isError);
+  serving.clock.advance(2000);
+  await settledOn(id, null); // powered off
+  const start = serving.callTool(client, 'start-instance', { instance_id: id, wait_seconds: 60 });
+  await settledOn(id, 'start');
+  serving.clock.advance(4000);
+  const started = (await start).structuredContent as Structured;
+  assert.equal(started.changed, true);
+  assert.equal(started.instance.state, 'running');
+  assert.equal(started.instance.pending_action, null);
+  assert.equal(started.wait.outcome, 'running');
+  assert.match(started.instance.ssh.command, /^ssh -p /);
+});
+
+test('without a progress token the waiting call is one plain JSON answer', async () => {
+  const response = await serving.post(
+    {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: {
+        name: 'create-instance',
+        arguments: { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'plain', wait_seconds: 1 },
+      },
+    },
+    { token },
+  );
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const body = (await response.json()) as { id: number; result: { structuredContent: Structured } };
+  assert.equal(body.id, 7);
+  // replica B's worker takes the request at once, but the hardware needs 5 s of the test's clock
+  assert.equal(body.result.structuredContent.wait.outcome, 'timed_out');
+  assert.equal(body.result.structuredContent.instance.state, 'provisioning');
+  assert.match(body.result.structuredContent.wait.message, /^Still (queued|provisioning) after 1 s/);
+});
+
+test('stopping a server ends the waits it serves at once, each answering with the state so far', async () => {
+  const config = loadConfig({
+    DATABASE_URL: serving.config.databaseUrl,
+    MCP_PORT: '0',
+    AUTH_ISSUER: serving.issuer,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WORKER_ENABLED: 'false',
+  });
+  const replica = await startMcpServer(config, { clock: serving.clock, log: serving.log });
+  const waiting = executeTool(
+    compileTool(createInstanceTool),
+    { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'cut-short', wait_seconds: 120 },
+    {
+      services: { db: replica.db, clock: serving.clock, log: serving.log, instanceChanges: replica.instanceChanges, secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]) },
+      caller: { userId, scopes: ['instances:write'] },
+      requestId: 'stop-1',
+      log: serving.log,
+    },
+  );
+  while (replica.instanceChanges.waiters === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  const stopping = Date.now();
+  const [result] = await Promise.all([waiting, replica.close()]);
+  assert.ok(Date.now() - stopping < 5000, `${Date.now() - stopping} ms`);
+  assert.ok(!isInputRequired(result));
+  const s = result.structuredContent as Structured;
+  assert.equal(s.wait.outcome, 'interrupted');
+  assert.match(s.wait.message, /server is restarting/);
+  assert.equal(s.instance.name, 'cut-short');
+  assert.equal(replica.instanceChanges.waiters, 0);
+});
