@@ -9,6 +9,7 @@ import * as signinBinding from './migrations/0006_signin_binding.ts';
 import * as teamRoles from './migrations/0007_team_roles.ts';
 import * as appLimits from './migrations/0008_app_limits.ts';
 import * as activity from './migrations/0009_activity.ts';
+import * as hotIndexes from './migrations/0014_hot_indexes.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0007_team_roles': teamRoles,
   '0008_app_limits': appLimits,
   '0009_activity': activity,
+  '0014_hot_indexes': hotIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

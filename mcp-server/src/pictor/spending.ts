@@ -82,12 +82,17 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
 
   const [ledger, rented, funds, moneyByApp, limits] = await Promise.all([
     sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
-      SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id, i.name, i.state,
-        coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
-        coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
-      FROM ledger_entries l JOIN instances i ON i.id = l.instance_id
-      WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end} AND l.kind IN ('charge', 'refund')
-      GROUP BY 1, 2, 3, 4`
+      SELECT x.day, x.instance_id, i.name, i.state, x.charged, x.refunded FROM (
+        SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id,
+          coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
+          coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
+        FROM ledger_entries l
+        WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end}
+          AND l.kind IN ('charge', 'refund') AND l.instance_id IS NOT NULL
+        GROUP BY 1, 2) x
+      -- the window's entries first (ledger_account_time), then their instances one by key (LIMIT 1
+      -- keeps the planner from hashing the whole instances table): the cost follows the window
+      JOIN LATERAL (SELECT name, state FROM instances WHERE id = x.instance_id LIMIT 1) i ON true`
       .execute(db)
       .then((r) => r.rows),
     db

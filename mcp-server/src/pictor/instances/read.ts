@@ -146,7 +146,10 @@ export async function getInstanceLogs(db: Db, actor: Actor, instanceId: string, 
     if (!/^\d{1,18}$/.test(afterId)) throw badCursor();
     query = query.where('id', '>', afterId);
   }
+  // ordered by the whole key of instance_logs_instance (instance_id is fixed): ordered by id alone,
+  // Postgres may walk the primary key from the table's first line, filtering for this instance
   const rows = await query
+    .orderBy('instance_id')
     .orderBy('id')
     .limit(limit + 1)
     .execute();
