@@ -133,13 +133,23 @@ export async function runCurves(stack: Stack, log: (line: string) => void, resul
       cursor = r.structured.next_cursor ?? undefined;
     } while (cursor);
     const expected = await sql<{ n: number }>`
-      SELECT count(*)::int AS n FROM instances i JOIN accounts a ON a.id = i.account_id WHERE a.user_id = ${p.userId}::uuid AND i.state <> 'deleted'`.execute(db);
-    report.pageWalk[p.size] = { pages: msPerPage.length, instances: seen.size, allOnce: seen.size === expected.rows[0]!.n && returned === seen.size, msPerPage };
+      SELECT count(*)::int AS n FROM instances i JOIN accounts a ON a.id = i.account_id WHERE a.user_id = ${p.userId}::uuid AND i.state <> 'deleted'`.execute(
+      db,
+    );
+    report.pageWalk[p.size] = {
+      pages: msPerPage.length,
+      instances: seen.size,
+      allOnce: seen.size === expected.rows[0]!.n && returned === seen.size,
+      msPerPage,
+    };
     log(`  ${p.size}: walked ${msPerPage.length} pages of list-my-instances, ${seen.size} instances, each once: ${report.pageWalk[p.size]!.allOnce}`);
 
     let logsCursor: string | undefined;
     for (let i = 0; i < LOG_LINES / 100 - 2; i++) {
-      const r = await callTool(stack.mcpUrl, p.token, { tool: 'get-instance-logs', args: { instance_id: p.newest, limit: 100, ...(logsCursor ? { cursor: logsCursor } : {}) } });
+      const r = await callTool(stack.mcpUrl, p.token, {
+        tool: 'get-instance-logs',
+        args: { instance_id: p.newest, limit: 100, ...(logsCursor ? { cursor: logsCursor } : {}) },
+      });
       logsCursor = r.structured.next_cursor;
     }
     const actor = { userId: p.userId };
@@ -181,7 +191,9 @@ export async function runCurves(stack: Stack, log: (line: string) => void, resul
     const extra = await stack.extraDatabase(`renewal_${n}`);
     const r = await renewalBench(extra.db, extra.url, n, 2);
     report.renewal.push(r);
-    log(`  renewal: ${n.toLocaleString('en-US')} instances due in the same minute, two workers: ${r.seconds} s, exactly once ${r.renewedExactlyOnce}, ledger = balances ${r.ledgerMatchesBalances}`);
+    log(
+      `  renewal: ${n.toLocaleString('en-US')} instances due in the same minute, two workers: ${r.seconds} s, exactly once ${r.renewedExactlyOnce}, ledger = balances ${r.ledgerMatchesBalances}`,
+    );
   }
 
   // ---- charts ----

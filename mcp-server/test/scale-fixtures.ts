@@ -120,7 +120,8 @@ interface PlanNode {
 }
 
 function scansOf(node: PlanNode, out: PlanScan[] = []): PlanScan[] {
-  if (node['Relation Name'] || node['Index Name']) out.push({ node: node['Node Type'], relation: node['Relation Name'] ?? '', index: node['Index Name'] ?? null });
+  if (node['Relation Name'] || node['Index Name'])
+    out.push({ node: node['Node Type'], relation: node['Relation Name'] ?? '', index: node['Index Name'] ?? null });
   for (const child of node.Plans ?? []) scansOf(child, out);
   return out;
 }
