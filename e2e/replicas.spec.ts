@@ -221,7 +221,7 @@ test('two auth and two MCP replicas behind round-robin: the whole connection, to
   expect((await connection.call<{ account: string }>('get-user-balance')).account).toBe('personal');
   const account = await context.newPage();
   await account.goto(new URL('/account', r.issuer).href);
-  await expect(account.getByRole('row', { name: /Claude/ })).toHaveCount(1);
+  await expect(account.getByRole('row', { name: /Claude/ }).getByRole('button', { name: 'Disconnect' })).toHaveCount(1);
   await connection.close();
   await connector.close();
 });
