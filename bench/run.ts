@@ -10,13 +10,15 @@
 // Environment: BENCH_DURATION (s per measured run, default 10), BENCH_WARMUP (s, default 3),
 // BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32), BENCH_RENEWALS (default 10000),
 // BENCH_PROFILE=1 (write .cpuprofile files of the services to bench/results/profiles/),
-// BENCH_ONLY (comma-separated scenario keys, e.g. get_user_balance), BENCH_SKIP (refresh,renewal).
+// BENCH_ONLY (comma-separated scenario keys, e.g. get_user_balance), BENCH_SKIP (refresh,renewal,curves).
+// `npm run bench -- curves` runs only the cost curves as an account grows (bench/curves.ts).
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { freePort } from '@pictor/platform/local-postgres';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
+import { runCurves } from './curves.ts';
 import { chartHtml, renderPng } from './lib/chart.ts';
 import { load, MCP_HEADERS, modern, probe, rpc, toolCall, type LoadResult } from './lib/load.ts';
 import { renewalBench } from './lib/renewal.ts';
@@ -36,6 +38,18 @@ const profileDir = env.BENCH_PROFILE === '1' ? path.join(resultsDir, 'profiles')
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 await mkdir(resultsDir, { recursive: true });
+
+// `npm run bench -- curves`: only the cost curves (bench/curves.ts), on a stack of their own.
+if (process.argv.includes('curves')) {
+  log('Starting Postgres, the auth server and the MCP server…');
+  const curvesStack = await startStack();
+  try {
+    await runCurves(curvesStack, log, resultsDir);
+  } finally {
+    await curvesStack.stop();
+  }
+  process.exit(0);
+}
 if (profileDir) await mkdir(profileDir, { recursive: true });
 
 log('Starting Postgres, the auth server and the MCP server…');
@@ -230,6 +244,8 @@ try {
     log(`  ${renewal.seconds} s, exactly once: ${renewal.renewedExactlyOnce}, ledger = balances: ${renewal.ledgerMatchesBalances}`);
   }
 
+  const curves = SKIP.has('curves') ? null : await runCurves(stack, log, resultsDir);
+
   // ---- report ----
   // Medians over the rounds. A ratio compares each round's run with the baseline run just before
   // it (same minute, same neighbours on a shared machine) and takes the median of those ratios.
@@ -303,6 +319,7 @@ try {
     rssMb: { duringMcpLoad: loadRss, peak: peaks },
     refreshGrant: refresh,
     renewal,
+    curves: curves && { charts: curves.charts, renewalSeconds: curves.renewal.map((r) => [r.instances, r.seconds]) },
   };
 
   log('');

@@ -212,6 +212,7 @@ try {
       k,
       {
         startMb: rss[k][0]![1],
+        middleMb: rss[k][Math.floor((rss[k].length - 1) / 2)]![1],
         endMb: rss[k].at(-1)![1],
         peakMb: Math.max(...rss[k].map(([, m]) => m)),
         secondHalfMbPerMin: slope(rss[k]),
@@ -262,7 +263,7 @@ try {
     );
   }
   for (const [k, m] of Object.entries(memory)) {
-    log(`RSS ${k}-server: start ${m.startMb} MB, end ${m.endMb} MB, peak ${m.peakMb} MB, second half ${m.secondHalfMbPerMin} MB/min`);
+    log(`RSS ${k}-server: start ${m.startMb} MB, middle ${m.middleMb} MB, end ${m.endMb} MB, peak ${m.peakMb} MB, second half ${m.secondHalfMbPerMin} MB/min`);
   }
   log(`Ledger = balances: ${report.ledgerMatchesBalances}; capacity = instances: ${report.capacityMatchesInstances}; memory flat: ${flat}`);
   for (const f of failures) log(`  ! ${f}`);

@@ -13,6 +13,7 @@ import * as confirmations from './migrations/0010_confirmations.ts';
 import * as images from './migrations/0011_images.ts';
 import * as paused from './migrations/0012_paused.ts';
 import * as instanceNotify from './migrations/0013_instance_notify.ts';
+import * as hotIndexes from './migrations/0014_hot_indexes.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '0011_images': images,
   '0012_paused': paused,
   '0013_instance_notify': instanceNotify,
+  '0014_hot_indexes': hotIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,6 +29,8 @@ import { formatCredits } from '@pictor/platform/money';
 import { ACTIVE_STATES } from './instances/index.ts';
 
 export const MAX_REPORT_DAYS = 90;
+/** The report names at most this many instances (most spent first) and leaks, with the totals: a large account's report stays readable. */
+export const MAX_REPORT_INSTANCES = 50;
 const DAY_MS = 86_400_000;
 
 export const LEAK_KINDS = ['stopped_holding_gpus', 'renewal_underfunded', 'running_without_ssh_key', 'expiring_within_hour'] as const;
@@ -64,7 +66,10 @@ export interface SpendingReport {
   from: Date;
   now: Date;
   perDay: Array<{ day: string; charged: bigint; refunded: bigint }>;
+  /** The instances with charges or refunds in the window, most spent (net) first; at most MAX_REPORT_INSTANCES. */
   perInstance: Array<{ instanceId: string; name: string; state: string; charged: bigint; refunded: bigint }>;
+  /** How many instances had charges or refunds in the window (perInstance shows the first ones). */
+  instancesInWindow: number;
   /** Each app's money on this account, with the person's limit for it: spent counts every workspace. */
   perApp: Array<AppMoney & { limit: { daily: bigint | null; spent: bigint } | null }>;
   balance: bigint;
@@ -96,14 +101,26 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
   const from = new Date(today - (days - 1) * DAY_MS);
   const end = new Date(today + DAY_MS); // the window is whole UTC days, today's included
 
-  const [ledger, rented, funds, moneyByApp, limits, paused] = await Promise.all([
-    sql<{ day: string; instance_id: string; name: string; state: string; charged: bigint; refunded: bigint }>`
-      SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, l.instance_id, i.name, i.state,
-        coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
-        coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded
-      FROM ledger_entries l JOIN instances i ON i.id = l.instance_id
-      WHERE l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end} AND l.kind IN ('charge', 'refund')
-      GROUP BY 1, 2, 3, 4`
+  // Both ledger reads walk only the window's entries of this account (ledger_account_time); names
+  // are looked up for the instances shown, so the cost follows the window, not the history.
+  const window = sql`l.account_id = ${accountId}::uuid AND l.created_at >= ${from} AND l.created_at < ${end}
+    AND l.kind IN ('charge', 'refund') AND l.instance_id IS NOT NULL`;
+  const sums = sql`coalesce(sum(-l.amount) FILTER (WHERE l.kind = 'charge'), 0)::bigint AS charged,
+    coalesce(sum(l.amount) FILTER (WHERE l.kind = 'refund'), 0)::bigint AS refunded`;
+  const [byDay, top, rented, funds, moneyByApp, limits, paused] = await Promise.all([
+    sql<{ day: string; charged: bigint; refunded: bigint }>`
+      SELECT to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, ${sums}
+      FROM ledger_entries l WHERE ${window} GROUP BY 1`
+      .execute(db)
+      .then((r) => r.rows),
+    sql<{ instance_id: string; name: string; state: string; charged: bigint; refunded: bigint; n: number }>`
+      SELECT x.instance_id, i.name, i.state, x.charged, x.refunded, x.n FROM (
+        SELECT l.instance_id, ${sums}, -sum(l.amount) AS net, count(*) OVER ()::int AS n
+        FROM ledger_entries l WHERE ${window} GROUP BY 1
+        ORDER BY net DESC, l.instance_id LIMIT ${MAX_REPORT_INSTANCES}) x
+      -- one instance by key each (LIMIT 1 keeps the planner from hashing the whole table)
+      JOIN LATERAL (SELECT name, state FROM instances WHERE id = x.instance_id LIMIT 1) i ON true
+      ORDER BY x.net DESC, x.instance_id`
       .execute(db)
       .then((r) => r.rows),
     db
@@ -149,27 +166,22 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
       .where('state', '=', 'paused')
       .orderBy('delete_after')
       .orderBy('id')
+      .limit(MAX_REPORT_INSTANCES)
       .execute(),
   ]);
   const limitOf = new Map(limits.map((l) => [l.clientId, { daily: l.dailyLimit, spent: l.spentLast24h }]));
   const perApp = moneyByApp.map((a) => ({ ...a, limit: (a.clientId !== null && limitOf.get(a.clientId)) || null }));
 
   const perDay = Array.from({ length: days }, (_, i) => ({ day: new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10), charged: 0n, refunded: 0n }));
-  const byInstance = new Map<string, SpendingReport['perInstance'][number]>();
-  for (const row of ledger) {
+  for (const row of byDay) {
     const day = perDay.find((d) => d.day === row.day);
     if (day) {
       day.charged += row.charged;
       day.refunded += row.refunded;
     }
-    const inst = byInstance.get(row.instance_id) ?? { instanceId: row.instance_id, name: row.name, state: row.state, charged: 0n, refunded: 0n };
-    inst.charged += row.charged;
-    inst.refunded += row.refunded;
-    byInstance.set(row.instance_id, inst);
   }
-  const perInstance = [...byInstance.values()].sort(
-    (a, b) => Number(b.charged - b.refunded - (a.charged - a.refunded)) || a.instanceId.localeCompare(b.instanceId),
-  );
+  // net spend first (the SQL's order), the instance id breaking ties
+  const perInstance = top.map((r) => ({ instanceId: r.instance_id, name: r.name, state: r.state, charged: r.charged, refunded: r.refunded }));
 
   const burnPerHour = rented.reduce((sum, r) => sum + hourlyRates(rate(r)).totalPerHour, 0n);
   const available = funds.balance + funds.credit;
@@ -181,6 +193,7 @@ export async function spendingReport(db: Db, actor: Actor, days: number, clock: 
     now,
     perDay,
     perInstance,
+    instancesInWindow: top[0]?.n ?? 0,
     perApp,
     balance: funds.balance,
     credit: funds.credit,
@@ -252,7 +265,8 @@ function findLeaks(rented: Rented[], available: bigint, now: Date, team: Record<
       });
     }
   }
-  return [...leaks, ...underfundedRenewals(rented, available, now, team)];
+  // renewals the funds cannot cover first: what is about to be lost, before what only costs
+  return [...underfundedRenewals(rented, available, now, team), ...leaks];
 }
 
 /**

@@ -1,7 +1,7 @@
 // The spending report tool: where the money went, the burn and runway, and what is leaking, each
 // leak with the tool call that fixes it. Read-only; the figures come from pictor/spending.ts.
 import { z } from 'zod';
-import { LEAK_KINDS, MAX_REPORT_DAYS, spendingReport, type SpendingReport } from '../pictor/spending.ts';
+import { LEAK_KINDS, MAX_REPORT_DAYS, MAX_REPORT_INSTANCES, spendingReport, type SpendingReport } from '../pictor/spending.ts';
 import { money, moneyOutput } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
 
@@ -28,7 +28,8 @@ const output = {
         refunded: moneyOutput.describe('Refunded for it in the window.'),
       }),
     )
-    .describe('Instances with charges or refunds in the window, most spent first.'),
+    .describe(`Instances with charges or refunds in the window, most spent (net) first; at most ${MAX_REPORT_INSTANCES}.`),
+  per_instance_total: z.number().int().describe('How many instances had charges or refunds in the window (per_instance lists the first ones).'),
   per_app_24h: z
     .array(
       z.object({
@@ -66,7 +67,8 @@ const output = {
         }),
       }),
     )
-    .describe('What is costing money for nothing or about to be lost.'),
+    .describe(`What is costing money for nothing or about to be lost; at most ${MAX_REPORT_INSTANCES}.`),
+  leaks_total: z.number().int().describe('How many leaks were found (leaks lists the first ones).'),
   paused: z
     .array(
       z.object({
@@ -81,7 +83,7 @@ const output = {
       }),
     )
     .describe(
-      'Paused instances (prepaid time ended without renewal: no GPUs held, nothing charged), first to be deleted first. Starting one again: start-instance with rental_hours (dry_run first).',
+      `Paused instances (prepaid time ended without renewal: no GPUs held, nothing charged), first to be deleted first; at most ${MAX_REPORT_INSTANCES}. Starting one again: start-instance with rental_hours (dry_run first).`,
     ),
 };
 
@@ -95,7 +97,12 @@ function reportText(r: SpendingReport): string {
       (a) =>
         `${a.appName ?? 'no app'}: ${money(a.charged)} charged in the last 24 h${a.limit?.daily == null ? '' : ` (limit ${money(a.limit.daily)} a day, ${money(a.limit.spent)} used)`}.`,
     ),
-    r.leaks.length === 0 ? 'No leaks.' : `Leaks:\n${r.leaks.map((l) => `- ${l.message} Fix: ${l.fix.tool}.`).join('\n')}`,
+    r.leaks.length === 0
+      ? 'No leaks.'
+      : `Leaks:\n${r.leaks
+          .slice(0, MAX_REPORT_INSTANCES)
+          .map((l) => `- ${l.message} Fix: ${l.fix.tool}.`)
+          .join('\n')}${r.leaks.length > MAX_REPORT_INSTANCES ? `\n… and ${r.leaks.length - MAX_REPORT_INSTANCES} more.` : ''}`,
     ...(r.paused.length === 0 ? [] : [`Paused:\n${r.paused.map((p) => `- ${p.message}`).join('\n')}`]),
   ].join('\n');
 }
@@ -132,6 +139,7 @@ export const getSpendingReportTool = defineTool({
           charged: money(i.charged),
           refunded: money(i.refunded),
         })),
+        per_instance_total: r.instancesInWindow,
         per_app_24h: r.perApp.map((a) => ({
           app: a.appName,
           charged: money(a.charged),
@@ -144,7 +152,7 @@ export const getSpendingReportTool = defineTool({
         credit: money(r.credit),
         burn_per_hour: money(r.burnPerHour),
         runway_hours: r.runwayHours,
-        leaks: r.leaks.map((l) => ({
+        leaks: r.leaks.slice(0, MAX_REPORT_INSTANCES).map((l) => ({
           kind: l.kind,
           instance_id: l.instanceId,
           name: l.name,
@@ -164,6 +172,7 @@ export const getSpendingReportTool = defineTool({
           rental_hours: p.rentalHours,
           message: p.message,
         })),
+        leaks_total: r.leaks.length,
       },
       text: reportText(r),
     };

@@ -144,13 +144,22 @@ export async function getInstanceLogs(db: Db, actor: Actor, instanceId: string, 
   const accountId = await resolveAccountId(db, actor, 'read');
   const limit = pageSize(input.limit);
   const instance = await findInstance(db, accountId, instanceId);
-  let query = db.selectFrom('instance_logs').select(['id', 'at', 'source', 'message']).where('instance_id', '=', instance.id);
+  let afterId = '0'; // line ids start at 1
   if (input.cursor !== undefined) {
-    const [afterId] = decodeCursor(input.cursor, 1) as [string];
+    [afterId] = decodeCursor(input.cursor, 1) as [string];
     if (!/^\d{1,18}$/.test(afterId)) throw badCursor();
-    query = query.where('id', '>', afterId);
   }
-  const rows = await query
+  // The instance's lines as a range of instance_logs_instance (instance_id, id), not as
+  // "instance_id = x ORDER BY id": with that equality Postgres may walk the primary key in id order
+  // from the table's first line, filtering for this instance (a chatty instance's lines all come
+  // late), reading the whole table for one page. Two row bounds select exactly this instance's
+  // lines after the cursor and only the composite index gives their order.
+  const rows = await db
+    .selectFrom('instance_logs')
+    .select(['id', 'at', 'source', 'message'])
+    .where(sql<boolean>`(instance_id, id) > (${instance.id}::uuid, ${afterId}::bigint)`)
+    .where(sql<boolean>`(instance_id, id) <= (${instance.id}::uuid, 9223372036854775807::bigint)`)
+    .orderBy('instance_id')
     .orderBy('id')
     .limit(limit + 1)
     .execute();
