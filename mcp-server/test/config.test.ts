@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEV_CONFIRMATION_SECRET, DEV_INFLOW_WEBHOOK_SECRET, DEV_INSTANCE_PROXY_DOMAIN, DEV_INSTANCE_SECRETS_KEY, loadConfig } from '../src/config.ts';
+import {
+  ConfigError,
+  DEV_CONFIRMATION_SECRET,
+  DEV_INFLOW_WEBHOOK_SECRET,
+  DEV_INSTANCE_PROXY_DOMAIN,
+  DEV_INSTANCE_SECRETS_KEY,
+  loadConfig,
+} from '../src/config.ts';
 
 const DATABASE_URL = 'postgres://u:p@127.0.0.1:5432/pictor';
 const CONFIRMATION_SECRETS = 'confirmation-secret-of-this-deployment-0001';
@@ -81,8 +88,14 @@ test('production: InFlow only over https, never with the public development webh
   assert.equal(loadConfig({ ...production, INFLOW_API_URL: 'https://api.inflowpay.xyz' }).inflow?.apiUrl, 'https://api.inflowpay.xyz');
   // Nothing set: InFlow is off, never pointed at a sandbox by default.
   assert.equal(
-    loadConfig({ DATABASE_URL, NODE_ENV: 'production', MCP_URL: 'https://mcp.example.com/mcp', AUTH_ISSUER: 'https://auth.example.com', CONFIRMATION_SECRETS, ...INSTANCES })
-      .inflow,
+    loadConfig({
+      DATABASE_URL,
+      NODE_ENV: 'production',
+      MCP_URL: 'https://mcp.example.com/mcp',
+      AUTH_ISSUER: 'https://auth.example.com',
+      CONFIRMATION_SECRETS,
+      ...INSTANCES,
+    }).inflow,
     null,
   );
   // In development both are what `npm start` uses.

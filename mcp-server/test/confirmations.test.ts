@@ -36,7 +36,13 @@ const H100_2H_COST = '5.007398';
 type Result = CallToolResult | InputRequired;
 
 function servicesOf(core: Pick<Core, 'db' | 'clock'>, settings: Partial<ConfirmationSettings> = {}): Services {
-  return { db: core.db, clock: core.clock, log, secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]), confirmation: { secrets: [SECRET], ttlMinutes: 10, required: false, ...settings } };
+  return {
+    db: core.db,
+    clock: core.clock,
+    log,
+    secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]),
+    confirmation: { secrets: [SECRET], ttlMinutes: 10, required: false, ...settings },
+  };
 }
 
 function call(

@@ -124,7 +124,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const clock = new ManualClock(options.now);
   const log = options.logStream ? createLogger({ ...config, logLevel: 'debug' }, options.logStream) : createLogger(config);
   const instanceChanges = await watchInstanceChanges({ databaseUrl: database.url, log });
-  const services: Services = { db: database.db, clock, log, confirmation: config.confirmation, secrets: new SecretBox(config.instances.secretsKeys), instanceChanges };
+  const services: Services = {
+    db: database.db,
+    clock,
+    log,
+    confirmation: config.confirmation,
+    secrets: new SecretBox(config.instances.secretsKeys),
+    instanceChanges,
+  };
   const revocations = await watchRevocations({ db: database.db, databaseUrl: database.url, log });
   const app = createApp(config, services, { testOnlyTools: options.testOnlyTools, testOnlyExecute: options.testOnlyExecute, revocations });
   httpServer.on('request', app.callback());

@@ -155,7 +155,13 @@ test('stopping a server ends the waits it serves at once, each answering with th
     compileTool(createInstanceTool),
     { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'cut-short', wait_seconds: 120 },
     {
-      services: { db: replica.db, clock: serving.clock, log: serving.log, instanceChanges: replica.instanceChanges, secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]) },
+      services: {
+        db: replica.db,
+        clock: serving.clock,
+        log: serving.log,
+        instanceChanges: replica.instanceChanges,
+        secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]),
+      },
       caller: { userId, scopes: ['instances:write'] },
       requestId: 'stop-1',
       log: serving.log,

@@ -64,8 +64,16 @@ test('every tool that changes something declares its activity entry, with only s
 });
 
 test('the tools that spend or destroy, and only they, ask the person to confirm (issue 11 §2)', () => {
-  // start-instance joins once a paused instance exists (resuming it will charge)
-  const CONFIRMED = ['add-instance-hours', 'create-inflow-checkout', 'create-instance', 'delete-instance', 'delete-ssh-key', 'verify-inflow-transaction'];
+  // start-instance asks only when it charges: starting a paused instance with rental_hours
+  const CONFIRMED = [
+    'add-instance-hours',
+    'create-inflow-checkout',
+    'create-instance',
+    'delete-instance',
+    'delete-ssh-key',
+    'start-instance',
+    'verify-inflow-transaction',
+  ];
   assert.deepEqual(
     tools
       .filter((t) => t.confirm !== undefined)

@@ -30,7 +30,7 @@ import {
   type LimitQuote,
   type StartPausedQuote,
 } from '../pictor/instances/index.ts';
-import { InvalidInputError } from '../pictor/errors.ts';
+import { InvalidInputError, InvalidStateError } from '../pictor/errors.ts';
 import { MAX_ENV_VARS, MAX_PORTS, MAX_STARTUP_SCRIPT_BYTES } from '../pictor/launch.ts';
 import { cursorField, limitField, money, moneyOutput, nextCursorOutput, whose } from './common.ts';
 import { defineTool, type ToolDefinition } from './define.ts';
@@ -389,6 +389,26 @@ export const startInstanceTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   activity: { args: ['rental_hours', 'dry_run'], target: 'instance_id' },
+  // Only starting a paused instance spends. A start that would be refused, or an instance that is no
+  // longer paused (a retry after it started), is left to the handler, which says why or charges nothing.
+  async confirm(input, ctx) {
+    if (input.rental_hours === undefined || input.dry_run) return null;
+    let q: StartPausedQuote;
+    try {
+      q = await quoteStartPaused(ctx.db, ctx.actor, input.instance_id, input.rental_hours, ctx.clock);
+    } catch (error) {
+      if (error instanceof InvalidStateError) return null;
+      throw error;
+    }
+    if (!q.wouldSucceed) return null;
+    const team = ctx.actor.teamId === undefined ? '' : `, paid from ${whose(ctx.actor)}`;
+    return {
+      message:
+        `Start the paused instance "${q.name}" (${q.gpusNeeded} GPU${q.gpusNeeded === 1 ? '' : 's'} in ${q.regionId}) for ${q.hours} h${team}, prepaid until ${q.expiresAfter.toISOString()}: ` +
+        `${money(q.cost.total)} credits; ${money(q.balanceAfter ?? 0n)} left.`,
+      amountMicro: q.cost.total,
+    };
+  },
   async handler(input, ctx) {
     if (input.rental_hours === undefined) {
       if (input.dry_run)
