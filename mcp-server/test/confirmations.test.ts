@@ -17,10 +17,12 @@ import { argumentsDigest, signState, verifyState } from '../src/tools/confirmati
 import { confirmationForm } from '../src/tools/confirm.ts';
 import type { Services, ToolDefinition } from '../src/tools/define.ts';
 import { executeTool, isInputRequired, type InputRequired, type Interaction } from '../src/tools/execute.ts';
-import { addInstanceHoursTool, createInstanceTool, deleteInstanceTool } from '../src/tools/instances.ts';
+import { addInstanceHoursTool, createInstanceTool, deleteInstanceTool, startInstanceTool } from '../src/tools/instances.ts';
 import { createInflowCheckoutTool, verifyInflowTransactionTool } from '../src/tools/inflow.ts';
 import { compileTool } from '../src/tools/public.ts';
 import { deleteSshKeyTool } from '../src/tools/ssh-keys.ts';
+import { runLifecycleOnce } from '../src/worker/lifecycle.ts';
+import { SimulatedProvisioner } from '../src/pictor/provisioner.ts';
 import { addKey, fingerprint, fund, HOUR, newTeam, newUser, setupCore, type Core, type TestUser } from './core-fixtures.ts';
 import { startInflowWorld } from './inflow-fixtures.ts';
 
@@ -183,7 +185,7 @@ test('a tampered, foreign, expired or mismatched requestState is refused and cha
   const payload = JSON.parse(Buffer.from(body, 'base64url').toString());
   const cheaper = Buffer.from(JSON.stringify({ ...payload, p: '1' })).toString('base64url');
   // what the server binds: the validated arguments, defaults included
-  const parsed = { ...H100_2H, ssh_key_ids: [], auto_renew: false, dry_run: false };
+  const parsed = { ...H100_2H, ssh_key_ids: [], auto_renew: false, wait_seconds: 0, dry_run: false };
   const bound = { userId: me.id, clientId: 'claude', tool: 'create-instance', args: argumentsDigest(parsed), amountMicro: 5_007_398n, nonce: 'A'.repeat(22) };
   const tampered = [
     `${prefix}.${cheaper}.${mac}`, // a cheaper price, same signature
@@ -433,4 +435,48 @@ test('create-inflow-checkout and verify-inflow-transaction: the sentences, and a
 
   const verify = messageOf(await call(services, verifyInflowTransactionTool, { transaction_id: made.transaction_id }, { user: me }, canElicit()));
   assert.equal(verify, `Check top-up ${made.transaction_id} (25.00 EUR) with InFlow and, if it is paid, add 25.00 credits to your personal account.`);
+});
+
+test('start-instance: starting a paused instance asks with its price like a creation; accept starts it once; a stopped start is not asked about', async (t) => {
+  const { core, me } = await funded(t);
+  const services = servicesOf(core, { ttlMinutes: 60 });
+  core.clock.set(new Date('2026-03-01T00:00:00.000Z'));
+  const made = await createInstance(
+    core.db,
+    me.actor,
+    { plan: 'h100-80gb', gpuCount: 1, region: 'us-east', storageGb: 100, rentalHours: 2, name: 'trainer', sshKeyIds: [] },
+    core.clock,
+  );
+  // prepaid time ends with auto-renew off: the worker pauses it
+  core.clock.advance(2 * HOUR);
+  assert.equal((await runLifecycleOnce({ db: core.db, clock: core.clock, provisioner: new SimulatedProvisioner() })).paused, 1);
+  const before = await fingerprint(core.db);
+
+  const ask = await call(services, startInstanceTool, { instance_id: made.id, rental_hours: 2 }, { user: me }, canElicit());
+  assert.match(
+    messageOf(ask),
+    new RegExp(
+      `^Start the paused instance "trainer" \\(1 GPU in us-east\\) for 2 h, prepaid until 2026-03-01T04:00:00\\.\\d{3}Z: ${H100_2H_COST} credits; 89\\.985204 left\\.$`,
+    ),
+  );
+  assert.equal(verifyState(asked(ask).requestState, [SECRET])?.amountMicro, 5_007_398n);
+  assert.equal(await fingerprint(core.db), before, 'asking changes nothing');
+  const chargesBefore = await charges(core, me.accountId);
+
+  const out = done(
+    await call(
+      services,
+      startInstanceTool,
+      { instance_id: made.id, rental_hours: 2 },
+      { user: me },
+      canElicit({ requestState: asked(ask).requestState, inputResponses: ACCEPT }),
+    ),
+  );
+  assert.equal(out.changed, true);
+  assert.equal(out.charge.cost.total, H100_2H_COST);
+  assert.equal(await charges(core, me.accountId), chargesBefore + 1);
+
+  // a dry run, and starting a stopped (not paused) instance, are never asked about
+  assert.ok(!isInputRequired(await call(services, startInstanceTool, { instance_id: made.id, rental_hours: 2, dry_run: true }, { user: me }, canElicit())));
+  assert.ok(!isInputRequired(await call(services, startInstanceTool, { instance_id: made.id }, { user: me }, canElicit())));
 });
