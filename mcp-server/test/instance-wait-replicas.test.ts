@@ -118,6 +118,42 @@ test('create-instance and start-instance with wait_seconds on one replica answer
   assert.match(started.instance.ssh.command, /^ssh -p /);
 });
 
+test('with onprogress the SDK client hears queued → provisioning → running in order over HTTP, then the result', async () => {
+  const updates: Array<{ progress: number; total?: number; message?: string }> = [];
+  const call = client.callTool(
+    {
+      name: 'create-instance',
+      arguments: {
+        plan: 'h100-80gb',
+        gpu_count: 1,
+        region: 'us-east',
+        storage_gb: 100,
+        rental_hours: 2,
+        name: 'watched',
+        ssh_key_ids: [key],
+        wait_seconds: 60,
+      },
+    },
+    undefined,
+    { onprogress: (p) => updates.push(p) },
+  ) as Promise<CallToolResult>;
+  const id = await instanceIdNamed('watched');
+  await settledOn(id, 'provision');
+  // replica B's worker may take the request before the wait's first look: queued is then skipped
+  while (!updates.some((u) => u.progress === 2)) await new Promise((resolve) => setTimeout(resolve, 20));
+  serving.clock.advance(6000);
+  const created = await call;
+  assert.ok(!created.isError, JSON.stringify(created.content));
+  assert.equal((created.structuredContent as Structured).wait.outcome, 'running');
+  const steps = updates.map((u) => u.progress);
+  assert.deepEqual(steps, [...steps].sort(), 'in order');
+  assert.deepEqual(steps.slice(-2), [2, 4], 'provisioning, then running');
+  assert.ok(updates.every((u) => u.total === 4));
+  if (steps[0] === 1) assert.match(updates[0]!.message!, /^Queued/);
+  assert.match(updates.at(-2)!.message!, /^Provisioning/);
+  assert.match(updates.at(-1)!.message!, /^Running: ssh -p \d+ root@us-east\.gpu\.pictor\.dev$/);
+});
+
 test('without a progress token the waiting call is one plain JSON answer', async () => {
   const response = await serving.post(
     {
