@@ -81,6 +81,7 @@ test("MCP Inspector CLI: tools/list with the bearer header shows all 22 seed too
     'get-spending-report',
     'get-user-balance',
     'list-gpus',
+    'list-images',
     'list-my-instances',
     'list-ssh-keys',
   ]);
