@@ -14,6 +14,7 @@ import { startSmtpSink, type SmtpSink } from '../../auth-server/test/support/smt
 import { seedCatalog } from '../../mcp-server/src/pictor/catalog-seed.ts';
 import { SCOPES } from '../../mcp-server/src/tools/define.ts';
 import { signInForTokens, type AuthFlow } from './auth-flow.ts';
+import { INSPECT_FLAG } from './heap.ts';
 import { dockerNodeOptions, startService, type Service } from './services.ts';
 
 export interface Stack {
@@ -39,6 +40,8 @@ export interface StackOptions {
   cpuProfDir?: string;
   /** Extra environment for the MCP server (e.g. WORKER_INTERVAL_MS). */
   mcpEnv?: Record<string, string>;
+  /** Run both services with the V8 inspector on loopback, for heap probes (bench/lib/heap.ts). */
+  inspect?: boolean;
   logLevel?: string;
 }
 
@@ -83,12 +86,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await new Promise<void>((resolve) => jwksProxy.listen(0, '127.0.0.1', () => resolve()));
   const jwksUrl = `http://127.0.0.1:${(jwksProxy.address() as { port: number }).port}/jwks`;
   const logLevel = options.logLevel ?? 'info';
+  const nodeOptions = (service: string) => `${dockerNodeOptions(service)}${options.inspect ? ` ${INSPECT_FLAG}` : ''}`.trim();
 
   const auth = startService('auth-server', 'auth-server/src/main.ts', {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_OPTIONS: dockerNodeOptions('auth-server'),
+      NODE_OPTIONS: nodeOptions('auth-server'),
       NODE_ENV: 'development',
       DATABASE_URL: databaseUrl,
       AUTH_PORT: String(authPort),
@@ -104,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logDir: dir,
     cpuProfDir: options.cpuProfDir,
     env: {
-      NODE_OPTIONS: dockerNodeOptions('mcp-server'),
+      NODE_OPTIONS: nodeOptions('mcp-server'),
       NODE_ENV: 'development',
       DATABASE_URL: databaseUrl,
       MCP_PORT: String(mcpPort),
