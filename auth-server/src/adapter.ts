@@ -1,10 +1,14 @@
 // oidc-provider's storage on Postgres: one table for every model (see migration 0003_auth).
 // All times come from the database clock, so replicas on different machines agree on expiry.
 import { sql, type ExpressionBuilder } from 'kysely';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
+import type { Clock } from '@pictor/platform/clock';
+import { systemClock } from '@pictor/platform/clock';
 import type { Db } from '@pictor/platform/db';
 import type { Database } from '@pictor/migrations/schema';
 import { recordTokenRevocations } from '@pictor/platform/revocations';
+import { type AccountUser, userMemoKey } from './oauth/accounts.ts';
+import { currentRequest, recall, remember, take } from './request-memo.ts';
 
 export interface AdapterOptions {
   /**
@@ -14,24 +18,60 @@ export interface AdapterOptions {
    * reuse detection (which revokes the grant).
    */
   consumeGraceSeconds?: Partial<Record<string, number>>;
+  /** The clock of auth_connections' times (see recordConnections). Default the system clock. */
+  clock?: Clock;
 }
 
 export function createAdapterFactory(db: Db, options: AdapterOptions = {}): (model: string) => Adapter {
-  return (model) => new PostgresAdapter(db, model, options.consumeGraceSeconds?.[model] ?? 0);
+  return (model) => new PostgresAdapter(db, model, options.consumeGraceSeconds?.[model] ?? 0, options.clock ?? systemClock);
+}
+
+/** A refresh in progress: the presented token's consumption waits for its successor's save. */
+interface Rotation {
+  presented: string;
+  /** Set by the save: whether this request's successor became the presented token's one. */
+  claimed?: boolean;
+}
+const ROTATION = 'rotation';
+
+/**
+ * What the refresh grant of this request did with the presented token: `claimed` when the
+ * successor it minted was recorded as the one successor (and stored, and the connection's use
+ * recorded); not claimed when another request's successor already was (this one was not stored).
+ */
+export function rotationOf(ctx: object): Rotation | undefined {
+  return recall<Rotation>(ctx, ROTATION)?.value;
+}
+
+/** The request being served when it is a refresh grant presenting `id`. */
+function refreshPresenting(id: string): KoaContextWithOIDC | undefined {
+  const ctx = currentRequest() as KoaContextWithOIDC | undefined;
+  const params = ctx?.oidc?.params;
+  return params?.grant_type === 'refresh_token' && params.refresh_token === id ? ctx : undefined;
 }
 
 class PostgresAdapter implements Adapter {
   readonly #db: Db;
   readonly #model: string;
   readonly #grace: number;
+  readonly #clock: Clock;
 
-  constructor(db: Db, model: string, graceSeconds: number) {
+  constructor(db: Db, model: string, graceSeconds: number, clock: Clock) {
     this.#db = db;
     this.#model = model;
     this.#grace = graceSeconds;
+    this.#clock = clock;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
+    if (this.#model === 'RefreshToken') {
+      const ctx = currentRequest();
+      const rotation = ctx && rotationOf(ctx);
+      if (ctx && rotation && rotation.claimed === undefined) {
+        rotation.claimed = await this.#saveSuccessor(ctx as KoaContextWithOIDC, rotation.presented, id, payload, expiresIn);
+        return;
+      }
+    }
     const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
     const row = {
       payload: JSON.stringify(payload),
@@ -48,6 +88,13 @@ class PostgresAdapter implements Adapter {
   }
 
   find(id: string) {
+    const ctx = currentRequest();
+    if (ctx && this.#model === 'Grant') {
+      const read = take<AdapterPayload | undefined>(ctx, `Grant:${id}`);
+      if (read) return Promise.resolve(read.value);
+    }
+    const refresh = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
+    if (refresh) return this.#findPresented(refresh, id);
     return this.#findBy('id', id);
   }
 
@@ -60,6 +107,10 @@ class PostgresAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
+    // The refresh grant consumes the presented token and saves its successor right after: the
+    // save does both in one statement (#saveSuccessor), which also decides the one successor.
+    const ctx = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
+    if (ctx) return remember(ctx, ROTATION, { presented: id } satisfies Rotation);
     // The first consumption time is kept: a racing second consume must not restart the grace.
     await this.#db
       .updateTable('auth_oidc_payloads')
@@ -82,6 +133,67 @@ class PostgresAdapter implements Adapter {
     await this.#db.deleteFrom('auth_oidc_payloads').where('model', '=', this.#model).where('grant_id', '=', grantId).execute();
   }
 
+  /**
+   * The refresh token a refresh grant presents, with what the grant reads next in the same round
+   * trip: its grant (Grant.find, validateGrant) and its person (findAccount, extraTokenClaims),
+   * remembered for this request. Same conditions as #findBy for each row; the CASE keeps a
+   * subject that is not a uuid from failing the cast (userById's rule).
+   */
+  async #findPresented(ctx: object, id: string): Promise<AdapterPayload | undefined> {
+    const { rows } = await sql<{
+      payload: AdapterPayload;
+      consumed: number | null;
+      grant_id: string | null;
+      grant: AdapterPayload | null;
+      user_id: string | null;
+      email: string | null;
+    }>`
+      SELECT rt.payload, rt.grant_id, g.payload AS grant, u.id AS user_id, u.email,
+        CASE WHEN rt.consumed_at <= now() - make_interval(secs => ${this.#grace}) THEN extract(epoch FROM rt.consumed_at)::int END AS consumed
+      FROM auth_oidc_payloads rt
+      LEFT JOIN auth_oidc_payloads g ON g.model = 'Grant' AND g.id = rt.grant_id AND (g.expires_at IS NULL OR g.expires_at > now())
+      LEFT JOIN users u ON u.id = CASE WHEN rt.payload->>'accountId' ~* ${UUID_PATTERN} THEN (rt.payload->>'accountId')::uuid END
+      WHERE rt.model = 'RefreshToken' AND rt.id = ${id} AND (rt.expires_at IS NULL OR rt.expires_at > now())`.execute(this.#db);
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.grant_id) remember(ctx, `Grant:${row.grant_id}`, row.grant ?? undefined);
+    const accountId = row.payload.accountId;
+    if (typeof accountId === 'string')
+      remember(ctx, userMemoKey(accountId), (row.user_id && row.email ? { id: row.user_id, email: row.email } : undefined) satisfies AccountUser);
+    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+  }
+
+  /**
+   * One statement for a refresh's writes: records `minted` as the one successor of `presented`
+   * unless another rotation was recorded first (a conditional update on the presented row: one
+   * winner across every request and replica), consuming it; only the winner's successor is
+   * stored, and its use of the app recorded (as recordConnections does for other grants).
+   * Returns whether this one won. A loser's response then carries the winner's successor
+   * (oauth/token-lifecycle.ts singleRefreshChain).
+   */
+  async #saveSuccessor(ctx: KoaContextWithOIDC, presented: string, minted: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<boolean> {
+    const now = this.#clock.now();
+    const { rows } = await sql<{ claimed: string }>`
+      WITH claimed AS (
+        UPDATE auth_oidc_payloads
+        SET payload = payload || jsonb_build_object('rotatedTo', ${minted}::text), consumed_at = coalesce(consumed_at, now())
+        WHERE model = 'RefreshToken' AND id = ${presented} AND payload->>'rotatedTo' IS NULL
+        RETURNING 1
+      ), stored AS (
+        INSERT INTO auth_oidc_payloads (model, id, payload, grant_id, expires_at)
+        SELECT 'RefreshToken', ${minted}::text, ${JSON.stringify(payload)}::jsonb, ${payload.grantId ?? null}::text,
+          ${expiresIn ? sql`now() + make_interval(secs => ${expiresIn})` : null}
+        FROM claimed
+      ), used AS (
+        INSERT INTO auth_connections (user_id, client_id, client_name, first_authorized_at, last_used_at)
+        SELECT ${payload.accountId}::uuid, ${ctx.oidc.client?.clientId ?? payload.clientId}::text, ${ctx.oidc.client?.clientName ?? null}::text, ${now}::timestamptz, ${now}::timestamptz
+        FROM claimed
+        ON CONFLICT (user_id, client_id) DO UPDATE SET last_used_at = excluded.last_used_at, client_name = excluded.client_name
+      )
+      SELECT count(*)::text AS claimed FROM claimed`.execute(this.#db);
+    return rows[0]?.claimed === '1';
+  }
+
   async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
     const row = await this.#db
       .selectFrom('auth_oidc_payloads')
@@ -100,23 +212,15 @@ class PostgresAdapter implements Adapter {
   }
 }
 
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 /**
- * Records `minted` as the one successor of the rotated refresh token `presented`, unless another
- * rotation was recorded first (a conditional update on the presented token's row: one winner
- * across every request and replica). Returns the successor in effect: `minted` when it won,
- * otherwise the newest token of the chain (a client may have refreshed again since), or
+ * The successor in effect of a rotated refresh token whose own successor lost the race (see
+ * #saveSuccessor): the newest token of its chain (a client may have refreshed again since), or
  * undefined when the presented token is gone (its grant was revoked meanwhile). The link lives
  * in the payload under `rotatedTo`, which oidc-provider ignores.
  */
-export async function recordSuccessor(db: Db, presented: string, minted: string): Promise<string | undefined> {
-  const claimed = await db
-    .updateTable('auth_oidc_payloads')
-    .set({ payload: sql`payload || jsonb_build_object('rotatedTo', ${minted}::text)`, consumed_at: sql`coalesce(consumed_at, now())` })
-    .where('model', '=', 'RefreshToken')
-    .where('id', '=', presented)
-    .where(sql<string>`payload->>'rotatedTo'`, 'is', null)
-    .executeTakeFirst();
-  if (claimed.numUpdatedRows === 1n) return minted;
+export async function successorInEffect(db: Db, presented: string): Promise<string | undefined> {
   // A new statement sees the winner's committed link (READ COMMITTED).
   const { rows } = await sql<{ id: string; depth: number }>`
     WITH RECURSIVE chain(id, next, depth) AS (

@@ -30,7 +30,7 @@ export function createProvider({ config, db, clock, keys }: ProviderDeps): Provi
   const accounts = accountHooks(db);
 
   const configuration: Configuration = {
-    adapter: createAdapterFactory(db, { consumeGraceSeconds: { RefreshToken: config.ttl.refreshReuseGrace } }),
+    adapter: createAdapterFactory(db, { consumeGraceSeconds: { RefreshToken: config.ttl.refreshReuseGrace }, clock }),
     clients: STATIC_CLIENTS,
     jwks: keys.jwks,
     findAccount: accounts.findAccount,

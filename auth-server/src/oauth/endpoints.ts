@@ -4,6 +4,7 @@ import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '@pictor/platform/db';
 import type { Clock } from '@pictor/platform/clock';
+import { rotationOf } from '../adapter.ts';
 import type { Audit } from '../audit.ts';
 import type { RateLimit } from '../config.ts';
 import { publishedJwks } from '../keys.ts';
@@ -78,12 +79,13 @@ export function jwksFromDatabase(deps: { db: Db; clock: Clock; accessTokenTtl: n
 
 /**
  * Every token issued records that the person's app was used: the connected-apps page shows it,
- * and clients that never got a token are purged after a while.
+ * and clients that never got a token are purged after a while. A refresh whose successor was
+ * recorded has done so in the same statement (adapter.ts #saveSuccessor).
  */
 export function recordConnections(deps: { db: Db; clock: Clock }): Middleware {
   return async (ctx, next) => {
     await next();
-    if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200 || rotationOf(ctx)?.claimed) return;
     const { entities } = (ctx as KoaContextWithOIDC).oidc;
     const grant = entities.Grant;
     if (!grant?.accountId || !grant.clientId) return;

@@ -6,7 +6,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '@pictor/platform/db';
 import { recordTokenRevocation } from '@pictor/platform/revocations';
 import type { Clock } from '@pictor/platform/clock';
-import { recordSuccessor, revokeGrants } from '../adapter.ts';
+import { revokeGrants, rotationOf, successorInEffect } from '../adapter.ts';
 import { publishedJwks, SIGNING_ALG } from '../keys.ts';
 
 type Middleware = (ctx: Context, next: Next) => Promise<void>;
@@ -15,19 +15,19 @@ type Middleware = (ctx: Context, next: Next) => Promise<void>;
  * One refresh token, one successor (RFC 9700 §4.14.2). oidc-provider rotates the refresh token on
  * every use, and a rotated token presented again after the reuse grace revokes the grant. Within
  * the grace (parallel refreshes from two tabs, a retry that lost its response) each request would
- * mint its own successor: several live chains from one token. Here the first successor recorded
- * on the presented token's row wins; every other request discards the one it minted and answers
- * with the winner's, with the fresh access token it issued.
+ * mint its own successor: several live chains from one token. The save of the successor records
+ * it on the presented token's row only if none was recorded first (adapter.ts #saveSuccessor);
+ * a request that lost answers with the winner's successor, with the fresh access token it issued.
  */
 export function singleRefreshChain(db: Db): Middleware {
   return async (ctx, next) => {
     await next();
     if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
     const { RotatedRefreshToken: presented, RefreshToken: minted } = (ctx as unknown as KoaContextWithOIDC).oidc.entities;
-    if (!presented || !minted) return;
-    const successor = await recordSuccessor(db, presented.jti, minted.jti);
-    if (successor === minted.jti) return;
+    if (!presented || !minted || rotationOf(ctx)?.claimed) return;
+    // Lost: its successor was not stored (the delete covers a save made some other way).
     await minted.destroy();
+    const successor = await successorInEffect(db, presented.jti);
     if (successor === undefined) {
       // the grant was revoked while this request ran: nothing it issued may leave
       ctx.status = 400;
