@@ -4,11 +4,13 @@
 // from the real sign-in) and the bare baseline (bench/baseline.ts), then loads them one at a time
 // with autocannon: a warm-up of each, then rounds that alternate baseline and ours. Reports req/s,
 // p50 and p99 per scenario and the ratios ours / baseline, JWKS fetches, peak RSS of each service,
-// the token endpoint's refresh grant, and two workers renewing 10,000 instances. Writes
+// the token endpoint's refresh grant against bare oidc-provider's, full authorizations per second,
+// and two workers renewing 10,000 instances. Writes
 // bench/results/latest.json and latest.png. Only ratios mean anything on a shared machine.
 //
 // Environment: BENCH_DURATION (s per measured run, default 10), BENCH_WARMUP (s, default 3),
 // BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32), BENCH_RENEWALS (default 10000),
+// BENCH_AUTH_CONCURRENCY (authorizations at once, default 8),
 // BENCH_PROFILE=1 (write .cpuprofile files of the services to bench/results/profiles/),
 // BENCH_ONLY (comma-separated scenario keys, e.g. get_user_balance), BENCH_SKIP (refresh,renewal,curves).
 // `npm run bench -- curves` runs only the cost curves as an account grows (bench/curves.ts).
@@ -19,6 +21,14 @@ import { execFileSync } from 'node:child_process';
 import { freePort } from '@pictor/platform/local-postgres';
 import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { runCurves } from './curves.ts';
+import {
+  authorizationsPerSecond,
+  refreshGrantLoad,
+  refreshPool,
+  startOidcBaseline,
+  type AuthorizationsResult,
+  type RefreshLoadResult,
+} from './lib/auth-bench.ts';
 import { chartHtml, renderPng } from './lib/chart.ts';
 import { load, MCP_HEADERS, modern, probe, rpc, toolCall, type LoadResult } from './lib/load.ts';
 import { renewalBench } from './lib/renewal.ts';
@@ -31,12 +41,18 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 3);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const RENEWALS = Number(env.BENCH_RENEWALS ?? 10_000);
+const AUTH_CONCURRENCY = Number(env.BENCH_AUTH_CONCURRENCY ?? 8);
 const resultsDir = path.join(ROOT, 'bench', 'results');
 const ONLY = env.BENCH_ONLY ? env.BENCH_ONLY.split(',') : undefined;
 const SKIP = new Set((env.BENCH_SKIP ?? '').split(','));
 const profileDir = env.BENCH_PROFILE === '1' ? path.join(resultsDir, 'profiles') : undefined;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round2 = (x: number) => Math.round(x * 100) / 100;
 await mkdir(resultsDir, { recursive: true });
 
 // `npm run bench -- curves`: only the cost curves (bench/curves.ts), on a stack of their own.
@@ -211,43 +227,56 @@ try {
   }
   const loadRss = rss.peaks();
 
-  // Refresh grant: rotated refresh tokens (public client), so every request spends one and the
-  // answer's new token goes back into the pool; the pool is larger than the connection count.
-  let refresh: (LoadResult & { failures: number }) | null = null;
+  // The token endpoint's refresh grant, ours against bare oidc-provider with its in-memory adapter
+  // (same client code, same connections, alternating like the MCP rounds), then full authorizations.
+  let refresh: { ours: RefreshLoadResult; oidcProvider: RefreshLoadResult; ratio: number; perRound: number[] } | null = null;
+  let authorizations: AuthorizationsResult | null = null;
   if (!SKIP.has('refresh')) {
-    log('Token endpoint: refresh grant');
-    const pool: string[] = [];
-    for (let i = 0; i < CONNECTIONS + 8; i++) pool.push((await person.tokens()).refreshToken);
-    let failures = 0;
-    const r = await load({
-      url: `${stack.issuer}/token`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      connections: CONNECTIONS,
-      durationSeconds: DURATION,
-      serverPid: stack.auth.pid,
-      requests: [
-        {
-          method: 'POST',
-          path: '/token',
-          setupRequest(request, context) {
-            const token = pool.shift();
-            if (!token) throw new Error('refresh token pool ran dry');
-            context.token = token;
-            return { ...request, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: person.clientId }).toString() };
-          },
-          onResponse(status, body, context) {
-            const next = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
-            if (next) pool.push(next);
-            else {
-              failures += 1;
-              pool.push(context.token as string);
-            }
-          },
-        },
-      ],
-    });
-    refresh = { ...r, failures };
-    log(`  refresh grant ${r.reqPerSec} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`);
+    log('Token endpoint: refresh grant, ours and bare oidc-provider (in-memory adapter)');
+    const oidc = await startOidcBaseline(stack.dir, profileDir);
+    try {
+      // a pool per run: a run spends its pool (answers in flight when it stops are dropped)
+      const ourRun = async (durationSeconds: number) =>
+        refreshGrantLoad({
+          tokenUrl: `${stack.issuer}/token`,
+          clientId: person.clientId,
+          pool: await refreshPool(person, CONNECTIONS + 8),
+          serverPid: stack.auth.pid,
+          connections: CONNECTIONS,
+          durationSeconds,
+        });
+      const bareRun = async (durationSeconds: number) =>
+        refreshGrantLoad({
+          tokenUrl: oidc.tokenUrl,
+          clientId: oidc.clientId,
+          pool: await oidc.mint(CONNECTIONS + 8),
+          serverPid: oidc.pid,
+          connections: CONNECTIONS,
+          durationSeconds,
+        });
+      await bareRun(WARMUP);
+      await ourRun(WARMUP);
+      const pairs: Array<{ ours: RefreshLoadResult; bare: RefreshLoadResult }> = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const bare = await bareRun(DURATION);
+        const o = await ourRun(DURATION);
+        pairs.push({ ours: o, bare });
+        log(
+          `  round ${round}  oidc-provider ${bare.reqPerSec} req/s (cpu ${bare.cpuUsPerRequest} µs)  ours ${o.reqPerSec} req/s (cpu ${o.cpuUsPerRequest} µs, p99 ${o.p99} ms, failures ${o.failures})`,
+        );
+      }
+      const perRound = pairs.map((p) => round2(p.ours.reqPerSec / p.bare.reqPerSec));
+      // the figures shown are the round whose ratio is the median one
+      const middle = [...pairs].sort((a, b) => a.ours.reqPerSec / a.bare.reqPerSec - b.ours.reqPerSec / b.bare.reqPerSec)[Math.floor((pairs.length - 1) / 2)]!;
+      refresh = { ours: middle.ours, oidcProvider: middle.bare, ratio: median(perRound), perRound };
+    } finally {
+      await oidc.stop();
+    }
+    log(`Full authorizations (registration → magic link → consent → code → token), ${AUTH_CONCURRENCY} at once for ${DURATION} s`);
+    authorizations = await authorizationsPerSecond(stack, { seconds: DURATION, concurrency: AUTH_CONCURRENCY });
+    log(
+      `  ${authorizations.flows} authorizations, ${authorizations.perSecond} per second, p50 ${authorizations.p50Ms} ms, p99 ${authorizations.p99Ms} ms, failures ${authorizations.failures}`,
+    );
   }
   rss.stop();
   const peaks = rss.peaks();
@@ -265,11 +294,6 @@ try {
   // ---- report ----
   // Medians over the rounds. A ratio compares each round's run with the baseline run just before
   // it (same minute, same neighbours on a shared machine) and takes the median of those ratios.
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
-  const round2 = (x: number) => Math.round(x * 100) / 100;
   const summary = Object.fromEntries(
     scenarios.map((s) => {
       const rs = runs[s.key]!;
@@ -337,11 +361,13 @@ try {
       p99AtMostHalf: ourKeys.every((k) => perScenarioTargets[k]!.p99),
       jwksFetchesOne: stack.jwksFetches() === 1,
       rssUnder200Mb: peaks['mcp-server']! <= 200 && peaks['auth-server']! <= 200,
+      refreshAtLeast06xOidcProvider: refresh ? refresh.ratio >= 0.6 : null,
       renewalUnder10s: renewal ? renewal.seconds <= 10 && renewal.renewedExactlyOnce && renewal.ledgerMatchesBalances : null,
     },
     jwksFetches: stack.jwksFetches(),
     rssMb: { duringMcpLoad: loadRss, peak: peaks },
     refreshGrant: refresh,
+    authorizations,
     renewal,
     curves: curves && { charts: curves.charts, renewalSeconds: curves.renewal.map((r) => [r.instances, r.seconds]) },
   };
@@ -367,7 +393,14 @@ try {
       .map(([k, v]) => `${k} ${v} MB`)
       .join(', ')}`,
   );
-  if (refresh) log(`Refresh grant: ${refresh.reqPerSec} req/s (p50 ${refresh.p50} ms, p99 ${refresh.p99} ms, failures ${refresh.failures})`);
+  if (refresh)
+    log(
+      `Refresh grant: ours ${refresh.ours.reqPerSec} req/s (${refresh.ours.cpuUsPerRequest} µs CPU, p99 ${refresh.ours.p99} ms), bare oidc-provider ${refresh.oidcProvider.reqPerSec} req/s (${refresh.oidcProvider.cpuUsPerRequest} µs): ${refresh.ratio.toFixed(2)}× (target ≥ 0.6×; each round ${refresh.perRound.join(' ')})`,
+    );
+  if (authorizations)
+    log(
+      `Full authorizations: ${authorizations.perSecond} per second at ${AUTH_CONCURRENCY} at once (p50 ${authorizations.p50Ms} ms, p99 ${authorizations.p99Ms} ms)`,
+    );
   if (renewal)
     log(
       `Renewal: ${renewal.instances} instances, ${renewal.workers} workers, ${renewal.seconds} s (${renewal.perWorker.map((w) => `${w.renewed} renewed`).join(' + ')}), exactly once ${renewal.renewedExactlyOnce}`,

@@ -19,11 +19,21 @@ export interface AuthFlow {
 
 const REDIRECT_URI = 'https://client.example/callback';
 
-export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink: SmtpSink; scopes: readonly string[]; email?: string }): Promise<AuthFlow> {
+export interface SignInOptions {
+  issuer: string;
+  mcpUrl: string;
+  sink: SmtpSink;
+  scopes: readonly string[];
+  email?: string;
+  /** Sent with every request of the flow, e.g. X-Forwarded-For so each flow counts as its own client IP. */
+  headers?: Record<string, string>;
+}
+
+export async function signInForTokens(o: SignInOptions): Promise<AuthFlow> {
   const email = o.email ?? `bench-${randomBytes(4).toString('hex')}@example.test`;
   const registered = await fetch(`${o.issuer}/reg`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...o.headers, 'content-type': 'application/json' },
     body: JSON.stringify({
       client_name: 'Pictor bench',
       redirect_uris: [REDIRECT_URI],
@@ -34,7 +44,7 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
   });
   if (registered.status !== 201) throw new Error(`registration failed: ${registered.status} ${await registered.text()}`);
   const clientId = ((await registered.json()) as { client_id: string }).client_id;
-  const browser = new Browser(o.issuer);
+  const browser = new Browser(o.issuer, o.headers);
 
   async function authorize(): Promise<{ code: string; verifier: string }> {
     const verifier = randomBytes(32).toString('base64url');
@@ -81,7 +91,7 @@ export async function signInForTokens(o: { issuer: string; mcpUrl: string; sink:
       const { code, verifier } = await authorize();
       const res = await fetch(`${o.issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { ...o.headers, 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
           grant_type: 'authorization_code',
           code,

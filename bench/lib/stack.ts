@@ -101,6 +101,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       MCP_URL: mcpUrl,
       SMTP_URL: sink.url,
       MAIL_FROM: 'Pictor <auth@pictor.test>',
+      // As in production (behind a proxy): X-Forwarded-For names the client, so the bench's
+      // authorizations per second can come from many client IPs, within the per-IP rate limits.
+      TRUST_PROXY: 'true',
       LOG_LEVEL: logLevel,
     },
   });
