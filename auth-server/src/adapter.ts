@@ -4,11 +4,53 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
 import type { Clock } from '@pictor/platform/clock';
 import { systemClock } from '@pictor/platform/clock';
-import type { Db } from '@pictor/platform/db';
+import { runPrepared, type Db, type Statement } from '@pictor/platform/db';
 import type { Database } from '@pictor/migrations/schema';
 import { recordTokenRevocations } from '@pictor/platform/revocations';
 import { type AccountUser, userMemoKey } from './oauth/accounts.ts';
 import { currentRequest, recall, remember, take } from './request-memo.ts';
+
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
+// The refresh grant's two statements, prepared once per connection (planned once, not per request).
+
+/** #readRefresh: $1 the presented token, $2 the client (null: none), $3 the consumption grace (s). */
+const READ_REFRESH: Statement = {
+  name: 'auth_read_refresh',
+  text: `
+    SELECT c.payload AS client, rt.payload, rt.grant_id, g.payload AS grant, u.id AS user_id, u.email,
+      CASE WHEN rt.consumed_at <= now() - make_interval(secs => $3::int) THEN extract(epoch FROM rt.consumed_at)::int END AS consumed
+    FROM (SELECT 1) AS one
+    LEFT JOIN auth_oidc_payloads c ON c.model = 'Client' AND c.id = $2::text AND (c.expires_at IS NULL OR c.expires_at > now())
+    LEFT JOIN auth_oidc_payloads rt ON rt.model = 'RefreshToken' AND rt.id = $1::text AND (rt.expires_at IS NULL OR rt.expires_at > now())
+    LEFT JOIN auth_oidc_payloads g ON g.model = 'Grant' AND g.id = rt.grant_id AND (g.expires_at IS NULL OR g.expires_at > now())
+    LEFT JOIN users u ON u.id = CASE WHEN rt.payload->>'accountId' ~* '${UUID_PATTERN}' THEN (rt.payload->>'accountId')::uuid END`,
+};
+
+/**
+ * #saveSuccessor: $1 presented, $2 minted, $3 its payload, $4 its grant, $5 its lifetime (s, null:
+ * none), $6 the person, $7 the client, $8 the client's name, $9 now (auth_connections' clock).
+ */
+const SAVE_SUCCESSOR: Statement = {
+  name: 'auth_save_successor',
+  text: `
+    WITH claimed AS (
+      UPDATE auth_oidc_payloads
+      SET payload = payload || jsonb_build_object('rotatedTo', $2::text), consumed_at = coalesce(consumed_at, now())
+      WHERE model = 'RefreshToken' AND id = $1::text AND payload->>'rotatedTo' IS NULL
+      RETURNING 1
+    ), stored AS (
+      INSERT INTO auth_oidc_payloads (model, id, payload, grant_id, expires_at)
+      SELECT 'RefreshToken', $2::text, $3::jsonb, $4::text, now() + make_interval(secs => $5::int)
+      FROM claimed
+    ), used AS (
+      INSERT INTO auth_connections (user_id, client_id, client_name, first_authorized_at, last_used_at)
+      SELECT $6::uuid, $7::text, $8::text, $9::timestamptz, $9::timestamptz
+      FROM claimed
+      ON CONFLICT (user_id, client_id) DO UPDATE SET last_used_at = excluded.last_used_at, client_name = excluded.client_name
+    )
+    SELECT count(*)::text AS claimed FROM claimed`,
+};
 
 export interface AdapterOptions {
   /**
@@ -23,7 +65,8 @@ export interface AdapterOptions {
 }
 
 export function createAdapterFactory(db: Db, options: AdapterOptions = {}): (model: string) => Adapter {
-  return (model) => new PostgresAdapter(db, model, options.consumeGraceSeconds?.[model] ?? 0, options.clock ?? systemClock);
+  const grace = (model: string) => options.consumeGraceSeconds?.[model] ?? 0;
+  return (model) => new PostgresAdapter(db, model, grace(model), grace('RefreshToken'), options.clock ?? systemClock);
 }
 
 /** A refresh in progress: the presented token's consumption waits for its successor's save. */
@@ -43,23 +86,30 @@ export function rotationOf(ctx: object): Rotation | undefined {
   return recall<Rotation>(ctx, ROTATION)?.value;
 }
 
-/** The request being served when it is a refresh grant presenting `id`. */
-function refreshPresenting(id: string): KoaContextWithOIDC | undefined {
+/** The request being served when it is a refresh grant presenting `id` (any token when id is omitted). */
+function refreshPresenting(id?: string): { ctx: KoaContextWithOIDC; presented: string } | undefined {
   const ctx = currentRequest() as KoaContextWithOIDC | undefined;
   const params = ctx?.oidc?.params;
-  return params?.grant_type === 'refresh_token' && params.refresh_token === id ? ctx : undefined;
+  const presented = params?.refresh_token;
+  if (params?.grant_type !== 'refresh_token' || typeof presented !== 'string' || !presented) return undefined;
+  return id === undefined || presented === id ? { ctx: ctx!, presented } : undefined;
 }
+
+/** What #readRefresh read for the presented token, until find('RefreshToken') asks for it. */
+const presentedKey = (id: string) => `RefreshToken:${id}`;
 
 class PostgresAdapter implements Adapter {
   readonly #db: Db;
   readonly #model: string;
   readonly #grace: number;
+  readonly #refreshGrace: number;
   readonly #clock: Clock;
 
-  constructor(db: Db, model: string, graceSeconds: number, clock: Clock) {
+  constructor(db: Db, model: string, graceSeconds: number, refreshGraceSeconds: number, clock: Clock) {
     this.#db = db;
     this.#model = model;
     this.#grace = graceSeconds;
+    this.#refreshGrace = refreshGraceSeconds;
     this.#clock = clock;
   }
 
@@ -93,8 +143,18 @@ class PostgresAdapter implements Adapter {
       const read = take<AdapterPayload | undefined>(ctx, `Grant:${id}`);
       if (read) return Promise.resolve(read.value);
     }
+    // A refresh grant: the client's read (client authentication, first) brings the presented
+    // token and what the grant reads after it in the same round trip.
+    if (ctx && this.#model === 'Client') {
+      const refresh = refreshPresenting();
+      if (refresh) return this.#readRefresh(refresh.ctx, refresh.presented, id);
+    }
     const refresh = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
-    if (refresh) return this.#findPresented(refresh, id);
+    if (refresh) {
+      const read = take<AdapterPayload | undefined>(refresh.ctx, presentedKey(id));
+      if (read) return Promise.resolve(read.value);
+      return this.#readRefresh(refresh.ctx, id);
+    }
     return this.#findBy('id', id);
   }
 
@@ -109,8 +169,8 @@ class PostgresAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     // The refresh grant consumes the presented token and saves its successor right after: the
     // save does both in one statement (#saveSuccessor), which also decides the one successor.
-    const ctx = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
-    if (ctx) return remember(ctx, ROTATION, { presented: id } satisfies Rotation);
+    const refresh = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
+    if (refresh) return remember(refresh.ctx, ROTATION, { presented: id } satisfies Rotation);
     // The first consumption time is kept: a racing second consume must not restart the grace.
     await this.#db
       .updateTable('auth_oidc_payloads')
@@ -136,31 +196,33 @@ class PostgresAdapter implements Adapter {
   /**
    * The refresh token a refresh grant presents, with what the grant reads next in the same round
    * trip: its grant (Grant.find, validateGrant) and its person (findAccount, extraTokenClaims),
-   * remembered for this request. Same conditions as #findBy for each row; the CASE keeps a
-   * subject that is not a uuid from failing the cast (userById's rule).
+   * remembered for this request; and, asked by the client's read (clientId given), the client,
+   * which is returned while the token waits in the memo for find('RefreshToken'). Same conditions
+   * as #findBy for each row; the CASE keeps a subject that is not a uuid from failing the cast
+   * (userById's rule).
    */
-  async #findPresented(ctx: object, id: string): Promise<AdapterPayload | undefined> {
-    const { rows } = await sql<{
-      payload: AdapterPayload;
+  async #readRefresh(ctx: object, id: string, clientId?: string): Promise<AdapterPayload | undefined> {
+    const rows = await runPrepared<{
+      client: AdapterPayload | null;
+      payload: AdapterPayload | null;
       consumed: number | null;
       grant_id: string | null;
       grant: AdapterPayload | null;
       user_id: string | null;
       email: string | null;
-    }>`
-      SELECT rt.payload, rt.grant_id, g.payload AS grant, u.id AS user_id, u.email,
-        CASE WHEN rt.consumed_at <= now() - make_interval(secs => ${this.#grace}) THEN extract(epoch FROM rt.consumed_at)::int END AS consumed
-      FROM auth_oidc_payloads rt
-      LEFT JOIN auth_oidc_payloads g ON g.model = 'Grant' AND g.id = rt.grant_id AND (g.expires_at IS NULL OR g.expires_at > now())
-      LEFT JOIN users u ON u.id = CASE WHEN rt.payload->>'accountId' ~* ${UUID_PATTERN} THEN (rt.payload->>'accountId')::uuid END
-      WHERE rt.model = 'RefreshToken' AND rt.id = ${id} AND (rt.expires_at IS NULL OR rt.expires_at > now())`.execute(this.#db);
-    const row = rows[0];
-    if (!row) return undefined;
-    if (row.grant_id) remember(ctx, `Grant:${row.grant_id}`, row.grant ?? undefined);
-    const accountId = row.payload.accountId;
-    if (typeof accountId === 'string')
-      remember(ctx, userMemoKey(accountId), (row.user_id && row.email ? { id: row.user_id, email: row.email } : undefined) satisfies AccountUser);
-    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+    }>(this.#db, READ_REFRESH, [id, clientId ?? null, this.#refreshGrace]);
+    const row = rows[0]!;
+    let token: AdapterPayload | undefined;
+    if (row.payload) {
+      if (row.grant_id) remember(ctx, `Grant:${row.grant_id}`, row.grant ?? undefined);
+      const accountId = row.payload.accountId;
+      if (typeof accountId === 'string')
+        remember(ctx, userMemoKey(accountId), (row.user_id && row.email ? { id: row.user_id, email: row.email } : undefined) satisfies AccountUser);
+      token = row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+    }
+    if (clientId === undefined) return token;
+    remember(ctx, presentedKey(id), token);
+    return row.client ?? undefined;
   }
 
   /**
@@ -173,24 +235,17 @@ class PostgresAdapter implements Adapter {
    */
   async #saveSuccessor(ctx: KoaContextWithOIDC, presented: string, minted: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<boolean> {
     const now = this.#clock.now();
-    const { rows } = await sql<{ claimed: string }>`
-      WITH claimed AS (
-        UPDATE auth_oidc_payloads
-        SET payload = payload || jsonb_build_object('rotatedTo', ${minted}::text), consumed_at = coalesce(consumed_at, now())
-        WHERE model = 'RefreshToken' AND id = ${presented} AND payload->>'rotatedTo' IS NULL
-        RETURNING 1
-      ), stored AS (
-        INSERT INTO auth_oidc_payloads (model, id, payload, grant_id, expires_at)
-        SELECT 'RefreshToken', ${minted}::text, ${JSON.stringify(payload)}::jsonb, ${payload.grantId ?? null}::text,
-          ${expiresIn ? sql`now() + make_interval(secs => ${expiresIn})` : null}
-        FROM claimed
-      ), used AS (
-        INSERT INTO auth_connections (user_id, client_id, client_name, first_authorized_at, last_used_at)
-        SELECT ${payload.accountId}::uuid, ${ctx.oidc.client?.clientId ?? payload.clientId}::text, ${ctx.oidc.client?.clientName ?? null}::text, ${now}::timestamptz, ${now}::timestamptz
-        FROM claimed
-        ON CONFLICT (user_id, client_id) DO UPDATE SET last_used_at = excluded.last_used_at, client_name = excluded.client_name
-      )
-      SELECT count(*)::text AS claimed FROM claimed`.execute(this.#db);
+    const rows = await runPrepared<{ claimed: string }>(this.#db, SAVE_SUCCESSOR, [
+      presented,
+      minted,
+      JSON.stringify(payload),
+      payload.grantId ?? null,
+      expiresIn ?? null,
+      payload.accountId,
+      ctx.oidc.client?.clientId ?? payload.clientId,
+      ctx.oidc.client?.clientName ?? null,
+      now,
+    ]);
     return rows[0]?.claimed === '1';
   }
 
@@ -212,7 +267,6 @@ class PostgresAdapter implements Adapter {
   }
 }
 
-const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 /**
  * The successor in effect of a rotated refresh token whose own successor lost the race (see

@@ -66,6 +66,29 @@ test('a wrong code_verifier is refused (RFC 7636 §4.6) and spends the code', as
   assert.equal((await exchangeCode(h, client, second.callback, second.pkce.verifier)).status, 200);
 });
 
+test("a refresh token works only for its own client: another or an unknown client is refused and spends nothing", async (t) => {
+  // The refresh grant reads the client and the presented token in one statement: neither may
+  // stand in for the other.
+  const h = await startHarness(t);
+  const client = await h.register();
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  const token = (await exchangeCode(h, client, callback, p.verifier)).body.refresh_token ?? '';
+  const other = await h.register();
+  const stolen = await refresh(h, other, token);
+  assert.equal(stolen.status, 400);
+  assert.equal(stolen.body.error, 'invalid_grant');
+  assert.equal(stolen.body.access_token, undefined);
+  const unknown = await refresh(h, { ...client, client_id: 'no-such-client' }, token);
+  assert.equal(unknown.status, 401);
+  assert.equal(unknown.body.error, 'invalid_client');
+  const consumed = await h.db.selectFrom('auth_oidc_payloads').select('consumed_at').where('model', '=', 'RefreshToken').where('id', '=', token).executeTakeFirstOrThrow();
+  assert.equal(consumed.consumed_at, null);
+  // its own client still refreshes with it
+  const own = await refresh(h, client, token);
+  assert.equal(own.status, 200);
+  assert.ok(own.body.access_token);
+});
+
 test('a replayed code is refused and revokes what the first use issued (RFC 6749 §4.1.2)', async (t) => {
   const h = await startHarness(t);
   const client = await h.register();
