@@ -267,7 +267,6 @@ class PostgresAdapter implements Adapter {
   }
 }
 
-
 /**
  * The successor in effect of a rotated refresh token whose own successor lost the race (see
  * #saveSuccessor): the newest token of its chain (a client may have refreshed again since), or

@@ -66,7 +66,7 @@ test('a wrong code_verifier is refused (RFC 7636 §4.6) and spends the code', as
   assert.equal((await exchangeCode(h, client, second.callback, second.pkce.verifier)).status, 200);
 });
 
-test("a refresh token works only for its own client: another or an unknown client is refused and spends nothing", async (t) => {
+test('a refresh token works only for its own client: another or an unknown client is refused and spends nothing', async (t) => {
   // The refresh grant reads the client and the presented token in one statement: neither may
   // stand in for the other.
   const h = await startHarness(t);
@@ -81,7 +81,12 @@ test("a refresh token works only for its own client: another or an unknown clien
   const unknown = await refresh(h, { ...client, client_id: 'no-such-client' }, token);
   assert.equal(unknown.status, 401);
   assert.equal(unknown.body.error, 'invalid_client');
-  const consumed = await h.db.selectFrom('auth_oidc_payloads').select('consumed_at').where('model', '=', 'RefreshToken').where('id', '=', token).executeTakeFirstOrThrow();
+  const consumed = await h.db
+    .selectFrom('auth_oidc_payloads')
+    .select('consumed_at')
+    .where('model', '=', 'RefreshToken')
+    .where('id', '=', token)
+    .executeTakeFirstOrThrow();
   assert.equal(consumed.consumed_at, null);
   // its own client still refreshes with it
   const own = await refresh(h, client, token);
