@@ -177,6 +177,35 @@ test('without a progress token the waiting call is one plain JSON answer', async
   assert.match(body.result.structuredContent.wait.message, /^Still (queued|provisioning) after 1 s/);
 });
 
+test('a client that hangs up ends its wait at once: nothing keeps waiting for an answer no one will read', async () => {
+  const gone = new AbortController();
+  const call = fetch(serving.url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'tools/call',
+      params: {
+        name: 'create-instance',
+        arguments: { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'hung-up', wait_seconds: 120 },
+      },
+    }),
+    signal: gone.signal,
+  });
+  const changes = serving.services.instanceChanges!;
+  while (changes.waiters === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  gone.abort();
+  await assert.rejects(call, { name: 'AbortError' });
+  const hungUp = Date.now();
+  while (changes.waiters > 0 && Date.now() - hungUp < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(changes.waiters, 0, 'the wait still holds its subscription after the client left');
+  assert.ok(Date.now() - hungUp < 2000, `${Date.now() - hungUp} ms`);
+  // what the call did before waiting stands: the instance exists and is charged
+  const created = await serving.db.selectFrom('instances').select('state').where('name', '=', 'hung-up').executeTakeFirstOrThrow();
+  assert.notEqual(created.state, 'deleted');
+});
+
 test('stopping a server ends the waits it serves at once, each answering with the state so far', async () => {
   const config = loadConfig({
     DATABASE_URL: serving.config.databaseUrl,

@@ -98,6 +98,7 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
       },
       unavailable: false,
     };
+    if (tool) exchange.signal = callerGone(ctx);
     const stream = wantsProgress(message, accept) ? new EventStream(ctx) : undefined;
     if (stream) exchange.stream = (notification) => stream.write(notification);
     const response = await protocol.request(message, exchange, route.era);
@@ -165,6 +166,16 @@ function sendList(ctx: Context, response: JSONRPCResponse, shared: Buffer): void
   res.write(head);
   res.write(shared);
   res.end(tail);
+}
+
+/** Aborted when the connection closes before the answer is written (the client went away). */
+function callerGone(ctx: Context): AbortSignal {
+  const gone = new AbortController();
+  const res = ctx.res;
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
 }
 
 function toolCalled(message: JSONRPCRequest, tools: CompiledTools) {

@@ -95,6 +95,8 @@ export interface Exchange {
    * the response (the HTTP layer turns the answer into an SSE stream on the first one).
    */
   stream?: ((notification: JSONRPCMessage) => void) | undefined;
+  /** Set by the HTTP layer: aborted when the client goes away before its answer (a wait stops). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface McpProtocol {
@@ -144,6 +146,7 @@ export function createMcpProtocol(tools: CompiledTools, services: Services, metr
           requestId: exchange.requestId,
           connectedAppsUrl: options.connectedAppsUrl,
           interaction: interactionOf(ctx, modern, exchange),
+          signal: exchange.signal,
           get log() {
             return exchange.log;
           }, // a child logger only if something logs
