@@ -1,7 +1,8 @@
 // One logger for the service. Secrets never reach it: request lines carry the path without the
 // query string (codes, magic-link tokens), and any field that could hold a credential is censored
 // by name wherever it appears.
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { serviceLogger } from '@pictor/platform/logging';
 
 const SECRET_FIELDS = [
   'token',
@@ -20,25 +21,19 @@ const SECRET_FIELDS = [
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'auth-server' },
-      redact: {
-        paths: [
-          'code', // an authorization code; not '*.code', which is how errors name their kind
-          ...SECRET_FIELDS,
-          ...SECRET_FIELDS.map((f) => `*.${f}`),
-          'req.headers.cookie',
-          'req.headers.authorization',
-          'res.headers["set-cookie"]',
-        ],
-        censor: '[redacted]',
-      },
-      serializers: { err: pino.stdSerializers.err },
-    },
-    destination ?? pino.destination(1),
-  );
+  return serviceLogger({
+    service: 'auth-server',
+    level,
+    redact: [
+      'code', // an authorization code; not '*.code', which is how errors name their kind
+      ...SECRET_FIELDS,
+      ...SECRET_FIELDS.map((f) => `*.${f}`),
+      'req.headers.cookie',
+      'req.headers.authorization',
+      'res.headers["set-cookie"]',
+    ],
+    destination,
+  });
 }
 
 export type { Logger };

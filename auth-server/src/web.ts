@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Db } from '@pictor/platform/db';
 import { isDatabaseUnavailable } from '@pictor/platform/db';
+import { accessLogger } from '@pictor/platform/logging';
 import { probeRoutes, readinessCheck } from '@pictor/platform/readiness';
 import { HttpError, sendHtml } from './http.ts';
 import type { SigningKeys } from './keys.ts';
@@ -44,6 +45,7 @@ export function pinIssuer(issuer: string): Middleware {
 
 /** One line per request, with the path only: query strings carry codes and link tokens. `counted` gets each response (metrics). */
 export function requestLog(log: Logger, counted?: (path: string, status: number) => void): Middleware {
+  const access = accessLogger(log);
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get('x-request-id');
@@ -53,7 +55,7 @@ export function requestLog(log: Logger, counted?: (path: string, status: number)
       await next();
     } finally {
       counted?.(ctx.path, ctx.status);
-      log.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+      access.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
     }
   };
 }

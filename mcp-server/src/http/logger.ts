@@ -1,6 +1,7 @@
 // Structured logs. Secrets never reach them: we do not log headers or bodies, and redaction
 // catches the fields that could carry a token, a key or a sign-in link if someone logs one.
-import { pino, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { serviceLogger } from '@pictor/platform/logging';
 import type { Config } from '../config.ts';
 
 export const REDACT_PATHS = [
@@ -34,15 +35,6 @@ export const REDACT_PATHS = [
   '*.url',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = {
-    level: config.logLevel,
-    base: { service: 'mcp-server' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err },
-  };
-  // stdout written asynchronously: lines logged while a write is in flight go out together in the
-  // next one, instead of one blocking write per line on every request; pino flushes what is left
-  // synchronously when the process exits.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, destination?: DestinationStream): Logger {
+  return serviceLogger({ service: 'mcp-server', level: config.logLevel, redact: REDACT_PATHS, destination });
 }

@@ -2,10 +2,11 @@
 // line, and a last-resort guard: an unexpected error is logged with the id and answered
 // generically; an HTTP error a client caused keeps its 4xx status.
 // Per-request cost matters here (every MCP call passes through): the child logger is made only
-// when something logs through it, and the access line skips redaction (see accessLogger).
+// when something logs through it, and the access line skips redaction (platform accessLogger).
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { accessLogger } from '@pictor/platform/logging';
 import { rpcError } from './jsonrpc.ts';
 
 declare module 'koa' {
@@ -19,16 +20,6 @@ declare module 'koa' {
 
 // An id a client or proxy sent is kept when it is short and harmless in a log line.
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/**
- * The access line's fields are a fixed list that cannot carry a secret (method, path without the
- * query, status, time, user id, JSON-RPC method, tool name), so it is written by a child logger
- * without the redaction paths: with wildcard paths, pino runs its redactor on every field of
- * every line, which cost more than the rest of the line.
- */
-function accessLogger(log: Logger): Logger {
-  return log.child({}, { redact: [] });
-}
 
 /** `counted` is told each response's path and final status (metrics). */
 export function requestContext(log: Logger, counted?: (path: string, status: number) => void) {
