@@ -65,10 +65,11 @@ function service(name: string, entry: string, extraEnv: Record<string, string>):
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // the IPC channel is how a service knows this script is gone, even killed outright (platform/shutdown)
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const prefix = `[${name}] `;
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const stream of [child.stdout!, child.stderr!]) {
     let rest = '';
     stream.on('data', (chunk: Buffer) => {
       const lines = (rest + chunk.toString('utf8')).split('\n');

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@pictor/platform/local-postgres';
+import { createTestDatabase } from '@pictor/platform/testing';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -144,6 +145,42 @@ async function waitFor(ready: () => boolean, proc: { output(): string; exited: P
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+test('killed outright (SIGKILL, nothing passed on), npm start leaves no service running', { timeout: 120_000 }, async (t) => {
+  const database = await createTestDatabase();
+  t.after(() => database.drop());
+  const [mcpPort, authPort, sandboxPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const start = run('scripts/start.ts', [], {
+    ...process.env,
+    DATABASE_URL: database.url,
+    MCP_PORT: String(mcpPort),
+    AUTH_PORT: String(authPort),
+    INFLOW_SANDBOX_PORT: String(sandboxPort),
+    LOG_LEVEL: 'warn',
+    MCP_URL: '',
+    AUTH_ISSUER: '',
+    INFLOW_API_URL: '',
+  });
+  await waitFor(() => start.output().includes('Pictor MCP is running'), start, 90_000);
+  const ports = { mcp: mcpPort, auth: authPort, inflow: sandboxPort };
+  // any answer at all means the service still listens
+  const up = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/healthz`).then(
+      () => true,
+      () => false,
+    );
+  for (const [name, port] of Object.entries(ports)) assert.ok(await up(port), `${name} answers before the kill`);
+  start.child.kill('SIGKILL');
+  await start.exited;
+  const deadline = Date.now() + 15_000;
+  let still: string[] = [];
+  do {
+    await new Promise((r) => setTimeout(r, 200));
+    still = [];
+    for (const [name, port] of Object.entries(ports)) if (await up(port)) still.push(name);
+  } while (still.length > 0 && Date.now() < deadline);
+  assert.deepEqual(still, [], 'services still listening after npm start was killed');
+});
 
 test('npm run admin without a usable local database says which variables to set, and creates nothing', { timeout: 60_000 }, async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pictor-admin-'));

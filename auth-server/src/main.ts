@@ -1,7 +1,8 @@
 // Entry point: `node auth-server/src/main.ts` (via tsx). Reads the environment, brings the
-// schema up to date, starts the server, and stops cleanly on SIGINT/SIGTERM.
+// schema up to date, starts the server, and stops cleanly on SIGINT/SIGTERM or when its supervisor goes.
 import { createDb } from '@pictor/platform/db';
 import { migrateToLatest } from '@pictor/migrations/migrator';
+import { onShutdown } from '@pictor/platform/shutdown';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { startAuthServer } from './server.ts';
@@ -18,8 +19,7 @@ try {
     await db.destroy();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  onShutdown(() => void stop());
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);

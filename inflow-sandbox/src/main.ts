@@ -23,8 +23,8 @@ const sandbox = await startInflowSandbox({
 // Never print the key or the secret.
 console.log(JSON.stringify({ msg: 'inflow sandbox listening', url: sandbox.url, webhookUrl: env.INFLOW_WEBHOOK_URL ?? null }));
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void sandbox.close().then(() => process.exit(0));
-  });
-}
+// Stops on SIGINT/SIGTERM, and when a supervisor that started it with an IPC channel (`npm start`)
+// is gone, even killed outright.
+const stop = () => void sandbox.close().then(() => process.exit(0));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
+if (process.channel) process.once('disconnect', stop);

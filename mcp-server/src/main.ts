@@ -1,8 +1,9 @@
 // The MCP server process: configuration, schema migrated, the server (server.ts), and a graceful
-// stop on SIGTERM/SIGINT (finish in-flight requests, then close the pool).
+// stop on SIGTERM/SIGINT or when its supervisor goes (finish in-flight requests, then close the pool).
 import { fileURLToPath } from 'node:url';
 import { createDb } from '@pictor/platform/db';
 import { migrateToLatest } from '@pictor/migrations/migrator';
+import { onShutdown } from '@pictor/platform/shutdown';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './http/logger.ts';
 import { startMcpServer } from './server.ts';
@@ -25,17 +26,16 @@ export async function main(): Promise<void> {
   const server = await startMcpServer(config, { db, log });
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ reason }, 'shutting down');
     await server.close();
     await db.destroy();
     log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onShutdown((reason) => void stop(reason));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
