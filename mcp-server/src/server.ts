@@ -92,9 +92,16 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+      // A connection whose answer was in flight turns idle once it is written: closed then, not
+      // kept alive for keepAliveTimeout (65 s), which would hold the stop up to the grace.
+      const idle = setInterval(() => server.closeIdleConnections(), 50).unref();
       // calls waiting for an instance answer now with the state it has, instead of holding the stop up
       const waitsEnded = instanceChanges.close();
-      await Promise.allSettled([new Promise<void>((resolve) => server.close(() => resolve())).then(() => clearTimeout(force)), worker?.stop()]);
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
+        clearTimeout(force);
+        clearInterval(idle);
+      });
+      await Promise.allSettled([stopped, worker?.stop()]);
       await Promise.all([waitsEnded, revocations.close(), metricsServer?.close()]);
       server.closeIdleConnections();
       if (!options.db) await db.destroy();

@@ -2,8 +2,6 @@
 // (its worker off), the provisioning is done by another server's worker (startMcpServer, as
 // deployed, WORKER_ENABLED on) on the same database, and the change wakes the first one through
 // Postgres NOTIFY. Both share the ManualClock, so the simulated hardware finishes when the test says.
-import { DEV_INSTANCE_SECRETS_KEY } from '../src/config.ts';
-import { SecretBox } from '../src/pictor/sealing.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,9 +10,6 @@ import { resolveAccountId } from '../src/pictor/accounts.ts';
 import { seedCatalog } from '../src/pictor/catalog-seed.ts';
 import { loadConfig } from '../src/config.ts';
 import { startMcpServer, type RunningMcpServer } from '../src/server.ts';
-import { executeTool, isInputRequired } from '../src/tools/execute.ts';
-import { createInstanceTool } from '../src/tools/instances.ts';
-import { compileTool } from '../src/tools/public.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 import { addKey, fund } from './core-fixtures.ts';
 
@@ -25,14 +20,12 @@ let working: RunningMcpServer; // replica B: only its worker matters here
 let client: Client;
 let token: string;
 let key: string;
-let userId: string;
 
 before(async () => {
   serving = await startTestServer({ now: '2026-03-01T00:00:00Z', env: { WORKER_ENABLED: 'false' } });
   await seedCatalog(serving.db);
   const signedIn = await serving.signIn();
   token = signedIn.token;
-  userId = signedIn.user.id;
   const account = await resolveAccountId(serving.db, { userId: signedIn.user.id }, 'read');
   await fund(serving.db, account, { balance: '5000' });
   key = await addKey(serving.db, account);
@@ -214,30 +207,39 @@ test('stopping a server ends the waits it serves at once, each answering with th
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     WORKER_ENABLED: 'false',
+    // replicas behind a proxy share the public URL (the tokens' audience, the Host it forwards)
+    MCP_URL: serving.url,
+    TRUST_PROXY: 'true',
   });
   const replica = await startMcpServer(config, { clock: serving.clock, log: serving.log });
-  const waiting = executeTool(
-    compileTool(createInstanceTool),
-    { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'cut-short', wait_seconds: 120 },
-    {
-      services: {
-        db: replica.db,
-        clock: serving.clock,
-        log: serving.log,
-        instanceChanges: replica.instanceChanges,
-        secrets: new SecretBox([DEV_INSTANCE_SECRETS_KEY]),
-      },
-      caller: { userId, scopes: ['instances:write'] },
-      requestId: 'stop-1',
-      log: serving.log,
+  // a call in flight over HTTP, as every call is: the stop lets it answer before the pool closes
+  const waiting = fetch(`${replica.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      Authorization: `Bearer ${token}`,
+      'X-Forwarded-Host': new URL(serving.url).host,
     },
-  );
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: {
+        name: 'create-instance',
+        arguments: { plan: 'h100-80gb', gpu_count: 1, region: 'us-east', storage_gb: 100, rental_hours: 2, name: 'cut-short', wait_seconds: 120 },
+      },
+    }),
+  }).then(async (response) => {
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    return (JSON.parse(text) as { result: { structuredContent: Structured } }).result;
+  });
   while (replica.instanceChanges.waiters === 0) await new Promise((resolve) => setTimeout(resolve, 20));
   const stopping = Date.now();
   const [result] = await Promise.all([waiting, replica.close()]);
   assert.ok(Date.now() - stopping < 5000, `${Date.now() - stopping} ms`);
-  assert.ok(!isInputRequired(result));
-  const s = result.structuredContent as Structured;
+  const s = result.structuredContent;
   assert.equal(s.wait.outcome, 'interrupted');
   assert.match(s.wait.message, /server is restarting/);
   assert.equal(s.instance.name, 'cut-short');
