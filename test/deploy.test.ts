@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { SHUTDOWN_GRACE_MS } from '../mcp-server/src/server.ts';
+import { SHUTDOWN_GRACE_MS } from '@pictor/platform/shutdown';
 
 const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);

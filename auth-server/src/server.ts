@@ -1,13 +1,14 @@
 // Assembles and starts the authorization server: oidc-provider (a Koa app) with this server's
 // middleware and pages in front of its routes. `startAuthServer` is what main.ts, the root
 // `npm start` and the tests call.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
 import { createDb, type Db } from '@pictor/platform/db';
 import { serveMetrics, type MetricsServer } from '@pictor/platform/metrics';
 import { ensureUser } from '@pictor/platform/people';
 import { systemClock, type Clock } from '@pictor/platform/clock';
+import { drainHttpServer, SHUTDOWN_GRACE_MS } from '@pictor/platform/shutdown';
 import { accountRoutes } from './account/routes.ts';
 import { createAudit } from './audit.ts';
 import type { AuthConfig } from './config.ts';
@@ -121,16 +122,9 @@ export async function startAuthServer(config: AuthConfig, options: AuthServerOpt
     maintain,
     async close() {
       if (timer) clearInterval(timer);
-      await Promise.all([closeServer(server), metricsServer?.close()]);
+      await Promise.all([drainHttpServer(server, SHUTDOWN_GRACE_MS), metricsServer?.close()]);
       mailer.close();
       if (!options.db) await db.destroy();
     },
   };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { drainHttpServer, SHUTDOWN_GRACE_MS } from '@pictor/platform/shutdown';
 import { createDb, type Db } from '@pictor/platform/db';
 import { serveMetrics, type MetricsServer } from '@pictor/platform/metrics';
 import type { Config } from './config.ts';
@@ -17,9 +18,6 @@ import { SimulatedProvisioner } from './pictor/provisioner.ts';
 import { SecretBox } from './pictor/sealing.ts';
 import { watchInstanceChanges, type InstanceChanges } from './pictor/instances/index.ts';
 import { startWorker } from './worker/index.ts';
-
-/** How long in-flight requests get to finish on stop before connections are cut. */
-export const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface McpServerOptions {
   /** Default: a pool on config.databaseUrl, closed by close(). */
@@ -91,19 +89,10 @@ export async function startMcpServer(config: Config, options: McpServerOptions =
     instanceChanges,
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
-      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
-      // A connection whose answer was in flight turns idle once it is written: closed then, not
-      // kept alive for keepAliveTimeout (65 s), which would hold the stop up to the grace.
-      const idle = setInterval(() => server.closeIdleConnections(), 50).unref();
       // calls waiting for an instance answer now with the state it has, instead of holding the stop up
       const waitsEnded = instanceChanges.close();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
-        clearTimeout(force);
-        clearInterval(idle);
-      });
-      await Promise.allSettled([stopped, worker?.stop()]);
+      await Promise.allSettled([drainHttpServer(server, SHUTDOWN_GRACE_MS), worker?.stop()]);
       await Promise.all([waitsEnded, revocations.close(), metricsServer?.close()]);
-      server.closeIdleConnections();
       if (!options.db) await db.destroy();
     },
   };
