@@ -95,8 +95,8 @@ function refreshPresenting(id?: string): { ctx: KoaContextWithOIDC; presented: s
   return id === undefined || presented === id ? { ctx: ctx!, presented } : undefined;
 }
 
-/** What #readRefresh read for the presented token, until find('RefreshToken') asks for it. */
-const presentedKey = (id: string) => `RefreshToken:${id}`;
+/** A row #readRefresh read ahead for this request, until the model's find asks for it (once). */
+const readAheadKey = (model: string, id: string) => `${model}:${id}`;
 
 class PostgresAdapter implements Adapter {
   readonly #db: Db;
@@ -139,22 +139,18 @@ class PostgresAdapter implements Adapter {
 
   find(id: string) {
     const ctx = currentRequest();
-    if (ctx && this.#model === 'Grant') {
-      const read = take<AdapterPayload | undefined>(ctx, `Grant:${id}`);
+    if (ctx) {
+      const read = take<AdapterPayload | undefined>(ctx, readAheadKey(this.#model, id));
       if (read) return Promise.resolve(read.value);
-    }
-    // A refresh grant: the client's read (client authentication, first) brings the presented
-    // token and what the grant reads after it in the same round trip.
-    if (ctx && this.#model === 'Client') {
-      const refresh = refreshPresenting();
-      if (refresh) return this.#readRefresh(refresh.ctx, refresh.presented, id);
+      // A refresh grant: the client's read (client authentication, first) brings the presented
+      // token and what the grant reads after it in the same round trip.
+      if (this.#model === 'Client') {
+        const refresh = refreshPresenting();
+        if (refresh) return this.#readRefresh(refresh.ctx, refresh.presented, id);
+      }
     }
     const refresh = this.#model === 'RefreshToken' ? refreshPresenting(id) : undefined;
-    if (refresh) {
-      const read = take<AdapterPayload | undefined>(refresh.ctx, presentedKey(id));
-      if (read) return Promise.resolve(read.value);
-      return this.#readRefresh(refresh.ctx, id);
-    }
+    if (refresh) return this.#readRefresh(refresh.ctx, id);
     return this.#findBy('id', id);
   }
 
@@ -214,14 +210,14 @@ class PostgresAdapter implements Adapter {
     const row = rows[0]!;
     let token: AdapterPayload | undefined;
     if (row.payload) {
-      if (row.grant_id) remember(ctx, `Grant:${row.grant_id}`, row.grant ?? undefined);
+      if (row.grant_id) remember(ctx, readAheadKey('Grant', row.grant_id), row.grant ?? undefined);
       const accountId = row.payload.accountId;
       if (typeof accountId === 'string')
         remember(ctx, userMemoKey(accountId), (row.user_id && row.email ? { id: row.user_id, email: row.email } : undefined) satisfies AccountUser);
       token = row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
     }
     if (clientId === undefined) return token;
-    remember(ctx, presentedKey(id), token);
+    remember(ctx, readAheadKey('RefreshToken', id), token);
     return row.client ?? undefined;
   }
 

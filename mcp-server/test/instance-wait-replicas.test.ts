@@ -194,7 +194,7 @@ test('a client that hangs up ends its wait at once: nothing keeps waiting for an
   while (changes.waiters > 0 && Date.now() - hungUp < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(changes.waiters, 0, 'the wait still holds its subscription after the client left');
   assert.ok(Date.now() - hungUp < 2000, `${Date.now() - hungUp} ms`);
-  // what the call did before waiting stands: the instance exists and is charged
+  // what the call did before waiting stands: the instance exists
   const created = await serving.db.selectFrom('instances').select('state').where('name', '=', 'hung-up').executeTakeFirstOrThrow();
   assert.notEqual(created.state, 'deleted');
 });
