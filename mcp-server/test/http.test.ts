@@ -177,6 +177,7 @@ describe('MCP over HTTP', () => {
       for (const body of [{ hello: 'world' }, 42, null, '"text"', { jsonrpc: '1.0', id: 1, method: 'x' }, { jsonrpc: '2.0', id: {}, method: 'x' }]) {
         const response = await server.post(typeof body === 'string' ? body : JSON.stringify(body), { token });
         assert.equal(response.status, 400, JSON.stringify(body));
+        assert.equal(((await response.json()) as { error: { code: number } }).error.code, -32600, JSON.stringify(body));
       }
     });
 

@@ -5,7 +5,6 @@
 // request. Runs after the Origin check and bearer authentication; everything a client can get
 // wrong here is a 4xx with a JSON-RPC error body, never a 5xx.
 import type { Context } from 'koa';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import type { JSONRPCMessage, JSONRPCRequest, JSONRPCResponse } from '@modelcontextprotocol/server';
 import type { CompiledTools } from '../tools/public.ts';
 import { bearerChallenge } from './bearer.ts';
@@ -51,9 +50,7 @@ export function handleMcpPost({ protocol, tools, resourceMetadata }: McpRouteOpt
     if (Array.isArray(body.value)) {
       return rpcError(ctx, 400, -32600, 'Invalid Request: batches are not supported; send one JSON-RPC message per request');
     }
-    if (!JSONRPCMessageSchema.safeParse(body.value).success) {
-      return rpcError(ctx, 400, -32600, 'Invalid Request: the body is not a JSON-RPC 2.0 message', idOf(body.value));
-    }
+    // Whether the body is a JSON-RPC message at all is the SDK classifier's first question (routing.ts).
     const route = routeMessage(body.value, {
       protocolVersion: header(ctx, 'mcp-protocol-version'),
       method: header(ctx, 'mcp-method'),
