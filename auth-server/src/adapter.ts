@@ -30,24 +30,31 @@ const READ_REFRESH: Statement = {
 /**
  * #saveSuccessor: $1 presented, $2 minted, $3 its payload, $4 its grant, $5 its lifetime (s, null:
  * none), $6 the person, $7 the client, $8 the client's name, $9 now (auth_connections' clock).
+ * The app's last use is rewritten only when a minute older than this one (the connected-apps page
+ * shows it to the minute) or the app's name changed: an upsert on every refresh locked the
+ * person's connection row until commit, so the refreshes of one app waited on each other.
  */
 const SAVE_SUCCESSOR: Statement = {
   name: 'auth_save_successor',
   text: `
     WITH claimed AS (
       UPDATE auth_oidc_payloads
-      SET payload = payload || jsonb_build_object('rotatedTo', $2::text), consumed_at = coalesce(consumed_at, now())
-      WHERE model = 'RefreshToken' AND id = $1::text AND payload->>'rotatedTo' IS NULL
+      SET rotated_to = $2::text, consumed_at = coalesce(consumed_at, now())
+      WHERE model = 'RefreshToken' AND id = $1::text AND rotated_to IS NULL
       RETURNING 1
     ), stored AS (
       INSERT INTO auth_oidc_payloads (model, id, payload, grant_id, expires_at)
       SELECT 'RefreshToken', $2::text, $3::jsonb, $4::text, now() + make_interval(secs => $5::int)
       FROM claimed
-    ), used AS (
+    ), connected AS (
       INSERT INTO auth_connections (user_id, client_id, client_name, first_authorized_at, last_used_at)
       SELECT $6::uuid, $7::text, $8::text, $9::timestamptz, $9::timestamptz
       FROM claimed
-      ON CONFLICT (user_id, client_id) DO UPDATE SET last_used_at = excluded.last_used_at, client_name = excluded.client_name
+      ON CONFLICT (user_id, client_id) DO NOTHING
+    ), used AS (
+      UPDATE auth_connections SET last_used_at = $9::timestamptz, client_name = $8::text
+      WHERE user_id = $6::uuid AND client_id = $7::text AND EXISTS (SELECT 1 FROM claimed)
+        AND (last_used_at <= $9::timestamptz - interval '1 minute' OR client_name IS DISTINCT FROM $8::text)
     )
     SELECT count(*)::text AS claimed FROM claimed`,
 };
@@ -56,7 +63,7 @@ export interface AdapterOptions {
   /**
    * Seconds during which a consumed artifact still reads as unconsumed, per model. For rotated
    * refresh tokens this is the grace for two parallel refreshes presenting the same token: the
-   * second is answered with the first one's successor (see recordSuccessor) instead of tripping
+   * second is answered with the first one's successor (see #saveSuccessor) instead of tripping
    * reuse detection (which revokes the grant).
    */
   consumeGraceSeconds?: Partial<Record<string, number>>;
@@ -266,16 +273,15 @@ class PostgresAdapter implements Adapter {
 /**
  * The successor in effect of a rotated refresh token whose own successor lost the race (see
  * #saveSuccessor): the newest token of its chain (a client may have refreshed again since), or
- * undefined when the presented token is gone (its grant was revoked meanwhile). The link lives
- * in the payload under `rotatedTo`, which oidc-provider ignores.
+ * undefined when the presented token is gone (its grant was revoked meanwhile).
  */
 export async function successorInEffect(db: Db, presented: string): Promise<string | undefined> {
   // A new statement sees the winner's committed link (READ COMMITTED).
   const { rows } = await sql<{ id: string; depth: number }>`
     WITH RECURSIVE chain(id, next, depth) AS (
-      SELECT id, payload->>'rotatedTo', 0 FROM auth_oidc_payloads WHERE model = 'RefreshToken' AND id = ${presented}
+      SELECT id, rotated_to, 0 FROM auth_oidc_payloads WHERE model = 'RefreshToken' AND id = ${presented}
       UNION ALL
-      SELECT p.id, p.payload->>'rotatedTo', c.depth + 1 FROM chain c
+      SELECT p.id, p.rotated_to, c.depth + 1 FROM chain c
         JOIN auth_oidc_payloads p ON p.model = 'RefreshToken' AND p.id = c.next
       WHERE c.depth < 20
     )

@@ -2,6 +2,7 @@
 // and disconnecting one ends its refresh tokens at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '@pictor/platform/clock';
 import { ensureUser, ensureUserAccount } from '@pictor/mcp-server/pictor/accounts';
 import { recordActivity } from '@pictor/mcp-server/pictor/activity';
 import { csrf, formAction } from './support/browser.ts';
@@ -53,6 +54,38 @@ test('list, then disconnect: the app’s refresh token stops working at once', a
     .where('users.email', '=', email)
     .execute();
   assert.deepEqual(revoked, [{ client_id: writer.client_id }]);
+});
+
+test('an app’s last use is recorded by its refreshes, to the minute, and the connection is recorded again if it was missing', async (t) => {
+  const clock = new ManualClock(new Date());
+  const h = await startHarness(t, { clock });
+  const client = await h.register({ client_name: 'Refreshing App' });
+  const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
+  let token = (await exchangeCode(h, client, callback, p.verifier)).body.refresh_token ?? '';
+  const connection = () =>
+    h.db.selectFrom('auth_connections').select(['first_authorized_at', 'last_used_at', 'client_name']).where('client_id', '=', client.client_id).executeTakeFirst();
+  const refreshed = async () => {
+    const res = await refresh(h, client, token);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    token = res.body.refresh_token ?? '';
+  };
+  const connectedAt = clock.now().getTime();
+  assert.equal((await connection())?.last_used_at.getTime(), connectedAt);
+
+  clock.advance(30_000);
+  await refreshed();
+  assert.equal((await connection())?.last_used_at.getTime(), connectedAt, 'within the minute: not rewritten');
+  clock.advance(31_000);
+  await refreshed();
+  assert.equal((await connection())?.last_used_at.getTime(), clock.now().getTime(), 'a minute later: the new last use');
+
+  await h.db.deleteFrom('auth_connections').where('client_id', '=', client.client_id).execute();
+  clock.advance(1_000);
+  await refreshed();
+  const again = await connection();
+  assert.equal(again?.first_authorized_at.getTime(), clock.now().getTime());
+  assert.equal(again?.last_used_at.getTime(), clock.now().getTime());
+  assert.equal(again?.client_name, 'Refreshing App');
 });
 
 test('a person can sign in on the connected-apps page with a magic link, from any browser', async (t) => {

@@ -14,6 +14,7 @@ import * as images from './migrations/0011_images.ts';
 import * as paused from './migrations/0012_paused.ts';
 import * as instanceNotify from './migrations/0013_instance_notify.ts';
 import * as hotIndexes from './migrations/0014_hot_indexes.ts';
+import * as refreshRotation from './migrations/0015_refresh_rotation.ts';
 
 // Listed explicitly (not read from disk) so the order is reviewed and bundling stays trivial.
 const migrations: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0012_paused': paused,
   '0013_instance_notify': instanceNotify,
   '0014_hot_indexes': hotIndexes,
+  '0015_refresh_rotation': refreshRotation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -245,6 +245,8 @@ export interface AuthOidcPayloadsTable {
   uid: string | null;
   expires_at: Date | null;
   consumed_at: Date | null;
+  /** A rotated refresh token's successor (the one a refresh of it minted), set once. */
+  rotated_to: string | null;
   created_at: CreatedAt;
 }
 
