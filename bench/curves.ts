@@ -27,6 +27,7 @@ import { capturePlans, createAccounts, fullScans, seedHistory, seedLogLines, typ
 import { MCP_HEADERS, toolCall } from './lib/load.ts';
 import { renewalBench, type RenewalResult } from './lib/renewal.ts';
 import type { Stack } from './lib/stack.ts';
+import { percentile } from './lib/stats.ts';
 import { lineChartSvg } from './lib/svg-chart.ts';
 
 const env = process.env;
@@ -57,7 +58,6 @@ export interface CurvesReport {
   charts: string[];
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p + 0.5))]!;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 async function callTool(url: string, token: string, c: Call): Promise<{ ms: number; bytes: number; structured: any }> {
@@ -85,8 +85,7 @@ async function time(url: string, token: string, c: Call): Promise<Timing> {
     ms.push(r.ms);
     bytes = r.bytes;
   }
-  ms.sort((a, b) => a - b);
-  return { p50: r2(pct(ms, 0.5)), p99: r2(pct(ms, 0.99)), samples: ms.length, bytes };
+  return { p50: r2(percentile(ms, 0.5)), p99: r2(percentile(ms, 0.99)), samples: ms.length, bytes };
 }
 
 export async function runCurves(stack: Stack, log: (line: string) => void, resultsDir: string): Promise<CurvesReport> {

@@ -34,6 +34,7 @@ import { load, MCP_HEADERS, modern, probe, rpc, toolCall, type LoadResult } from
 import { renewalBench } from './lib/renewal.ts';
 import { ROOT, sampleRss, startService } from './lib/services.ts';
 import { startStack } from './lib/stack.ts';
+import { median } from './lib/stats.ts';
 
 const env = process.env;
 const DURATION = Number(env.BENCH_DURATION ?? 10);
@@ -48,10 +49,6 @@ const SKIP = new Set((env.BENCH_SKIP ?? '').split(','));
 const profileDir = env.BENCH_PROFILE === '1' ? path.join(resultsDir, 'profiles') : undefined;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const round2 = (x: number) => Math.round(x * 100) / 100;
 await mkdir(resultsDir, { recursive: true });
 

@@ -15,6 +15,7 @@ import { grantPromotionCredit } from '../mcp-server/src/pictor/balance.ts';
 import { probeHeap } from './lib/heap.ts';
 import { ROOT } from './lib/services.ts';
 import { startStack } from './lib/stack.ts';
+import { percentile } from './lib/stats.ts';
 
 const env = process.env;
 const SECONDS = Number(env.SOAK_SECONDS ?? 600);
@@ -213,10 +214,7 @@ try {
     WHERE rc.free_gpus <> rc.total_gpus - (SELECT coalesce(sum(gpu_count), 0) FROM instances i
       WHERE i.region_id = rc.region_id AND i.plan_id = rc.plan_id AND i.state IN ('provisioning', 'running', 'stopped'))`.execute(stack.db);
 
-  const pct = (xs: number[], p: number) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? 0 : Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
-  };
+  const pct = (xs: number[], q: number) => Math.round(percentile(xs, q) * 10) / 10;
   const all = [...tallies.values()];
   const calls = all.reduce((n, t) => n + t.calls, 0);
   const fiveXx = all.reduce((n, t) => n + t.fiveXx, 0);
@@ -270,8 +268,8 @@ try {
           kind,
           {
             calls: t.calls,
-            p50: pct(t.ms, 50),
-            p99: pct(t.ms, 99),
+            p50: pct(t.ms, 0.5),
+            p99: pct(t.ms, 0.99),
             refused: t.refused,
             fiveXx: t.fiveXx,
             internal: t.internal,

@@ -7,6 +7,7 @@ import { SCOPES } from '@pictor/platform/scopes';
 import { signInForTokens, type AuthFlow } from './auth-flow.ts';
 import { load, type LoadResult } from './load.ts';
 import { dockerNodeOptions, startService, type Service } from './services.ts';
+import { percentile } from './stats.ts';
 import type { Stack } from './stack.ts';
 
 export interface RefreshLoadOptions {
@@ -173,14 +174,12 @@ export async function authorizationsPerSecond(stack: Stack, o: { seconds: number
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
-  const sorted = durations.sort((a, b) => a - b);
-  const pct = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!) : 0);
   return {
-    flows: sorted.length,
+    flows: durations.length,
     seconds: Math.round(seconds * 100) / 100,
-    perSecond: Math.round((sorted.length / seconds) * 10) / 10,
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
+    perSecond: Math.round((durations.length / seconds) * 10) / 10,
+    p50Ms: Math.round(percentile(durations, 0.5)),
+    p99Ms: Math.round(percentile(durations, 0.99)),
     failures,
     ...(firstError ? { firstError: firstError.slice(0, 300) } : {}),
   };
