@@ -63,7 +63,11 @@ test('an app’s last use is recorded by its refreshes, to the minute, and the c
   const { callback, pkce: p } = await connect(h, { client, email: randomEmail() });
   let token = (await exchangeCode(h, client, callback, p.verifier)).body.refresh_token ?? '';
   const connection = () =>
-    h.db.selectFrom('auth_connections').select(['first_authorized_at', 'last_used_at', 'client_name']).where('client_id', '=', client.client_id).executeTakeFirst();
+    h.db
+      .selectFrom('auth_connections')
+      .select(['first_authorized_at', 'last_used_at', 'client_name'])
+      .where('client_id', '=', client.client_id)
+      .executeTakeFirst();
   const refreshed = async () => {
     const res = await refresh(h, client, token);
     assert.equal(res.status, 200, JSON.stringify(res.body));
