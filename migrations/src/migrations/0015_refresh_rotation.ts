@@ -5,7 +5,9 @@ import { sql, type Kysely } from 'kysely';
 // Changing the payload changed a column an index reads (the grant's accountId expression index),
 // so every rotation wrote a whole new row version into all five indexes of the table; changing
 // only rotated_to and consumed_at (no index reads them) lets Postgres update the row in place on
-// its page (a HOT update), which the lower fill factor leaves room for.
+// its page (a HOT update), which the lower fill factor leaves room for. During a rolling deploy, an
+// old replica still records successors in the payload, which new replicas do not read: that only
+// matters for two refreshes of one token within the seconds of the reuse grace, on both versions.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     ALTER TABLE auth_oidc_payloads ADD COLUMN rotated_to text;
