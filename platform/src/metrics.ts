@@ -6,6 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { poolStats, type Db } from './db.ts';
+import { drainHttpServer } from './shutdown.ts';
+
+const SCRAPE_GRACE_MS = 1_000;
 
 /** A registry with the pool gauges of `db`; `prefix` is the service's, e.g. `pictor_mcp_`. */
 export function createRegistry(prefix: string, db: Db): Registry {
@@ -65,10 +68,7 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     url: `http://${shown}:${bound}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    // a scrape in flight is answered (it takes milliseconds), idle keep-alive connections close at once
+    close: () => drainHttpServer(server, SCRAPE_GRACE_MS),
   };
 }
