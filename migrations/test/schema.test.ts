@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createTestDatabase } from '@pictor/platform/testing';
 
 test('the migrated schema has the core tables and refuses to edit the ledger', async (t) => {
@@ -61,4 +61,39 @@ test('0012_paused: a paused instance always has its deletion time, no other stat
       .execute(),
     /instances_state_check/,
   );
+});
+
+test('0015_refresh_rotation: a successor recorded in the payload moves to rotated_to and back', async (t) => {
+  const { db, drop } = await createTestDatabase();
+  t.after(drop);
+  const rotation = await import('../src/migrations/0015_refresh_rotation.ts');
+  const token = (id: string, rotatedTo: string | null) =>
+    db
+      .insertInto('auth_oidc_payloads')
+      .values({ model: 'RefreshToken', id, payload: JSON.stringify({ jti: id }), rotated_to: rotatedTo })
+      .execute();
+  await token('a', 'b');
+  await token('b', null);
+
+  await rotation.down(db as unknown as Kysely<unknown>);
+  const before = await sql<{ id: string; payload: Record<string, unknown> }>`SELECT id, payload FROM auth_oidc_payloads ORDER BY id`.execute(db);
+  assert.deepEqual(
+    before.rows.map((r) => [r.id, r.payload]),
+    [
+      ['a', { jti: 'a', rotatedTo: 'b' }],
+      ['b', { jti: 'b' }],
+    ],
+  );
+
+  await rotation.up(db as unknown as Kysely<unknown>);
+  const after = await db.selectFrom('auth_oidc_payloads').select(['id', 'payload', 'rotated_to']).orderBy('id').execute();
+  assert.deepEqual(
+    after.map((r) => [r.id, r.payload, r.rotated_to]),
+    [
+      ['a', { jti: 'a' }, 'b'],
+      ['b', { jti: 'b' }, null],
+    ],
+  );
+  const options = await sql<{ reloptions: string[] | null }>`SELECT reloptions FROM pg_class WHERE relname = 'auth_oidc_payloads'`.execute(db);
+  assert.deepEqual(options.rows[0]?.reloptions, ['fillfactor=80']);
 });
